@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One module per step of the data path; see docs/architecture.md (and style.md in
+// the design notes). CLibUV and CLLHTTP are pkg-config system libraries: run
+// scripts/setup.sh once and build with `--pkg-config-path .deps/lib/pkgconfig`
+// (the scripts do both).
+let strictSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "storegate",
+    products: [
+        .executable(name: "storegate", targets: ["storegate"])
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibUV", pkgConfig: "libuv",
+            providers: [.apt(["libuv1-dev"])]),
+        .systemLibrary(
+            name: "CLLHTTP", pkgConfig: "libllhttp",
+            providers: [.apt(["libllhttp-dev"])]),
+        .target(name: "EventLoop", dependencies: ["CLibUV"], swiftSettings: strictSettings),
+        .target(name: "HTTP", dependencies: ["EventLoop", "CLLHTTP"], swiftSettings: strictSettings),
+        .target(name: "Gateway", dependencies: ["HTTP", "EventLoop"], swiftSettings: strictSettings),
+        .executableTarget(
+            name: "storegate", dependencies: ["EventLoop", "HTTP", "Gateway"],
+            swiftSettings: strictSettings),
+
+        .target(
+            name: "TestSupport", dependencies: ["EventLoop"], path: "Tests/TestSupport",
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "EventLoopTests", dependencies: ["EventLoop", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "HTTPTests", dependencies: ["HTTP", "EventLoop", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "GatewayTests", dependencies: ["Gateway", "HTTP", "EventLoop", "TestSupport", "storegate"],
+            swiftSettings: strictSettings),
+    ]
+)

@@ -1,0 +1,80 @@
+internal import CLibUV
+
+/// Runs once per loop turn, just before the loop polls (a `uv_prepare_t`): first the
+/// deferred work queued with `Loop.runSoon`, then one flush per socket that was
+/// written to during the turn. This is what coalesces many responses or commands
+/// into one write per socket. When deferred work keeps producing more, an idle handle
+/// keeps the next poll from sleeping so the rest runs on the next turn.
+final class FlushScheduler {
+    private let prepare: UnsafeMutablePointer<uv_prepare_t>
+    private let idle: UnsafeMutablePointer<uv_idle_t>
+    private var deferred: [() -> Void] = []
+    private var dirty: [SocketStream] = []
+    private var isOpen = true
+    private static let maxRoundsPerTurn = 16
+
+    init(loop: Loop) {
+        prepare = .allocate(capacity: 1)
+        idle = .allocate(capacity: 1)
+        uv_prepare_init(loop.raw, prepare)
+        uv_idle_init(loop.raw, idle)
+        prepare.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        uv_prepare_start(prepare) { handle in
+            guard let handle else { return }
+            Unmanaged<FlushScheduler>.fromOpaque(handle.pointee.data).takeUnretainedValue().didPrepare()
+        }
+        uv_unref(UnsafeMutableRawPointer(prepare).assumingMemoryBound(to: uv_handle_t.self))
+    }
+
+    var openHandleCount: Int { isOpen ? 2 : 0 }  // the prepare and the idle handle
+
+    func enqueue(_ work: @escaping () -> Void) {
+        deferred.append(work)
+    }
+
+    func markDirty(_ stream: SocketStream) {
+        dirty.append(stream)
+    }
+
+    private func didPrepare() {
+        var rounds = 0
+        while rounds < Self.maxRoundsPerTurn, !(deferred.isEmpty && dirty.isEmpty) {
+            rounds += 1
+            runDeferred()
+            flushDirty()
+        }
+        if deferred.isEmpty {
+            uv_idle_stop(idle)
+        } else {
+            uv_idle_start(idle) { _ in }
+        }
+    }
+
+    private func runDeferred() {
+        guard !deferred.isEmpty else { return }
+        let batch = deferred
+        deferred.removeAll(keepingCapacity: true)
+        for work in batch { work() }
+    }
+
+    private func flushDirty() {
+        guard !dirty.isEmpty else { return }
+        let batch = dirty
+        dirty.removeAll(keepingCapacity: true)
+        for stream in batch { stream.flush() }
+    }
+
+    func close() {
+        guard isOpen else { return }
+        isOpen = false
+        deferred.removeAll()
+        dirty.removeAll()
+        let prepare = self.prepare, idle = self.idle
+        uv_close(UnsafeMutableRawPointer(prepare).assumingMemoryBound(to: uv_handle_t.self)) { handle in
+            handle.map { UnsafeMutableRawPointer($0).deallocate() }
+        }
+        uv_close(UnsafeMutableRawPointer(idle).assumingMemoryBound(to: uv_handle_t.self)) { handle in
+            handle.map { UnsafeMutableRawPointer($0).deallocate() }
+        }
+    }
+}

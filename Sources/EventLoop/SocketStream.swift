@@ -1,0 +1,242 @@
+internal import CLibUV
+
+/// What a stream's owner hears. Every method has a default that does nothing.
+package protocol SocketStreamDelegate: AnyObject {
+    func streamDidRead(_ stream: SocketStream, bytes: UnsafeRawBufferPointer)
+    /// The peer closed its side (EOF) or a read failed; `error` is nil for a clean EOF.
+    func streamDidEnd(_ stream: SocketStream, error: EventLoopError?)
+    /// Everything queued has been handed to the kernel.
+    func streamDidFlush(_ stream: SocketStream)
+    /// A write failed; the stream should be closed.
+    func streamDidFailWrite(_ stream: SocketStream, error: EventLoopError)
+    func streamDidConnect(_ stream: SocketStream, error: EventLoopError?)
+    func streamDidClose(_ stream: SocketStream)
+}
+
+extension SocketStreamDelegate {
+    package func streamDidRead(_ stream: SocketStream, bytes: UnsafeRawBufferPointer) {}
+    package func streamDidEnd(_ stream: SocketStream, error: EventLoopError?) {}
+    package func streamDidFlush(_ stream: SocketStream) {}
+    package func streamDidFailWrite(_ stream: SocketStream, error: EventLoopError) {}
+    package func streamDidConnect(_ stream: SocketStream, error: EventLoopError?) {}
+    package func streamDidClose(_ stream: SocketStream) {}
+}
+
+/// A TCP or unix-domain socket (`uv_tcp_t` / `uv_pipe_t`) with one output buffer.
+///
+/// Writes append to `pending` and mark the stream dirty; the loop's flush scheduler
+/// calls `flush()` once per turn, which tries one synchronous write and hands any
+/// remainder to a single outstanding `uv_write`. Reads land in the loop-wide slab.
+/// After the output is fully written the buffer is released, so an idle stream holds
+/// no output memory.
+package final class SocketStream: HandleOwner {
+    package enum Kind { case tcp, pipe }
+
+    package weak var delegate: (any SocketStreamDelegate)?
+    package let kind: Kind
+    private unowned let loop: Loop
+    private var pending: [UInt8] = []
+    private var inFlight: [UInt8] = []
+    private var writeRequest: UnsafeMutablePointer<uv_write_t>?
+    private var isDirty = false
+    private var flushWaiters = false
+    package private(set) var isReading = false
+    /// Write system calls issued (uv_try_write plus uv_write); tests check coalescing with it.
+    package private(set) var writeCalls = 0
+
+    package init(loop: Loop, kind: Kind) {
+        self.loop = loop
+        self.kind = kind
+        super.init(byteCount: max(MemoryLayout<uv_tcp_t>.size, MemoryLayout<uv_pipe_t>.size))
+        switch kind {
+        case .tcp: uv_tcp_init(loop.raw, handle.assumingMemoryBound(to: uv_tcp_t.self))
+        case .pipe: uv_pipe_init(loop.raw, handle.assumingMemoryBound(to: uv_pipe_t.self), 0)
+        }
+        retainWhileOpen()
+    }
+
+    var rawStream: UnsafeMutablePointer<uv_stream_t> { handle.assumingMemoryBound(to: uv_stream_t.self) }
+
+    /// Bytes accepted by `write` and not yet handed to the kernel.
+    package var unsentByteCount: Int { pending.count + inFlight.count }
+
+    // MARK: reading
+
+    package func startReading() {
+        guard !isReading, !isClosed else { return }
+        let rc = uv_read_start(rawStream, { handle, _, buf in
+            let loop = Loop.owner(of: handle!.pointee.loop)
+            buf!.pointee = uv_buf_t(
+                base: loop.readBuffer.base.assumingMemoryBound(to: CChar.self), len: loop.readBuffer.capacity)
+        }, { stream, nread, _ in
+            HandleOwner.owner(SocketStream.self, of: stream).didRead(count: nread)
+        })
+        isReading = rc == 0
+    }
+
+    package func stopReading() {
+        guard isReading, !isClosed else { return }
+        uv_read_stop(rawStream)
+        isReading = false
+    }
+
+    private func didRead(count: Int) {
+        if count > 0 {
+            delegate?.streamDidRead(self, bytes: UnsafeRawBufferPointer(start: loop.readBuffer.base, count: count))
+        } else if count < 0 {
+            stopReading()
+            let code = Int32(count)
+            delegate?.streamDidEnd(self, error: code == UV_EOF.rawValue ? nil : EventLoopError(code: code, operation: "read"))
+        }
+    }
+
+    // MARK: writing
+
+    package func write(_ bytes: some Sequence<UInt8>) {
+        guard !isClosed else { return }
+        pending.append(contentsOf: bytes)
+        markDirty()
+    }
+
+    /// Lets the caller serialise straight into the output buffer.
+    package func write(_ body: (inout [UInt8]) -> Void) {
+        guard !isClosed else { return }
+        body(&pending)
+        markDirty()
+    }
+
+    private func markDirty() {
+        guard !isDirty else { return }
+        isDirty = true
+        loop.scheduler.markDirty(self)
+    }
+
+    /// Called by the flush scheduler once per loop turn; callable directly when needed.
+    package func flush() {
+        isDirty = false
+        guard !isClosed, writeRequest == nil, !pending.isEmpty else { return }
+        writeCalls += 1
+        let written: Int32 = pending.withUnsafeMutableBytes { bytes in
+            var buf = uv_buf_t(base: bytes.baseAddress!.assumingMemoryBound(to: CChar.self), len: bytes.count)
+            return uv_try_write(rawStream, &buf, 1)
+        }
+        if written == Int32(pending.count) {
+            pending = []
+            delegate?.streamDidFlush(self)
+            return
+        }
+        if written < 0, written != UV_EAGAIN.rawValue {
+            failWrite(EventLoopError(code: written, operation: "write"))
+            return
+        }
+        inFlight = Array(pending[Int(max(written, 0))...])
+        pending = []
+        startAsyncWrite()
+    }
+
+    private func startAsyncWrite() {
+        let request = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
+        request.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        writeRequest = request
+        writeCalls += 1
+        let rc: Int32 = inFlight.withUnsafeMutableBytes { bytes in
+            var buf = uv_buf_t(base: bytes.baseAddress!.assumingMemoryBound(to: CChar.self), len: bytes.count)
+            return uv_write(request, rawStream, &buf, 1) { request, status in
+                let stream = Unmanaged<SocketStream>.fromOpaque(request!.pointee.data).takeUnretainedValue()
+                stream.didWrite(status: status)
+            }
+        }
+        if rc != 0 {
+            request.deallocate()
+            writeRequest = nil
+            failWrite(EventLoopError(code: rc, operation: "uv_write"))
+        }
+    }
+
+    private func didWrite(status: Int32) {
+        writeRequest?.deallocate()
+        writeRequest = nil
+        inFlight = []
+        guard !isClosed else { return }
+        if status != 0 {
+            failWrite(EventLoopError(code: status, operation: "write"))
+        } else if pending.isEmpty {
+            delegate?.streamDidFlush(self)
+        } else {
+            flush()
+        }
+    }
+
+    private func failWrite(_ error: EventLoopError) {
+        pending = []
+        delegate?.streamDidFailWrite(self, error: error)
+    }
+
+    // MARK: connecting and closing
+
+    package func setNoDelay(_ on: Bool) {
+        guard kind == .tcp else { return }
+        uv_tcp_nodelay(handle.assumingMemoryBound(to: uv_tcp_t.self), on ? 1 : 0)
+    }
+
+    /// Connects to `address`; the delegate hears `streamDidConnect`.
+    package func connect(to address: SocketAddress) throws(EventLoopError) {
+        let request = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
+        request.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        let callback: uv_connect_cb = { request, status in
+            let stream = Unmanaged<SocketStream>.fromOpaque(request!.pointee.data).takeUnretainedValue()
+            request!.deallocate()
+            stream.didConnect(status: status)
+        }
+        switch address {
+        case .unix(let path):
+            guard kind == .pipe else { throw EventLoopError(code: UV_EINVAL.rawValue, operation: "connect") }
+            uv_pipe_connect(request, handle.assumingMemoryBound(to: uv_pipe_t.self), path, callback)
+        case .inet:
+            guard kind == .tcp else { throw EventLoopError(code: UV_EINVAL.rawValue, operation: "connect") }
+            let tcp = handle.assumingMemoryBound(to: uv_tcp_t.self)
+            let rc: Int32
+            do throws(EventLoopError) {
+                rc = try address.withSockaddr { uv_tcp_connect(request, tcp, $0, callback) }
+            } catch {
+                request.deallocate()
+                throw error
+            }
+            guard rc == 0 else {
+                request.deallocate()
+                throw EventLoopError(code: rc, operation: "connect \(address)")
+            }
+        }
+    }
+
+    private func didConnect(status: Int32) {
+        guard !isClosed else { return }
+        delegate?.streamDidConnect(self, error: status == 0 ? nil : EventLoopError(code: status, operation: "connect"))
+    }
+
+    /// Sends FIN after the queued output (uv_shutdown); reading may continue.
+    package func shutdownWrite() {
+        guard !isClosed else { return }
+        let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
+        if uv_shutdown(request, rawStream, { request, _ in request?.deallocate() }) != 0 {
+            request.deallocate()
+        }
+    }
+
+    /// Closes with a TCP reset: unsent output is dropped by the kernel too. For peers
+    /// that stopped reading, so a stuck client cannot pin kernel buffers either.
+    package func reset() {
+        guard kind == .tcp else { return close() }
+        closeWithReset()
+    }
+
+    override func willClose() {
+        isReading = false
+        pending = []
+    }
+
+    override func didClose() {
+        delegate?.streamDidClose(self)
+        delegate = nil
+    }
+}

@@ -1,0 +1,59 @@
+/// Handed to the request handler with each request; answers it now or on a later
+/// loop turn, with a whole response or a chunked stream. Responses leave in request
+/// order whatever order responders finish in. Once the connection is gone every call
+/// is a no-op, so a late store reply can always answer safely.
+package final class HTTPResponder {
+    enum State {
+        case pending
+        case complete(HTTPResponse)
+        case streaming(status: Int, headers: HTTPHeaders, headWritten: Bool, buffered: [UInt8], ended: Bool)
+        case written
+    }
+
+    weak var connection: HTTPConnection?
+    package let isHead: Bool
+    package let requestID: String
+    let keepAlive: Bool
+    var state = State.pending
+
+    init(connection: HTTPConnection, isHead: Bool, keepAlive: Bool, requestID: String) {
+        self.connection = connection
+        self.isHead = isHead
+        self.keepAlive = keepAlive
+        self.requestID = requestID
+    }
+
+    /// False once the client is gone; long-running work can stop early.
+    package var isConnected: Bool { connection != nil }
+
+    package func respond(_ response: HTTPResponse) {
+        guard case .pending = state else { return }
+        state = .complete(response)
+        connection?.responderDidUpdate()
+    }
+
+    /// Starts a chunked response; follow with `writeChunk` calls and one `end()`.
+    package func beginStreaming(status: Int, headers: HTTPHeaders) {
+        guard case .pending = state else { return }
+        state = .streaming(status: status, headers: headers, headWritten: false, buffered: [], ended: false)
+        connection?.responderDidUpdate()
+    }
+
+    package func writeChunk(_ bytes: some Collection<UInt8>) {
+        guard case .streaming(let status, let headers, let headWritten, var buffered, false) = state else { return }
+        guard !bytes.isEmpty else { return }
+        state = .pending
+        buffered.append(contentsOf: bytes)
+        state = .streaming(status: status, headers: headers, headWritten: headWritten, buffered: buffered, ended: false)
+        connection?.responderDidUpdate()
+    }
+
+    package func end() {
+        guard case .streaming(let status, let headers, let headWritten, let buffered, false) = state else { return }
+        state = .streaming(status: status, headers: headers, headWritten: headWritten, buffered: buffered, ended: true)
+        connection?.responderDidUpdate()
+    }
+
+    /// Unsent response bytes on this responder's connection (for streaming producers).
+    package var connectionBacklogBytes: Int { connection?.unsentByteCount ?? 0 }
+}

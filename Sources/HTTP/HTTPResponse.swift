@@ -1,0 +1,142 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
+/// A complete response: status, extra headers and body. `Date`, `Server`,
+/// `Content-Length` and `Connection` are added by the serialiser.
+package struct HTTPResponse: Sendable {
+    package var status: Int
+    package var headers: HTTPHeaders
+    package var body: [UInt8]
+
+    package init(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    package init(status: Int, contentType: String, body: String) {
+        self.init(status: status, headers: HTTPHeaders([("Content-Type", contentType)]), body: Array(body.utf8))
+    }
+}
+
+/// Writes status lines and header blocks. Keeps the formatted `Date` value and
+/// refreshes it at most once per second.
+package final class ResponseSerializer {
+    private var dateSecond = 0
+    private var dateValue: [UInt8] = []
+    package var serverName = "storegate"
+
+    package init() {}
+
+    /// Appends the status line and headers. `contentLength` nil means chunked.
+    package func appendHead(
+        status: Int, headers: HTTPHeaders, contentLength: Int?, close: Bool, to out: inout [UInt8]
+    ) {
+        out.append(contentsOf: "HTTP/1.1 ".utf8)
+        appendDecimal(status, to: &out)
+        out.append(0x20)
+        out.append(contentsOf: Self.reason(status).utf8)
+        out.append(contentsOf: "\r\nServer: ".utf8)
+        out.append(contentsOf: serverName.utf8)
+        out.append(contentsOf: "\r\nDate: ".utf8)
+        out.append(contentsOf: currentDate())
+        if let contentLength {
+            out.append(contentsOf: "\r\nContent-Length: ".utf8)
+            appendDecimal(contentLength, to: &out)
+        } else {
+            out.append(contentsOf: "\r\nTransfer-Encoding: chunked".utf8)
+        }
+        if close { out.append(contentsOf: "\r\nConnection: close".utf8) }
+        for field in headers {
+            out.append(contentsOf: "\r\n".utf8)
+            out.append(contentsOf: field.name.utf8)
+            out.append(contentsOf: ": ".utf8)
+            out.append(contentsOf: field.value.utf8)
+        }
+        out.append(contentsOf: "\r\n\r\n".utf8)
+    }
+
+    package func appendChunk(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
+        guard !bytes.isEmpty else { return }
+        appendHex(bytes.count, to: &out)
+        out.append(contentsOf: "\r\n".utf8)
+        out.append(contentsOf: bytes)
+        out.append(contentsOf: "\r\n".utf8)
+    }
+
+    package func appendLastChunk(to out: inout [UInt8]) {
+        out.append(contentsOf: "0\r\n\r\n".utf8)
+    }
+
+    private func currentDate() -> [UInt8] {
+        let now = time(nil)
+        if now != dateSecond || dateValue.isEmpty {
+            dateSecond = now
+            dateValue = Array(Self.imfFixdate(now).utf8)
+        }
+        return dateValue
+    }
+
+    /// `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 9110 §5.6.7).
+    package static func imfFixdate(_ seconds: Int) -> String {
+        var t = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
+    }
+
+    package static func reason(_ status: Int) -> String {
+        switch status {
+        case 100: "Continue"
+        case 200: "OK"
+        case 201: "Created"
+        case 202: "Accepted"
+        case 204: "No Content"
+        case 304: "Not Modified"
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 408: "Request Timeout"
+        case 409: "Conflict"
+        case 411: "Length Required"
+        case 412: "Precondition Failed"
+        case 413: "Content Too Large"
+        case 414: "URI Too Long"
+        case 415: "Unsupported Media Type"
+        case 417: "Expectation Failed"
+        case 422: "Unprocessable Content"
+        case 429: "Too Many Requests"
+        case 431: "Request Header Fields Too Large"
+        case 500: "Internal Server Error"
+        case 501: "Not Implemented"
+        case 502: "Bad Gateway"
+        case 503: "Service Unavailable"
+        case 504: "Gateway Timeout"
+        case 505: "HTTP Version Not Supported"
+        default: "Status"
+        }
+    }
+}
+
+package func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+    if value < 0 {
+        out.append(UInt8(ascii: "-"))
+        appendDecimal(-value, to: &out)
+        return
+    }
+    if value >= 10 { appendDecimal(value / 10, to: &out) }
+    out.append(UInt8(ascii: "0") + UInt8(value % 10))
+}
+
+func appendHex(_ value: Int, to out: inout [UInt8]) {
+    if value >= 16 { appendHex(value / 16, to: &out) }
+    let digit = UInt8(value % 16)
+    out.append(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
+}

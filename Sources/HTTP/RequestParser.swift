@@ -1,0 +1,317 @@
+internal import CLLHTTP
+
+/// Hears each parsed request; owned by `HTTPConnection`.
+package protocol RequestParserDelegate: AnyObject {
+    /// The first byte of a new request arrived.
+    func parserDidBeginRequest()
+    /// The head is complete and valid; `expectsBody` tells whether body bytes follow.
+    func parserDidParseHead(_ request: HTTPRequest, expectsBody: Bool, expectsContinue: Bool)
+    /// A whole request arrived. Return true to pause parsing (layer 1 backpressure):
+    /// `feed` then returns `.paused` and the caller keeps the unparsed bytes.
+    func parserDidParseRequest(_ request: HTTPRequest) -> Bool
+}
+
+/// The llhttp callback table, built once per server and shared by every parser.
+package final class ParserSettings {
+    let raw: UnsafeMutablePointer<llhttp_settings_t>
+
+    package init() {
+        raw = .allocate(capacity: 1)
+        llhttp_settings_init(raw)
+        raw.pointee.on_message_begin = { RequestParser.owner($0).didBeginMessage() }
+        raw.pointee.on_url = { RequestParser.owner($0).didReceiveTarget($1, $2) }
+        raw.pointee.on_method = { RequestParser.owner($0).didReceiveMethod($1, $2) }
+        raw.pointee.on_header_field = { RequestParser.owner($0).didReceiveFieldName($1, $2) }
+        raw.pointee.on_header_value = { RequestParser.owner($0).didReceiveFieldValue($1, $2) }
+        raw.pointee.on_header_value_complete = { RequestParser.owner($0).didCompleteField() }
+        raw.pointee.on_headers_complete = { RequestParser.owner($0).didCompleteHead() }
+        raw.pointee.on_body = { RequestParser.owner($0).didReceiveBody($1, $2) }
+        raw.pointee.on_message_complete = { RequestParser.owner($0).didCompleteMessage() }
+    }
+
+    deinit { raw.deallocate() }
+}
+
+/// One connection's llhttp parser in strict mode (no lenient flag is ever set), plus
+/// the checks llhttp leaves to its user: Host present exactly once, no
+/// Transfer-Encoding in HTTP/1.0, exactly one `chunked` coding, no control bytes in
+/// field values, and every size and count limit. The request under construction is
+/// the only buffered state; it is released when the request is handed on.
+package final class RequestParser {
+    package enum FeedResult: Equatable {
+        case consumedAll
+        /// The delegate paused; bytes from `consumed` on were not parsed.
+        case paused(consumed: Int)
+        case failed(HTTPError)
+    }
+
+    package unowned var delegate: (any RequestParserDelegate)!
+    private let parser: UnsafeMutablePointer<llhttp_t>
+    private let limits: HTTPLimits
+    private let settings: ParserSettings
+
+    // The request being parsed.
+    private var method: [UInt8] = []
+    private var target: [UInt8] = []
+    private var headers = HTTPHeaders()
+    private var fieldName: [UInt8] = []
+    private var fieldValue: [UInt8] = []
+    private var headerBytes = 0
+    private var body: [UInt8] = []
+    private var failure: HTTPError?
+    private var inTrailers = false
+    // obs-fold detection: llhttp 8 accepts a folded line and reports the value in two
+    // spans with the CRLF between them skipped; a gap between spans of one value, or a
+    // value that resumes in a new read after a read ending in LF, is a fold.
+    private var feedBase: UnsafePointer<CChar>?
+    private var previousFeedEndedWithLF = false
+    private var lastValueEnd: UnsafePointer<CChar>?
+    private var valueStarted = false
+    // A fold right after an empty value leaves no first span: look for a LF between
+    // the end of the name and the first value span instead.
+    private var nameEnd: UnsafePointer<CChar>?
+    private var awaitingFirstValueSpan = false
+    private var lineFeedSinceName = false
+    package private(set) var currentRequestID = ""
+    private let ids: RequestIDGenerator
+    package private(set) var isInsideRequest = false
+
+    package init(settings: ParserSettings, limits: HTTPLimits, ids: RequestIDGenerator = RequestIDGenerator()) {
+        self.settings = settings
+        self.limits = limits
+        self.ids = ids
+        parser = .allocate(capacity: 1)
+        llhttp_init(parser, HTTP_REQUEST, settings.raw)
+        parser.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    deinit { parser.deallocate() }
+
+    static func owner(_ parser: UnsafeMutablePointer<llhttp_t>?) -> RequestParser {
+        Unmanaged<RequestParser>.fromOpaque(parser!.pointee.data).takeUnretainedValue()
+    }
+
+    /// Parses `bytes`; calls the delegate for each request found.
+    package func feed(_ bytes: UnsafeRawBufferPointer) -> FeedResult {
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self) else { return .consumedAll }
+        feedBase = UnsafePointer(base)
+        lastValueEnd = nil
+        let status = llhttp_execute(parser, base, bytes.count)
+        previousFeedEndedWithLF = bytes.last == 0x0A
+        if awaitingFirstValueSpan, Self.containsLineFeed(from: nameEnd ?? base, to: base + bytes.count) {
+            lineFeedSinceName = true
+        }
+        feedBase = nil
+        nameEnd = nil
+        switch status {
+        case HPE_OK:
+            return .consumedAll
+        case HPE_PAUSED:
+            let position = llhttp_get_error_pos(parser)
+            let consumed = position.map { UnsafeRawPointer($0) - UnsafeRawPointer(base) } ?? bytes.count
+            return .paused(consumed: consumed)
+        default:
+            return .failed(failure ?? Self.describe(status, reason: llhttp_get_error_reason(parser)))
+        }
+    }
+
+    /// Continues after `.paused`; then feed the unparsed bytes again.
+    package func resume() {
+        llhttp_resume(parser)
+    }
+
+    /// Signals EOF; a request cut off mid-way is an error.
+    package func finish() -> HTTPError? {
+        llhttp_finish(parser) == HPE_OK ? nil : .malformed("connection closed in the middle of a request")
+    }
+
+    private static func describe(_ status: llhttp_errno_t, reason: UnsafePointer<CChar>?) -> HTTPError {
+        .malformed(reason.map { String(cString: $0) } ?? "invalid HTTP message (llhttp error \(status.rawValue))")
+    }
+
+    // MARK: llhttp callbacks (each returns 0 to go on, -1 to fail, HPE_PAUSED to pause)
+
+    private func fail(_ error: HTTPError) -> Int32 {
+        if failure == nil { failure = error }
+        return -1
+    }
+
+    fileprivate func didBeginMessage() -> Int32 {
+        isInsideRequest = true
+        currentRequestID = ids.next()
+        delegate.parserDidBeginRequest()
+        return 0
+    }
+
+    fileprivate func didReceiveMethod(_ at: UnsafePointer<CChar>?, _ length: Int) -> Int32 {
+        append(at, length, to: &method)
+        return 0
+    }
+
+    fileprivate func didReceiveTarget(_ at: UnsafePointer<CChar>?, _ length: Int) -> Int32 {
+        guard target.count + length <= limits.maxRequestTargetBytes else { return fail(.uriTooLong) }
+        append(at, length, to: &target)
+        return 0
+    }
+
+    fileprivate func didReceiveFieldName(_ at: UnsafePointer<CChar>?, _ length: Int) -> Int32 {
+        append(at, length, to: &fieldName)
+        if let at {
+            nameEnd = at + length
+            awaitingFirstValueSpan = true
+            lineFeedSinceName = false
+        }
+        return checkFieldSize(adding: length)
+    }
+
+    private static func containsLineFeed(from start: UnsafePointer<CChar>, to end: UnsafePointer<CChar>) -> Bool {
+        guard start < end else { return false }
+        return UnsafeBufferPointer(start: start, count: end - start).contains(0x0A)
+    }
+
+    fileprivate func didReceiveFieldValue(_ at: UnsafePointer<CChar>?, _ length: Int) -> Int32 {
+        guard let at, length > 0 else { return 0 }
+        if awaitingFirstValueSpan {
+            awaitingFirstValueSpan = false
+            if lineFeedSinceName || Self.containsLineFeed(from: nameEnd ?? feedBase ?? at, to: at) {
+                return fail(.malformed("obsolete line folding in header field"))
+            }
+        }
+        if valueStarted {
+            let folded = lastValueEnd.map { $0 != at } ?? (at != feedBase || previousFeedEndedWithLF)
+            if folded { return fail(.malformed("obsolete line folding in header field")) }
+        }
+        valueStarted = true
+        lastValueEnd = at + length
+        append(at, length, to: &fieldValue)
+        return checkFieldSize(adding: length)
+    }
+
+    private func checkFieldSize(adding length: Int) -> Int32 {
+        headerBytes += length
+        guard fieldName.count + fieldValue.count <= limits.maxHeaderFieldBytes,
+            headerBytes <= limits.maxHeaderBytes
+        else { return fail(.headersTooLarge) }
+        return 0
+    }
+
+    fileprivate func didCompleteField() -> Int32 {
+        valueStarted = false
+        awaitingFirstValueSpan = false
+        lastValueEnd = nil
+        guard !inTrailers else {
+            // Trailer fields are size-checked but never merged into the headers.
+            fieldName.removeAll(keepingCapacity: true)
+            fieldValue.removeAll(keepingCapacity: true)
+            return 0
+        }
+        guard headers.count < limits.maxHeaderCount else { return fail(.tooManyHeaders) }
+        // NUL, CR, LF and other controls in a value are a smuggling vector whatever llhttp allowed.
+        if fieldValue.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) {
+            return fail(.malformed("control character in header field '\(String(decoding: fieldName, as: UTF8.self))'"))
+        }
+        headers.add(name: String(decoding: fieldName, as: UTF8.self), value: String(decoding: fieldValue, as: UTF8.self))
+        fieldName.removeAll(keepingCapacity: true)
+        fieldValue.removeAll(keepingCapacity: true)
+        return 0
+    }
+
+    fileprivate func didCompleteHead() -> Int32 {
+        let major = Int(parser.pointee.http_major), minor = Int(parser.pointee.http_minor)
+        if let error = validateHead(major: major, minor: minor) { return fail(error) }
+        let flags = UInt32(parser.pointee.flags)
+        let chunked = flags & F_CHUNKED.rawValue != 0
+        let hasLength = flags & F_CONTENT_LENGTH.rawValue != 0
+        if hasLength, parser.pointee.content_length > UInt64(limits.maxBodyBytes) { return fail(.bodyTooLarge) }
+        let expectsBody = chunked || (hasLength && parser.pointee.content_length > 0)
+        var expectsContinue = false
+        if let expect = headers["Expect"] {
+            guard asciiCaseInsensitiveEquals(expect, "100-continue") else { return fail(.expectationFailed(expect)) }
+            expectsContinue = expectsBody && (major, minor) >= (1, 1)
+        }
+        fieldName = []
+        fieldValue = []
+        inTrailers = true
+        delegate.parserDidParseHead(makeRequest(), expectsBody: expectsBody, expectsContinue: expectsContinue)
+        return 0
+    }
+
+    private func validateHead(major: Int, minor: Int) -> HTTPError? {
+        if major != 1 { return .versionNotSupported }
+        let hosts = headers.count(of: "Host")
+        if hosts > 1 { return .duplicateHost }
+        if hosts == 0, (major, minor) >= (1, 1) { return .missingHost }
+        let encodings = headers.values("Transfer-Encoding")
+        guard !encodings.isEmpty else { return nil }
+        if (major, minor) < (1, 1) { return .transferEncodingInHTTP10 }
+        let codings = encodings.flatMap { $0.split(separator: ",") }.map {
+            String(decoding: $0.utf8.map(asciiLowercased), as: UTF8.self).trimmingSpaces()
+        }
+        if codings == ["chunked"] { return nil }
+        if let unknown = codings.first(where: { $0 != "chunked" }) {
+            return .unsupportedTransferEncoding(unknown)
+        }
+        return .malformed("Transfer-Encoding must be exactly one 'chunked'")
+    }
+
+    fileprivate func didReceiveBody(_ at: UnsafePointer<CChar>?, _ length: Int) -> Int32 {
+        guard body.count + length <= limits.maxBodyBytes else { return fail(.bodyTooLarge) }
+        append(at, length, to: &body)
+        return 0
+    }
+
+    fileprivate func didCompleteMessage() -> Int32 {
+        var request = makeRequest()
+        request.body = body
+        method = []
+        target = []
+        headers = HTTPHeaders()
+        body = []
+        headerBytes = 0
+        inTrailers = false
+        isInsideRequest = false
+        return delegate.parserDidParseRequest(request) ? Int32(HPE_PAUSED.rawValue) : 0
+    }
+
+    private func makeRequest() -> HTTPRequest {
+        HTTPRequest(
+            method: method.isEmpty
+                ? String(cString: llhttp_method_name(llhttp_method_t(UInt32(parser.pointee.method))))
+                : String(decoding: method, as: UTF8.self),
+            target: String(decoding: target, as: UTF8.self),
+            versionMajor: Int(parser.pointee.http_major), versionMinor: Int(parser.pointee.http_minor),
+            headers: headers, body: [],
+            keepAlive: llhttp_should_keep_alive(parser) != 0,
+            id: currentRequestID)
+    }
+
+    private func append(_ at: UnsafePointer<CChar>?, _ length: Int, to buffer: inout [UInt8]) {
+        guard let at, length > 0 else { return }
+        at.withMemoryRebound(to: UInt8.self, capacity: length) {
+            buffer.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
+        }
+    }
+}
+
+extension String {
+    fileprivate func trimmingSpaces() -> String {
+        let trimmed = self.drop { $0 == " " || $0 == "\t" }
+        return String(trimmed.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}
+
+/// Request ids unique within the process: a random prefix per process and a counter.
+package final class RequestIDGenerator {
+    private let prefix: String
+    private var sequence: UInt64 = 0
+
+    package init() {
+        var random = SystemRandomNumberGenerator()
+        prefix = String(random.next() & 0xFFFF_FFFF, radix: 16) + "-"
+    }
+
+    package func next() -> String {
+        sequence += 1
+        return prefix + String(sequence, radix: 16)
+    }
+}

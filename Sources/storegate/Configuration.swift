@@ -1,0 +1,140 @@
+internal import EventLoop
+internal import HTTP
+
+/// Everything the process can be told, by flag or by environment variable
+/// (`--max-body-bytes` ↔ `STOREGATE_MAX_BODY_BYTES`); a flag wins over the environment.
+struct Configuration {
+    var listen = SocketAddress.inet(host: "127.0.0.1", port: 8080)
+    var store = "redis://127.0.0.1:6379"
+    var limits = HTTPLimits()
+    var shutdownGraceMs: UInt64 = 10_000
+
+    struct Option {
+        let flag: String
+        let help: String
+        let defaultValue: String
+        let apply: (inout Configuration, String) throws(ConfigurationError) -> Void
+
+        var environmentVariable: String {
+            "STOREGATE_" + flag.dropFirst(2).uppercased().replacingOccurrences(of: "-", with: "_")
+        }
+    }
+
+    static var options: [Option] { [
+        Option(flag: "--listen", help: "address to listen on, HOST:PORT", defaultValue: "127.0.0.1:8080") {
+            config, value throws(ConfigurationError) in
+            guard let address = SocketAddress(parsing: value), case .inet = address else {
+                throw ConfigurationError("--listen expects HOST:PORT, got '\(value)'")
+            }
+            config.listen = address
+        },
+        Option(
+            flag: "--store", help: "store URL: redis://[user:pass@]host:port[/db], unix:///path",
+            defaultValue: "redis://127.0.0.1:6379"
+        ) { config, value throws(ConfigurationError) in
+            guard value.hasPrefix("redis://") || value.hasPrefix("unix://") || value.hasPrefix("redis+cluster://")
+            else { throw ConfigurationError("--store expects a redis://, redis+cluster:// or unix:// URL") }
+            config.store = value
+        },
+        intOption("--max-request-target-bytes", "longest request target (414 past it)", \.limits.maxRequestTargetBytes),
+        intOption("--max-header-field-bytes", "longest header field (431 past it)", \.limits.maxHeaderFieldBytes),
+        intOption("--max-header-bytes", "all header fields of a request (431 past it)", \.limits.maxHeaderBytes),
+        intOption("--max-header-count", "header fields in a request (431 past it)", \.limits.maxHeaderCount),
+        intOption("--max-body-bytes", "largest request body (413 past it)", \.limits.maxBodyBytes),
+        msOption("--header-timeout-ms", "time to receive a request's headers (408 past it)", \.limits.headerTimeoutMs),
+        msOption("--body-timeout-ms", "time to receive a request's body (408 past it)", \.limits.bodyTimeoutMs),
+        msOption("--keepalive-timeout-ms", "idle keep-alive connections are closed after this", \.limits.keepAliveTimeoutMs),
+        intOption(
+            "--max-pipelined-requests", "requests in progress per connection; more are not read yet",
+            \.limits.maxPipelinedRequests),
+        intOption("--max-connections", "open client connections; more are closed at once", \.limits.maxConnections),
+        intOption("--max-unsent-bytes", "unsent response bytes at which a client is not read", \.limits.maxUnsentBytes),
+        msOption(
+            "--slow-reader-timeout-ms", "a client over --max-unsent-bytes this long is closed",
+            \.limits.slowReaderTimeoutMs),
+        msOption("--linger-timeout-ms", "input drained after a connection's last response", \.limits.lingerTimeoutMs),
+        msOption("--shutdown-grace-ms", "on SIGTERM, time for requests in progress to finish", \.shutdownGraceMs),
+    ] }
+
+    private static func intOption(_ flag: String, _ help: String, _ path: WritableKeyPath<Configuration, Int>) -> Option {
+        Option(flag: flag, help: help, defaultValue: String(Configuration()[keyPath: path])) {
+            config, value throws(ConfigurationError) in
+            guard let number = Int(value), number > 0 else {
+                throw ConfigurationError("\(flag) expects a positive integer, got '\(value)'")
+            }
+            config[keyPath: path] = number
+        }
+    }
+
+    private static func msOption(_ flag: String, _ help: String, _ path: WritableKeyPath<Configuration, UInt64>)
+        -> Option
+    {
+        Option(flag: flag, help: help, defaultValue: String(Configuration()[keyPath: path])) {
+            config, value throws(ConfigurationError) in
+            guard let number = UInt64(value), number > 0 else {
+                throw ConfigurationError("\(flag) expects a positive number of milliseconds, got '\(value)'")
+            }
+            config[keyPath: path] = number
+        }
+    }
+
+    /// Environment first, then flags. `--help` is handled by the caller.
+    static func load(arguments: [String], environment: [String: String]) throws(ConfigurationError) -> Configuration {
+        var config = Configuration()
+        for option in options {
+            if let value = environment[option.environmentVariable] { try option.apply(&config, value) }
+        }
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            let (flag, inlineValue): (String, String?) =
+                if let equals = argument.firstIndex(of: "=") {
+                    (String(argument[..<equals]), String(argument[argument.index(after: equals)...]))
+                } else { (argument, nil) }
+            guard let option = options.first(where: { $0.flag == flag }) else {
+                throw ConfigurationError("unknown option '\(argument)' (see --help)")
+            }
+            let value: String
+            if let inlineValue {
+                value = inlineValue
+            } else {
+                index += 1
+                guard index < arguments.count else { throw ConfigurationError("\(flag) needs a value") }
+                value = arguments[index]
+            }
+            try option.apply(&config, value)
+            index += 1
+        }
+        return config
+    }
+
+    static var usage: String {
+        var text = """
+            storegate — HTTP/1.1 gateway in front of a Redis-protocol store
+
+            usage: storegate [options]
+                   storegate --help
+
+            Every option can also be set by its environment variable; a flag wins.
+
+            """
+        for option in options {
+            text += "  \(option.flag) VALUE\n      \(option.help)\n      default \(option.defaultValue), env \(option.environmentVariable)\n"
+        }
+        return text
+    }
+}
+
+struct ConfigurationError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension String {
+    fileprivate func replacingOccurrences(of target: Character, with replacement: Character) -> String {
+        String(map { $0 == target ? replacement : $0 })
+    }
+    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
+        replacingOccurrences(of: Character(target), with: Character(replacement))
+    }
+}

@@ -1,0 +1,31 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.contains("--help") || arguments.contains("-h") {
+    print(Configuration.usage)
+    exit(0)
+}
+
+var environment: [String: String] = [:]
+var entry = environ
+while let pointer = entry.pointee {
+    let text = String(cString: pointer)
+    if let equals = text.firstIndex(of: "=") {
+        environment[String(text[..<equals])] = String(text[text.index(after: equals)...])
+    }
+    entry += 1
+}
+
+do {
+    let configuration = try Configuration.load(arguments: arguments, environment: environment)
+    let exitCode = try Startup.run(configuration)
+    exit(exitCode)
+} catch let error as ConfigurationError {
+    Log.error("configuration: \(error)")
+    exit(64)
+} catch {
+    Log.error("start-up failed: \(error)")
+    exit(1)
+}

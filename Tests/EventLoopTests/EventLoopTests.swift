@@ -1,0 +1,155 @@
+import EventLoop
+import XCTest
+
+private final class Recorder: DeadlineTarget {
+    var deadlineHeapIndex = -1
+    let name: String
+    let log: Log
+    init(_ name: String, _ log: Log) {
+        self.name = name
+        self.log = log
+    }
+    func deadlineDidExpire() { log.events.append(name) }
+}
+
+private final class Log { var events: [String] = [] }
+
+/// Echo-less sink: accepts connections and counts bytes and reads.
+private final class Sink: TCPListenerDelegate, SocketStreamDelegate {
+    var streams: [SocketStream] = []
+    var received: [UInt8] = []
+    var reads = 0
+    var ended = false
+    func listenerDidAccept(_ listener: TCPListener, stream: SocketStream) {
+        stream.delegate = self
+        stream.startReading()
+        streams.append(stream)
+    }
+    func listenerDidFail(_ listener: TCPListener, error: EventLoopError) {}
+    func streamDidRead(_ stream: SocketStream, bytes: UnsafeRawBufferPointer) {
+        reads += 1
+        received.append(contentsOf: bytes)
+    }
+    func streamDidEnd(_ stream: SocketStream, error: EventLoopError?) {
+        ended = true
+        stream.close()
+    }
+}
+
+private final class Client: SocketStreamDelegate {
+    var connected = false
+    var flushes = 0
+    func streamDidConnect(_ stream: SocketStream, error: EventLoopError?) { connected = error == nil }
+    func streamDidFlush(_ stream: SocketStream) { flushes += 1 }
+}
+
+final class EventLoopTests: XCTestCase {
+    func testDeadlinesFireInOrderAndCancelledOnesNever() throws {
+        let loop = try Loop()
+        let log = Log()
+        let a = Recorder("a", log), b = Recorder("b", log), c = Recorder("c", log), d = Recorder("d", log)
+        loop.deadlines.schedule(c, afterMs: 30)
+        loop.deadlines.schedule(a, afterMs: 10)
+        loop.deadlines.schedule(b, afterMs: 20)
+        loop.deadlines.schedule(d, afterMs: 15)
+        loop.deadlines.cancel(d)
+        loop.deadlines.schedule(b, afterMs: 5)  // moved earlier
+        XCTAssertEqual(loop.deadlines.count, 3)
+        while loop.deadlines.count > 0 { loop.runOnce() }
+        XCTAssertEqual(log.events, ["b", "a", "c"])
+        XCTAssertEqual(d.deadlineHeapIndex, -1)
+        XCTAssertEqual(loop.close(), 0)
+    }
+
+    func testManyDeadlinesStayOrdered() throws {
+        let loop = try Loop()
+        let log = Log()
+        var generator = SystemRandomNumberGenerator()
+        let targets = (0..<500).map { Recorder(String($0), log) }
+        var expected: [(UInt64, String)] = []
+        for target in targets {
+            let delay = UInt64.random(in: 1...40, using: &generator)
+            loop.deadlines.schedule(target, afterMs: delay)
+            expected.append((delay, target.name))
+        }
+        for target in targets.prefix(100) { loop.deadlines.cancel(target) }
+        while loop.deadlines.count > 0 { loop.runOnce() }
+        XCTAssertEqual(Set(log.events), Set(expected.dropFirst(100).map(\.1)))
+        XCTAssertEqual(log.events.count, 400)
+        XCTAssertEqual(loop.close(), 0)
+    }
+
+    func testRunSoonNeverRunsInsideTheCaller() throws {
+        let loop = try Loop()
+        var order: [String] = []
+        loop.runSoon {
+            order.append("first")
+            loop.runSoon { order.append("nested") }
+            order.append("first-end")
+        }
+        order.append("caller")
+        let timer = Timer(loop: loop)
+        timer.start(afterMs: 5) { timer.close() }
+        loop.run()
+        XCTAssertEqual(order, ["caller", "first", "first-end", "nested"])
+        XCTAssertEqual(loop.close(), 0)
+    }
+
+    func testWritesOfOneTurnLeaveInOneSystemCallAndNothingLeaks() throws {
+        let loop = try Loop()
+        let sink = Sink()
+        let listener = try TCPListener(loop: loop, address: .inet(host: "127.0.0.1", port: 0))
+        listener.delegate = sink
+        let client = Client()
+        let stream = SocketStream(loop: loop, kind: .tcp)
+        stream.delegate = client
+        try stream.connect(to: .inet(host: "127.0.0.1", port: listener.port))
+        while !client.connected { loop.runOnce() }
+        for index in 0..<100 { stream.write(Array("message \(index);".utf8)) }
+        XCTAssertEqual(stream.writeCalls, 0, "nothing is written inside the caller")
+        let expected = (0..<100).map { "message \($0);" }.joined()
+        while sink.received.count < expected.utf8.count { loop.runOnce() }
+        XCTAssertEqual(stream.writeCalls, 1, "100 writes in one turn, one system call")
+        XCTAssertEqual(client.flushes, 1)
+        XCTAssertEqual(String(decoding: sink.received, as: UTF8.self), expected)
+        stream.close()
+        while !sink.ended { loop.runOnce() }
+        listener.close()
+        XCTAssertEqual(loop.liveHandleCount, 0)
+        XCTAssertEqual(loop.close(), 0)
+    }
+
+    func testCloseReportsHandlesLeftOpen() throws {
+        let loop = try Loop()
+        let forgotten = Timer(loop: loop)
+        forgotten.start(afterMs: 1000) {}
+        XCTAssertEqual(loop.liveHandleCount, 1)
+        XCTAssertEqual(loop.close(), 1)
+    }
+
+    func testConnectFailureIsReported() throws {
+        let loop = try Loop()
+        final class Failure: SocketStreamDelegate {
+            var error: EventLoopError?
+            func streamDidConnect(_ stream: SocketStream, error: EventLoopError?) { self.error = error }
+        }
+        let failure = Failure()
+        let stream = SocketStream(loop: loop, kind: .tcp)
+        stream.delegate = failure
+        try stream.connect(to: .inet(host: "127.0.0.1", port: 1))
+        while failure.error == nil { loop.runOnce() }
+        XCTAssertEqual(failure.error?.code, EventLoopError.connectionRefused)
+        stream.close()
+        XCTAssertEqual(loop.close(), 0)
+    }
+
+    func testAddressParsing() {
+        XCTAssertEqual(SocketAddress(parsing: "127.0.0.1:8080"), .inet(host: "127.0.0.1", port: 8080))
+        XCTAssertEqual(SocketAddress(parsing: "[::1]:6379"), .inet(host: "::1", port: 6379))
+        XCTAssertEqual(SocketAddress(parsing: "unix:///tmp/redis.sock"), .unix(path: "/tmp/redis.sock"))
+        XCTAssertNil(SocketAddress(parsing: "localhost"))
+        XCTAssertNil(SocketAddress(parsing: "host:99999"))
+        XCTAssertNil(SocketAddress(parsing: "unix://relative"))
+        XCTAssertEqual(SocketAddress.inet(host: "::1", port: 1).description, "[::1]:1")
+    }
+}

@@ -1,0 +1,85 @@
+package import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The built `storegate` binary running as a child process on a free loopback port.
+/// Its stderr (JSON log lines) is captured; `stop()` sends SIGTERM and waits.
+package final class GatewayProcess: @unchecked Sendable {
+    package let port: UInt16
+    package let process = Process()
+    private let logPipe = Pipe()
+    private let logLock = NSLock()
+    private var logData = Data()
+
+    package init(arguments: [String] = [], environment: [String: String] = [:]) throws {
+        port = freePort()
+        let binary = buildProductsDirectory.appendingPathComponent("storegate")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            throw TestError("storegate binary not found at \(binary.path); build it first")
+        }
+        process.executableURL = binary
+        process.arguments = ["--listen", "127.0.0.1:\(port)"] + arguments
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("STOREGATE_") }
+        env.merge(environment) { $1 }
+        process.environment = env
+        process.standardError = logPipe
+        process.standardOutput = FileHandle.nullDevice
+        logPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let chunk = handle.availableData
+            guard let self, !chunk.isEmpty else { return }
+            self.logLock.lock()
+            self.logData.append(chunk)
+            self.logLock.unlock()
+        }
+        try process.run()
+        let ready = eventually(within: 10) { (try? RawHTTPClient(port: port, timeout: 1)) != nil || !process.isRunning }
+        guard ready, process.isRunning else {
+            throw TestError("storegate did not start: \(log)")
+        }
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        logPipe.fileHandleForReading.readabilityHandler = nil
+    }
+
+    package var pid: Int32 { process.processIdentifier }
+
+    package var log: String {
+        logLock.lock()
+        defer { logLock.unlock() }
+        return String(decoding: logData, as: UTF8.self)
+    }
+
+    package func connect(timeout: Double = 5) throws -> RawHTTPClient {
+        try RawHTTPClient(port: port, timeout: timeout * timeoutMultiplier)
+    }
+
+    /// One request on a new connection; returns the response.
+    package func request(_ raw: String) throws -> ParsedResponse {
+        let client = try connect()
+        try client.send(raw)
+        guard let response = client.readResponse(forHead: raw.hasPrefix("HEAD ")) else {
+            throw TestError("no response to \(raw.debugDescription)")
+        }
+        return response
+    }
+
+    package func get(_ path: String) throws -> ParsedResponse {
+        try request("GET \(path) HTTP/1.1\r\nHost: test\r\n\r\n")
+    }
+
+    /// Sends `signal` and waits for the exit; returns the exit status.
+    @discardableResult
+    package func stop(signal: Int32 = 15, within seconds: Double = 15) -> Int32? {
+        guard process.isRunning else { return process.terminationStatus }
+        kill(process.processIdentifier, signal)
+        guard eventually(within: seconds, { !process.isRunning }) else { return nil }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
