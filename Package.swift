@@ -26,6 +26,7 @@ let package = Package(
             providers: [.apt(["libllhttp-dev"])]),
         .target(name: "EventLoop", dependencies: ["CLibUV"], swiftSettings: strictSettings),
         .target(name: "HTTP", dependencies: ["EventLoop", "CLLHTTP"], swiftSettings: strictSettings),
+        .target(name: "RESP", swiftSettings: strictSettings),
         .target(name: "Gateway", dependencies: ["HTTP", "EventLoop"], swiftSettings: strictSettings),
         .executableTarget(
             name: "storegate", dependencies: ["EventLoop", "HTTP", "Gateway"],
@@ -38,6 +39,7 @@ let package = Package(
             name: "EventLoopTests", dependencies: ["EventLoop", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "HTTPTests", dependencies: ["HTTP", "EventLoop", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "RESPTests", dependencies: ["RESP"], swiftSettings: strictSettings),
         .testTarget(
             name: "GatewayTests", dependencies: ["Gateway", "HTTP", "EventLoop", "TestSupport", "storegate"],
             swiftSettings: strictSettings),
