@@ -27,9 +27,10 @@ let package = Package(
         .target(name: "EventLoop", dependencies: ["CLibUV"], swiftSettings: strictSettings),
         .target(name: "HTTP", dependencies: ["EventLoop", "CLLHTTP"], swiftSettings: strictSettings),
         .target(name: "RESP", swiftSettings: strictSettings),
-        .target(name: "Gateway", dependencies: ["HTTP", "EventLoop"], swiftSettings: strictSettings),
+        .target(name: "Store", dependencies: ["EventLoop", "RESP"], swiftSettings: strictSettings),
+        .target(name: "Gateway", dependencies: ["HTTP", "EventLoop", "Store"], swiftSettings: strictSettings),
         .executableTarget(
-            name: "storegate", dependencies: ["EventLoop", "HTTP", "Gateway"],
+            name: "storegate", dependencies: ["EventLoop", "HTTP", "Store", "Gateway"],
             swiftSettings: strictSettings),
 
         .target(
@@ -40,6 +41,9 @@ let package = Package(
         .testTarget(
             name: "HTTPTests", dependencies: ["HTTP", "EventLoop", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "RESPTests", dependencies: ["RESP"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "StoreTests", dependencies: ["Store", "RESP", "EventLoop", "TestSupport"],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "GatewayTests", dependencies: ["Gateway", "HTTP", "EventLoop", "TestSupport", "storegate"],
             swiftSettings: strictSettings),
