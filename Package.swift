@@ -41,11 +41,13 @@ let package = Package(
         .testTarget(
             name: "HTTPTests", dependencies: ["HTTP", "EventLoop", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "RESPTests", dependencies: ["RESP"], swiftSettings: strictSettings),
+        .testTarget(name: "JSONTests", dependencies: ["Gateway"], swiftSettings: strictSettings),
         .testTarget(
             name: "StoreTests", dependencies: ["Store", "RESP", "EventLoop", "TestSupport"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "GatewayTests", dependencies: ["Gateway", "HTTP", "EventLoop", "TestSupport", "storegate"],
+            name: "GatewayTests",
+            dependencies: ["Gateway", "HTTP", "EventLoop", "Store", "TestSupport", "storegate"],
             swiftSettings: strictSettings),
     ]
 )

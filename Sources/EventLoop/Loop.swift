@@ -53,6 +53,9 @@ package final class Loop {
 
     package func updateTime() { uv_update_time(raw) }
 
+    /// Monotonic nanoseconds (not cached), for latency measurement.
+    package static var monotonicNanoseconds: UInt64 { uv_hrtime() }
+
     /// Runs `work` on this loop before it next polls for I/O, never inside the caller.
     package func runSoon(_ work: @escaping () -> Void) {
         scheduler.enqueue(work)

@@ -32,7 +32,9 @@ extension SocketStreamDelegate {
 package final class SocketStream: HandleOwner {
     package enum Kind { case tcp, pipe }
 
-    package weak var delegate: (any SocketStreamDelegate)?
+    /// Not weak (a weak reference costs a side-table allocation per socket): the
+    /// delegate owns the stream and outlives it until `socketStreamDidClose`.
+    package unowned(unsafe) var delegate: (any SocketStreamDelegate)?
     package let kind: Kind
     private unowned let loop: Loop
     private var pending: [UInt8] = []
@@ -47,7 +49,7 @@ package final class SocketStream: HandleOwner {
     package init(loop: Loop, kind: Kind) {
         self.loop = loop
         self.kind = kind
-        super.init(byteCount: max(MemoryLayout<uv_tcp_t>.size, MemoryLayout<uv_pipe_t>.size))
+        super.init(byteCount: kind == .tcp ? MemoryLayout<uv_tcp_t>.size : MemoryLayout<uv_pipe_t>.size)
         switch kind {
         case .tcp: uv_tcp_init(loop.raw, handle.assumingMemoryBound(to: uv_tcp_t.self))
         case .pipe: uv_pipe_init(loop.raw, handle.assumingMemoryBound(to: uv_pipe_t.self), 0)

@@ -1,26 +1,46 @@
 package import HTTP
 package import EventLoop
+package import Store
 
 /// The REST surface: builds the route table once and dispatches each request.
 ///
 /// ```
-///  HTTPServer ─request─▶ Gateway.handle ─▶ Router ─▶ route handler ─▶ HTTPResponder
+///  HTTPServer ─request─▶ Gateway.handle ─▶ Router ─▶ route ─▶ RecordService ─▶ Store
+///  HTTPResponder ◀──────────── JSON or ErrorResponse ◀── completion ◀─────────┘
 /// ```
-/// Unknown paths get 404, wrong methods 405 with `Allow`, both as JSON error bodies.
+/// Unknown paths get 404, wrong methods 405 with `Allow`; every error is the JSON
+/// body of `ErrorResponse`.
 package final class Gateway {
     package let loop: Loop
+    package let store: Store
+    package let metrics = Metrics()
+    /// Set once the server exists (it is built with this gateway's handler).
+    package weak var server: HTTPServer?
     private var router = Router()
 
-    package init(loop: Loop) {
+    package init(loop: Loop, store: Store, openAPIDocument: [UInt8]? = nil) {
         self.loop = loop
-        HealthRoutes.register(on: &router)
+        self.store = store
+        let records = RecordService(store: store)
+        HealthRoutes(store: store).register(on: &router)
+        OpenAPIRoute(document: openAPIDocument).register(on: &router)
+        RecordRoutes(records: records).register(on: &router)
+        BatchRoutes(records: records).register(on: &router)
+        ScanRoute(store: store, records: records).register(on: &router)
+        router.add("GET", "/metrics") { [unowned self] context in
+            context.responder.respond(
+                HTTPResponse(
+                    status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
+                    body: metrics.render(server: server, store: store)))
+        }
     }
 
     package var routeTemplates: [(method: String, template: String)] { router.templates }
 
     package func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         switch router.match(method: request.method, path: request.path) {
-        case .found(_, let parameters, let handler):
+        case .found(let template, let parameters, let handler):
+            responder.route = template
             handler(RouteContext(request: request, parameters: parameters, responder: responder))
         case .methodNotAllowed(let allow):
             responder.respond(ErrorResponse.methodNotAllowed(method: request.method, allow: allow, requestID: request.id))

@@ -20,13 +20,13 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
     let stream: SocketStream
     private let parser: RequestParser
     private unowned let server: HTTPServer
-    private let limits: HTTPLimits
     private(set) var state = State.reading
     private var responders: [HTTPResponder] = []
     private var respondersHead = 0
     private var unparsed: [UInt8] = []
     private var pausedForPipeline = false
     private var pausedForSlowReader = false
+    private var pausedForAdmission = false
     private var continuePending = false
     private var closeAfterFlush = false
     private var peerClosedInput = false
@@ -36,14 +36,18 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
     init(stream: SocketStream, server: HTTPServer) {
         self.stream = stream
         self.server = server
-        self.limits = server.limits
-        parser = RequestParser(settings: server.parserSettings, limits: server.limits, ids: server.requestIDs)
+        parser = RequestParser(settings: server.parserSettings, ids: server.requestIDs)
         parser.delegate = self
         stream.delegate = self
         stream.setNoDelay(true)
         stream.startReading()
         setDeadline(.firstRequest, afterMs: limits.headerTimeoutMs)
     }
+
+    /// Read through the server: a per-connection copy would cost ~100 bytes per idle connection.
+    private var limits: HTTPLimits { server.limits }
+    /// This connection's slot in the server's table (swap-remove on close).
+    var tableIndex = -1
 
     var unsentByteCount: Int { stream.unsentByteCount }
     private var openResponderCount: Int { responders.count - respondersHead }
@@ -68,8 +72,15 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
         }
     }
 
+    /// Layer 2 admitted or refused this connection's waiting request.
+    func admissionDidResolve() {
+        guard pausedForAdmission else { return }
+        pausedForAdmission = false
+        resumeParsing()
+    }
+
     private func resumeParsing() {
-        guard state == .reading, !pausedForPipeline, !pausedForSlowReader else { return }
+        guard state == .reading, !pausedForPipeline, !pausedForSlowReader, !pausedForAdmission else { return }
         if !unparsed.isEmpty {
             parser.resume()
             let bytes = unparsed
@@ -105,7 +116,8 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
         continuePending = false
         let keepAlive = request.keepAlive && !server.isDraining
         let responder = HTTPResponder(
-            connection: self, isHead: request.method == "HEAD", keepAlive: keepAlive, requestID: request.id)
+            connection: self, method: request.method, keepAlive: keepAlive, requestID: request.id,
+            requestBytes: request.body.count)
         responders.append(responder)
         if !keepAlive {
             // Nothing after a request that ends the connection is ever executed.
@@ -113,19 +125,25 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
             unparsed = []
             stream.stopReading()
         }
-        server.handle(request, responder)
+        let waitsForCapacity = server.handle(request, responder)
         guard state == .reading else { return true }
+        if waitsForCapacity {
+            pausedForAdmission = true
+            return true
+        }
         if stream.unsentByteCount > limits.maxUnsentBytes {
             pauseForSlowReader()
             return true
         }
         pausedForPipeline = openResponderCount >= limits.maxPipelinedRequests
+        if pausedForPipeline { server.connectionStats.pipelinePauses += 1 }
         return pausedForPipeline
     }
 
     /// Layer 4: the client is not reading its responses; stop reading its requests.
     private func pauseForSlowReader() {
         guard !pausedForSlowReader else { return }
+        server.connectionStats.slowReaderPauses += 1
         pausedForSlowReader = true
         stream.stopReading()
         setDeadline(.slowReader, afterMs: limits.slowReaderTimeoutMs)
@@ -134,11 +152,15 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
     /// Answers with `error` after every earlier response, then closes.
     private func refuse(_ error: HTTPError) {
         guard state == .reading else { return }
+        server.connectionStats.refusedRequests += 1
+        if error.status == 408 { server.connectionStats.requestTimeouts += 1 }
         state = .closing
         unparsed = []
         stream.stopReading()
         clearDeadline()
-        let responder = HTTPResponder(connection: self, isHead: false, keepAlive: false, requestID: "")
+        let responder = HTTPResponder(
+            connection: self, method: "-", keepAlive: false, requestID: parser.currentRequestID, requestBytes: 0)
+        responder.route = "refused"
         responders.append(responder)
         responder.respond(server.errorResponse(error, requestID: parser.currentRequestID))
     }
@@ -207,19 +229,26 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
             return false
         case .complete(let response):
             let bodyAllowed = !responder.isHead && response.status != 204 && response.status != 304
+            var written = 0
             stream.write { out in
+                let before = out.count
                 server.serializer.appendHead(
                     status: response.status, headers: response.headers,
-                    contentLength: response.status == 204 ? nil : response.body.count, close: close, to: &out)
+                    contentLength: response.status == 204 ? nil : response.body.count, close: close,
+                    requestID: responder.requestID, to: &out)
                 if bodyAllowed { out.append(contentsOf: response.body) }
+                written = out.count - before
             }
             responder.state = .written
+            server.observe(responder, status: response.status, bytesOut: written)
             if close { closeAfterFlush = true }
             return true
         case .streaming(let status, let headers, let headWritten, let buffered, let ended):
             stream.write { out in
                 if !headWritten {
-                    server.serializer.appendHead(status: status, headers: headers, contentLength: nil, close: close, to: &out)
+                    server.serializer.appendHead(
+                        status: status, headers: headers, contentLength: nil, close: close,
+                        requestID: responder.requestID, to: &out)
                 }
                 if !responder.isHead {
                     server.serializer.appendChunk(buffered, to: &out)
@@ -227,6 +256,8 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
                 }
             }
             responder.state = ended ? .written : .streaming(status: status, headers: headers, headWritten: true, buffered: [], ended: false)
+            responder.streamedBytes += buffered.count
+            if ended { server.observe(responder, status: status, bytesOut: responder.streamedBytes) }
             if ended, close { closeAfterFlush = true }
             return ended
         }
@@ -276,6 +307,7 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
         case .head, .body:
             refuse(.requestTimeout)
         case .slowReader:
+            server.connectionStats.slowReaderResets += 1
             close(reset: true)
         case .none, .firstRequest, .keepAlive, .linger:
             close()

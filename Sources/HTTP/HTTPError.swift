@@ -43,6 +43,8 @@ package struct HTTPError: Error, Equatable, Sendable, CustomStringConvertible {
     package static func expectationFailed(_ value: String) -> HTTPError {
         HTTPError(status: 417, code: "expectation_failed", message: "unsupported Expect '\(value)'")
     }
+    package static let overloaded = HTTPError(
+        status: 503, code: "overloaded", message: "the gateway is at capacity; retry shortly")
     package static let serviceUnavailable = HTTPError(
         status: 503, code: "unavailable", message: "the server is shutting down")
 }

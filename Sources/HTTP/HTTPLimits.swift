@@ -20,6 +20,11 @@ package struct HTTPLimits: Sendable, Equatable {
     /// Layer 1: requests in progress on one connection; at the cap the connection is not
     /// read (nothing fails) until one completes. Default 16.
     package var maxPipelinedRequests = 16
+    /// Layer 2: requests being handled at once across all connections; past it requests
+    /// wait (their connections are not read). Default 4,096.
+    package var maxRequestsInProgress = 4096
+    /// Layer 2: a request that waited this long for capacity gets 503 + Retry-After. Default 100 ms.
+    package var admissionTimeoutMs: UInt64 = 100
     /// Open client connections; past it, new connections are closed at once. Default 10,000.
     package var maxConnections = 10_000
     /// Layer 4: unsent response bytes at which a client is no longer read. Default 32 KiB.

@@ -1,3 +1,5 @@
+internal import EventLoop
+
 /// Handed to the request handler with each request; answers it now or on a later
 /// loop turn, with a whole response or a chunked stream. Responses leave in request
 /// order whatever order responders finish in. Once the connection is gone every call
@@ -11,16 +13,29 @@ package final class HTTPResponder {
     }
 
     weak var connection: HTTPConnection?
+    /// Set while this request holds one unit of global capacity (layer 2).
+    var admission: Admission?
     package let isHead: Bool
     package let requestID: String
     let keepAlive: Bool
     var state = State.pending
 
-    init(connection: HTTPConnection, isHead: Bool, keepAlive: Bool, requestID: String) {
+    /// For the access log and metrics: when the request was complete, its method and
+    /// size, and the route template the handler matched (set by the router).
+    let startNanoseconds: UInt64
+    let method: String
+    let requestBytes: Int
+    package var route = "unmatched"
+    var streamedBytes = 0
+
+    init(connection: HTTPConnection, method: String, keepAlive: Bool, requestID: String, requestBytes: Int) {
         self.connection = connection
-        self.isHead = isHead
+        self.isHead = method == "HEAD"
+        self.method = method
         self.keepAlive = keepAlive
         self.requestID = requestID
+        self.requestBytes = requestBytes
+        startNanoseconds = Loop.monotonicNanoseconds
     }
 
     /// False once the client is gone; long-running work can stop early.
@@ -29,13 +44,21 @@ package final class HTTPResponder {
     package func respond(_ response: HTTPResponse) {
         guard case .pending = state else { return }
         state = .complete(response)
+        releaseCapacity()
         connection?.responderDidUpdate()
+    }
+
+    private func releaseCapacity() {
+        guard let admission else { return }
+        self.admission = nil
+        admission.release()
     }
 
     /// Starts a chunked response; follow with `writeChunk` calls and one `end()`.
     package func beginStreaming(status: Int, headers: HTTPHeaders) {
         guard case .pending = state else { return }
         state = .streaming(status: status, headers: headers, headWritten: false, buffered: [], ended: false)
+        releaseCapacity()  // a stream's pace is bounded by layer 4, not by global capacity
         connection?.responderDidUpdate()
     }
 

@@ -31,7 +31,8 @@ package final class ResponseSerializer {
 
     /// Appends the status line and headers. `contentLength` nil means chunked.
     package func appendHead(
-        status: Int, headers: HTTPHeaders, contentLength: Int?, close: Bool, to out: inout [UInt8]
+        status: Int, headers: HTTPHeaders, contentLength: Int?, close: Bool, requestID: String = "",
+        to out: inout [UInt8]
     ) {
         out.append(contentsOf: "HTTP/1.1 ".utf8)
         appendDecimal(status, to: &out)
@@ -48,6 +49,10 @@ package final class ResponseSerializer {
             out.append(contentsOf: "\r\nTransfer-Encoding: chunked".utf8)
         }
         if close { out.append(contentsOf: "\r\nConnection: close".utf8) }
+        if !requestID.isEmpty {
+            out.append(contentsOf: "\r\nX-Request-Id: ".utf8)
+            out.append(contentsOf: requestID.utf8)
+        }
         for field in headers {
             out.append(contentsOf: "\r\n".utf8)
             out.append(contentsOf: field.name.utf8)

@@ -9,18 +9,21 @@ package typealias HTTPHandler = (HTTPRequest, HTTPResponder) -> Void
 package final class HTTPServer: TCPListenerDelegate {
     package let loop: Loop
     package let limits: HTTPLimits
-    let parserSettings = ParserSettings()
+    let parserSettings: ParserSettings
     let serializer = ResponseSerializer()
     let requestIDs = RequestIDGenerator()
     private let handler: HTTPHandler
     private let formatError: (HTTPError, String) -> HTTPResponse
     private var listener: TCPListener?
-    private var connections: [ObjectIdentifier: HTTPConnection] = [:]
+    private var connections: [HTTPConnection] = []
     package private(set) var isDraining = false
     private var drainTimer: Timer?
     private var drainCompletion: (() -> Void)?
     /// Connections refused because `maxConnections` was reached.
     package private(set) var refusedConnections = 0
+    package private(set) var admission: Admission!
+    /// Layer 1 and 4 counters, for /metrics.
+    package var connectionStats = ConnectionStats()
 
     package init(
         loop: Loop, limits: HTTPLimits = HTTPLimits(),
@@ -29,8 +32,10 @@ package final class HTTPServer: TCPListenerDelegate {
     ) {
         self.loop = loop
         self.limits = limits
+        parserSettings = ParserSettings(limits: limits)
         self.handler = handler
         self.formatError = formatError
+        admission = Admission(server: self, capacity: limits.maxRequestsInProgress, timeoutMs: limits.admissionTimeoutMs)
     }
 
     /// Binds and listens; returns the port actually bound.
@@ -52,13 +57,32 @@ package final class HTTPServer: TCPListenerDelegate {
             stream.close()
             return
         }
+        connectionStats.accepted += 1
         let connection = HTTPConnection(stream: stream, server: self)
-        connections[ObjectIdentifier(connection)] = connection
+        connection.tableIndex = connections.count
+        connections.append(connection)
     }
 
     package func listenerDidFail(_ listener: TCPListener, error: EventLoopError) {}
 
-    func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
+    /// Told of every response as it is written: the access log and metrics.
+    package var responseObserver: ((ResponseSummary) -> Void)?
+
+    func observe(_ responder: HTTPResponder, status: Int, bytesOut: Int) {
+        guard let responseObserver else { return }
+        responseObserver(
+            ResponseSummary(
+                requestID: responder.requestID, method: responder.method, route: responder.route, status: status,
+                durationNanoseconds: Loop.monotonicNanoseconds &- responder.startNanoseconds,
+                bytesIn: responder.requestBytes, bytesOut: bytesOut))
+    }
+
+    /// Through layer 2; true when the request has to wait for capacity.
+    func handle(_ request: HTTPRequest, _ responder: HTTPResponder) -> Bool {
+        admission.submit(request, responder)
+    }
+
+    func dispatch(_ request: HTTPRequest, _ responder: HTTPResponder) {
         handler(request, responder)
     }
 
@@ -67,7 +91,12 @@ package final class HTTPServer: TCPListenerDelegate {
     }
 
     func connectionDidClose(_ connection: HTTPConnection) {
-        connections[ObjectIdentifier(connection)] = nil
+        let index = connection.tableIndex
+        guard index >= 0, index < connections.count, connections[index] === connection else { return }
+        connections.swapAt(index, connections.count - 1)
+        connections[index].tableIndex = index
+        connections.removeLast()
+        connection.tableIndex = -1
         if isDraining, connections.isEmpty { finishDrain() }
     }
 
@@ -80,13 +109,13 @@ package final class HTTPServer: TCPListenerDelegate {
         drainCompletion = completion
         listener?.close()
         listener = nil
-        for connection in Array(connections.values) { connection.drain() }
+        for connection in connections { connection.drain() }
         guard !connections.isEmpty else { return finishDrain() }
         let timer = Timer(loop: loop)
         drainTimer = timer
         timer.start(afterMs: graceMs) { [weak self] in
             guard let self else { return }
-            for connection in Array(self.connections.values) { connection.close() }
+            for connection in self.connections { connection.close() }
         }
     }
 
@@ -102,7 +131,7 @@ package final class HTTPServer: TCPListenerDelegate {
     package func close() {
         listener?.close()
         listener = nil
-        for connection in Array(connections.values) { connection.close() }
+        for connection in connections { connection.close() }
         drainTimer?.close()
         drainTimer = nil
     }
@@ -137,4 +166,25 @@ package func appendJSONString(_ value: String, to out: inout String) {
         }
     }
     out.append("\"")
+}
+
+/// One answered request, for the access log and metrics.
+package struct ResponseSummary: Sendable {
+    package let requestID: String
+    package let method: String
+    package let route: String
+    package let status: Int
+    package let durationNanoseconds: UInt64
+    package let bytesIn: Int
+    package let bytesOut: Int
+}
+
+/// Layer 1 and layer 4 events, for /metrics.
+package struct ConnectionStats: Sendable {
+    package var accepted = 0
+    package var pipelinePauses = 0
+    package var slowReaderPauses = 0
+    package var slowReaderResets = 0
+    package var refusedRequests = 0
+    package var requestTimeouts = 0
 }

@@ -14,8 +14,11 @@ package protocol RequestParserDelegate: AnyObject {
 /// The llhttp callback table, built once per server and shared by every parser.
 package final class ParserSettings {
     let raw: UnsafeMutablePointer<llhttp_settings_t>
+    /// Shared by every parser of the server, so no parser carries its own copy.
+    package let limits: HTTPLimits
 
-    package init() {
+    package init(limits: HTTPLimits = HTTPLimits()) {
+        self.limits = limits
         raw = .allocate(capacity: 1)
         llhttp_settings_init(raw)
         raw.pointee.on_message_begin = { RequestParser.owner($0).didBeginMessage() }
@@ -47,8 +50,8 @@ package final class RequestParser {
 
     package unowned var delegate: (any RequestParserDelegate)!
     private let parser: UnsafeMutablePointer<llhttp_t>
-    private let limits: HTTPLimits
     private let settings: ParserSettings
+    private var limits: HTTPLimits { settings.limits }
 
     // The request being parsed.
     private var method: [UInt8] = []
@@ -76,9 +79,8 @@ package final class RequestParser {
     private let ids: RequestIDGenerator
     package private(set) var isInsideRequest = false
 
-    package init(settings: ParserSettings, limits: HTTPLimits, ids: RequestIDGenerator = RequestIDGenerator()) {
+    package init(settings: ParserSettings, ids: RequestIDGenerator = RequestIDGenerator()) {
         self.settings = settings
-        self.limits = limits
         self.ids = ids
         parser = .allocate(capacity: 1)
         llhttp_init(parser, HTTP_REQUEST, settings.raw)
@@ -232,6 +234,9 @@ package final class RequestParser {
         fieldName = []
         fieldValue = []
         inTrailers = true
+        if let clientID = headers["X-Request-Id"], Self.isAcceptableRequestID(clientID) {
+            currentRequestID = clientID
+        }
         delegate.parserDidParseHead(makeRequest(), expectsBody: expectsBody, expectsContinue: expectsContinue)
         return 0
     }
@@ -283,6 +288,20 @@ package final class RequestParser {
             headers: headers, body: [],
             keepAlive: llhttp_should_keep_alive(parser) != 0,
             id: currentRequestID)
+    }
+
+    /// A client's X-Request-Id is kept when it is 1–128 of A–Z a–z 0–9 . _ - : ; else one is generated.
+    private static func isAcceptableRequestID(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= 128
+            && id.utf8.allSatisfy { byte in
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                    UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"),
+                    UInt8(ascii: ":"):
+                    true
+                default: false
+                }
+            }
     }
 
     private func append(_ at: UnsafePointer<CChar>?, _ length: Int, to buffer: inout [UInt8]) {

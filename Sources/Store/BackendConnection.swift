@@ -24,6 +24,8 @@ final class BackendConnection: SocketStreamDelegate, DeadlineTarget {
     private var handshakeReplies = 0
     private(set) var abandonedSinceLastReply = 0
     var deadlineHeapIndex = -1
+    /// The stream's delegate reference is unowned: stay alive until its close callback.
+    private var keepAliveUntilClosed: BackendConnection?
 
     init(node: Node, loop: Loop) {
         self.node = node
@@ -171,7 +173,12 @@ final class BackendConnection: SocketStreamDelegate, DeadlineTarget {
     func close() {
         guard state != .closed else { return }
         state = .closed
+        keepAliveUntilClosed = self
         node.loop.deadlines.cancel(self)
         stream.close()
+    }
+
+    func streamDidClose(_ stream: SocketStream) {
+        keepAliveUntilClosed = nil
     }
 }

@@ -1,12 +1,15 @@
 internal import EventLoop
 internal import HTTP
+internal import Store
 
 /// Everything the process can be told, by flag or by environment variable
 /// (`--max-body-bytes` ↔ `STOREGATE_MAX_BODY_BYTES`); a flag wins over the environment.
 struct Configuration {
     var listen = SocketAddress.inet(host: "127.0.0.1", port: 8080)
-    var store = "redis://127.0.0.1:6379"
+    var store = (try? StoreURL(parsing: "redis://127.0.0.1:6379"))!
     var limits = HTTPLimits()
+    var storeLimits = StoreLimits()
+    var openAPIPath: String?
     var shutdownGraceMs: UInt64 = 10_000
 
     struct Option {
@@ -29,12 +32,14 @@ struct Configuration {
             config.listen = address
         },
         Option(
-            flag: "--store", help: "store URL: redis://[user:pass@]host:port[/db], unix:///path",
+            flag: "--store", help: "store URL: redis://[user:pass@]host:port[/db] or unix:///path[?db=N]",
             defaultValue: "redis://127.0.0.1:6379"
         ) { config, value throws(ConfigurationError) in
-            guard value.hasPrefix("redis://") || value.hasPrefix("unix://") || value.hasPrefix("redis+cluster://")
-            else { throw ConfigurationError("--store expects a redis://, redis+cluster:// or unix:// URL") }
-            config.store = value
+            do throws(StoreError) {
+                config.store = try StoreURL(parsing: value)
+            } catch {
+                throw ConfigurationError("--store: \(error.message)")
+            }
         },
         intOption("--max-request-target-bytes", "longest request target (414 past it)", \.limits.maxRequestTargetBytes),
         intOption("--max-header-field-bytes", "longest header field (431 past it)", \.limits.maxHeaderFieldBytes),
@@ -54,6 +59,18 @@ struct Configuration {
             \.limits.slowReaderTimeoutMs),
         msOption("--linger-timeout-ms", "input drained after a connection's last response", \.limits.lingerTimeoutMs),
         msOption("--shutdown-grace-ms", "on SIGTERM, time for requests in progress to finish", \.shutdownGraceMs),
+        intOption("--max-conns-per-node", "backend connections per store node", \.storeLimits.maxConnectionsPerNode),
+        intOption(
+            "--max-pipeline-per-conn", "commands on the wire per backend connection",
+            \.storeLimits.maxPipelinePerConnection),
+        intOption(
+            "--max-queued-per-node", "commands waiting per store node; past it: 503", \.storeLimits.maxQueuedPerNode),
+        msOption("--store-timeout-ms", "deadline of a store command; past it: 504", \.storeLimits.commandTimeoutMs),
+        msOption("--store-connect-timeout-ms", "connect plus AUTH/SELECT to a store node", \.storeLimits.connectTimeoutMs),
+        Option(flag: "--openapi-path", help: "openapi.yaml served at GET /openapi.yaml", defaultValue: "found next to the binary or in the working directory") {
+            config, value throws(ConfigurationError) in
+            config.openAPIPath = value
+        },
     ] }
 
     private static func intOption(_ flag: String, _ help: String, _ path: WritableKeyPath<Configuration, Int>) -> Option {

@@ -1,6 +1,8 @@
 internal import EventLoop
 internal import HTTP
 internal import Gateway
+internal import Store
+internal import RESP
 #if canImport(Glibc)
 internal import Glibc
 #endif
@@ -11,24 +13,79 @@ enum Startup {
     static func run(_ configuration: Configuration) throws -> Int32 {
         signal(SIGPIPE, SIG_IGN)
         let loop = try Loop()
-        let gateway = Gateway(loop: loop)
+        let store = try Store(loop: loop, url: configuration.store, limits: configuration.storeLimits)
+        let gateway = Gateway(loop: loop, store: store, openAPIDocument: loadOpenAPI(configuration.openAPIPath))
         let server = HTTPServer(loop: loop, limits: configuration.limits, formatError: { error, id in
             ErrorResponse.make(error, requestID: id)
         }) { request, responder in
             gateway.handle(request, responder)
         }
+        gateway.server = server
+        let metrics = gateway.metrics
+        server.responseObserver = { summary in metrics.record(summary) }
         let port = try server.listen(on: configuration.listen)
-        let shutdown = Shutdown(loop: loop, server: server, graceMs: configuration.shutdownGraceMs)
+        let shutdown = Shutdown(loop: loop, server: server, store: store, graceMs: configuration.shutdownGraceMs)
         try shutdown.install()
         Log.info("listening", [
             ("address", listenDescription(configuration.listen, port: port)),
-            ("store", redacted(configuration.store)),
+            ("store", configuration.store.description),
         ])
+        probeStore(store, shutdown: shutdown)
         loop.run()
         let leaked = loop.close()
         if leaked > 0 { Log.error("\(leaked) libuv handles were still open at exit") }
         Log.info("stopped")
-        return 0
+        return shutdown.exitCode
+    }
+
+    /// One PING at start: a wrong password is a configuration error (exit 78); an
+    /// unreachable store is logged and retried, and /readyz says 503 meanwhile.
+    private static func probeStore(_ store: Store, shutdown: Shutdown) {
+        let refusal = store.execute(["PING"], idempotent: true) { result in
+            switch result {
+            case .success(.error(let message)):
+                Log.error("store answered PING with an error: \(message)")
+            case .success:
+                Log.info("store_ready", [("store", store.url.description)])
+            case .failure(let error) where error.kind == .authenticationFailed:
+                Log.error("store authentication failed (check the user and password in --store): \(error.message)")
+                shutdown.begin(exitCode: 78)
+            case .failure(let error):
+                Log.info("store_unreachable", [("store", store.url.description), ("reason", error.message)])
+            }
+        }
+        if let refusal { Log.info("store_unreachable", [("reason", refusal.message)]) }
+    }
+
+    /// The contract served at /openapi.yaml: --openapi-path, else next to the binary
+    /// (and two levels up, for .build/<config>/storegate), else the working directory.
+    private static func loadOpenAPI(_ explicitPath: String?) -> [UInt8]? {
+        var candidates: [String] = []
+        if let explicitPath { candidates.append(explicitPath) }
+        let executable = CommandLine.arguments[0]
+        if let slash = executable.lastIndex(of: "/") {
+            let directory = String(executable[..<slash])
+            candidates += ["\(directory)/openapi.yaml", "\(directory)/../../openapi.yaml", "\(directory)/../../../openapi.yaml"]
+        }
+        candidates += ["openapi.yaml", "/usr/share/storegate/openapi.yaml"]
+        for path in candidates {
+            if let bytes = readFile(path) { return bytes }
+        }
+        Log.info("openapi_missing", [("searched", candidates.joined(separator: ", "))])
+        return nil
+    }
+
+    private static func readFile(_ path: String) -> [UInt8]? {
+        guard let file = fopen(path, "rb") else { return nil }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = fread(&chunk, 1, chunk.count, file)
+            if count <= 0 { break }
+            bytes.append(contentsOf: chunk[..<count])
+        }
+        return bytes
     }
 
     private static func listenDescription(_ address: SocketAddress, port: UInt16) -> String {
@@ -36,13 +93,6 @@ enum Startup {
         return SocketAddress.inet(host: host, port: port).description
     }
 
-    /// Drops any password from a store URL before it is logged.
-    static func redacted(_ url: String) -> String {
-        guard let scheme = url.firstRange(of: "//"), let at = url[scheme.upperBound...].lastIndex(of: "@") else {
-            return url
-        }
-        return String(url[..<scheme.upperBound]) + "***@" + String(url[url.index(after: at)...])
-    }
 }
 
 /// SIGTERM / SIGINT: stop accepting, let requests in progress finish within the
@@ -50,27 +100,35 @@ enum Startup {
 final class Shutdown {
     private let loop: Loop
     private let server: HTTPServer
+    private let store: Store
     private let graceMs: UInt64
     private var watchers: [SignalWatcher] = []
+    private var started = false
+    private(set) var exitCode: Int32 = 0
 
-    init(loop: Loop, server: HTTPServer, graceMs: UInt64) {
+    init(loop: Loop, server: HTTPServer, store: Store, graceMs: UInt64) {
         self.loop = loop
         self.server = server
+        self.store = store
         self.graceMs = graceMs
     }
 
     func install() throws {
         for signum in [SIGTERM, SIGINT] {
             let watcher = try SignalWatcher(loop: loop, signal: signum) { [weak self] signum in
-                self?.begin(signal: signum)
+                Log.info("draining", [("signal", String(signum))])
+                self?.begin(exitCode: 0)
             }
             watcher.unref()
             watchers.append(watcher)
         }
     }
 
-    private func begin(signal: Int32) {
-        Log.info("draining", [("signal", String(signal)), ("connections", String(server.connectionCount))])
+    /// Drains the HTTP server, then closes the store and lets the loop end.
+    func begin(exitCode: Int32) {
+        guard !started else { return }
+        started = true
+        self.exitCode = exitCode
         server.drain(graceMs: graceMs) { [weak self] in
             self?.finish()
         }
@@ -79,6 +137,7 @@ final class Shutdown {
     private func finish() {
         for watcher in watchers { watcher.close() }
         watchers = []
+        store.close()
         loop.stop()
     }
 }

@@ -30,7 +30,7 @@ nonisolated(unsafe) private let settings = ParserSettings()
 /// Feeds `chunks` one after another into a fresh parser.
 private func parse(_ chunks: [[UInt8]], limits: HTTPLimits = HTTPLimits()) -> ParseOutcome {
     let collector = Collector()
-    let parser = RequestParser(settings: settings, limits: limits)
+    let parser = RequestParser(settings: limits == HTTPLimits() ? settings : ParserSettings(limits: limits))
     parser.delegate = collector
     for chunk in chunks {
         let result = chunk.withUnsafeBytes { parser.feed($0) }
@@ -88,7 +88,7 @@ final class RequestParserTests: XCTestCase {
         let bytes = Array(Self.samples[8].utf8)
         let collector = Collector()
         collector.pauseAfterEach = true
-        let parser = RequestParser(settings: settings, limits: HTTPLimits())
+        let parser = RequestParser(settings: settings)
         parser.delegate = collector
         var rest = bytes
         var pauses = 0
@@ -108,7 +108,7 @@ final class RequestParserTests: XCTestCase {
 
     func testExpectContinueIsReportedOnlyWithABody() {
         let collector = Collector()
-        let parser = RequestParser(settings: settings, limits: HTTPLimits())
+        let parser = RequestParser(settings: settings)
         parser.delegate = collector
         _ = Array(Self.samples[6].utf8).withUnsafeBytes { parser.feed($0) }
         XCTAssertEqual(collector.continues, 1)

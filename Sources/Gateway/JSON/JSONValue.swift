@@ -1,0 +1,200 @@
+// JSON for storegate: a strict, bounded RFC 8259 parser and a compact writer.
+//
+// Design
+// ------
+// * Pure Swift, stdlib only. The parser works on one contiguous buffer of UTF-8
+//   bytes (`UnsafeBufferPointer<UInt8>`), never on `Character`s, in a single pass.
+//   Runs of plain string bytes are found eight at a time (SWAR, `JSONUTF8`) and
+//   copied at once; only strings holding escapes go through a scratch buffer.
+// * Strict: exactly one value, whitespace is only space/tab/LF/CR, no comments,
+//   trailing commas, NaN/Infinity, leading zeros or "+"; strings must be valid
+//   UTF-8 (no overlongs, encoded surrogates or bytes above U+10FFFF), control
+//   characters must be escaped, `\u` surrogates must pair up. Duplicate object
+//   keys are an error: a gateway must not guess which one wins. Keys are compared
+//   with Swift `String` equality (Unicode canonical equivalence), so "é" and
+//   "e\u0301" count as the same key.
+// * Bounded (`JSONLimits`): input size is checked before parsing; nesting depth,
+//   elements per container and decoded string size while parsing. The parser is
+//   recursive descent, one stack frame per nesting level, so `maxDepth` is also
+//   the recursion bound: keep it in the tens or hundreds, not the millions.
+// * Numbers: without fraction or exponent and within Int64 → `.integer` (exact,
+//   so 9007199254740993 survives); above Int64.max but within UInt64 →
+//   `.unsignedInteger`; everything else → `.number(Double)`, correctly rounded
+//   (Clinger's exact fast path, else the stdlib's `Double(String)`). A number
+//   whose magnitude overflows Double (1e400) is an error; underflow gives ±0.
+//   "-0" is an integer, so it reads as `.integer(0)`; "-0.0" keeps its sign.
+// * The writer emits compact JSON: integers in decimal, doubles in Swift's
+//   shortest round-trip form with ".0" added when it would otherwise read back as
+//   an integer (2.0 → "2.0", 1e-7 → "1e-07"), strings with only `"`, `\` and
+//   control characters escaped. Non-finite doubles (never produced by the parser)
+//   are written as `null`.
+// * Round trip: for every value `v` the parser returns, `parse(write(v)) == v`.
+//
+// Files: JSONValue (this: JSONValue, JSONObject), JSONError (JSONError,
+// JSONLimits), JSONParser (structure), JSONParser+Strings (strings, and the
+// byte-level helpers `JSONUTF8` shared with the writer), JSONParser+Numbers,
+// JSONWriter.
+
+/// A parsed or constructed JSON value.
+///
+/// Equality is structural and order-sensitive for objects. Numbers of different
+/// cases never compare equal (`.integer(2) != .number(2.0)`), which is why the
+/// writer keeps them distinguishable. `.unsignedInteger` is only produced for
+/// values above `Int64.max`; build smaller ones as `.integer`.
+package enum JSONValue: Equatable, Sendable {
+    case null
+    case bool(Bool)
+    /// A number without fraction or exponent that fits Int64.
+    case integer(Int64)
+    /// A number without fraction or exponent above Int64.max that fits UInt64.
+    case unsignedInteger(UInt64)
+    /// Any other number: with a fraction or exponent, or too large for 64 bits.
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    /// Keys in input order; no duplicates.
+    case object(JSONObject)
+}
+
+extension JSONValue: CustomStringConvertible {
+    /// The compact JSON text of the value.
+    package var description: String { JSONWriter.string(self) }
+}
+
+/// A JSON object: key/value pairs in insertion order with unique keys.
+///
+/// Small objects are searched linearly; from `indexThreshold` keys on, a
+/// key → position dictionary is kept as well, so lookups and the parser's
+/// duplicate check stay O(1) for objects with many members. Equality compares
+/// the pairs in order (the index is only a cache). Keys are compared with Swift
+/// `String` equality.
+package struct JSONObject: Sendable {
+    package typealias Element = (key: String, value: JSONValue)
+
+    /// Keys in order.
+    package private(set) var keys: [String] = []
+    /// Values in the same order as `keys`.
+    package private(set) var values: [JSONValue] = []
+    /// Position of each key; nil while the object is small.
+    private var index: [String: Int]?
+
+    /// Objects with at least this many keys keep a hash index.
+    static let indexThreshold = 12
+
+    /// An empty object.
+    package init() {}
+
+    /// An object from pairs in order; a repeated key replaces the earlier value in place.
+    package init(_ pairs: [(String, JSONValue)]) {
+        keys.reserveCapacity(pairs.count)
+        values.reserveCapacity(pairs.count)
+        for (key, value) in pairs { set(key, value) }
+    }
+
+    /// Number of members.
+    package var count: Int { keys.count }
+
+    /// True when there are no members.
+    package var isEmpty: Bool { keys.isEmpty }
+
+    /// The value for `key`; setting nil removes the member, setting a value
+    /// replaces it in place or appends it.
+    package subscript(key: String) -> JSONValue? {
+        get { position(of: key).map { values[$0] } }
+        set {
+            if let newValue { set(key, newValue) } else { remove(key) }
+        }
+    }
+
+    /// True when `key` is a member.
+    package func contains(_ key: String) -> Bool { position(of: key) != nil }
+
+    /// Replaces the value of `key` in place, or appends the pair when it is new.
+    package mutating func set(_ key: String, _ value: JSONValue) {
+        if let position = position(of: key) {
+            values[position] = value
+        } else {
+            append(key, value)
+        }
+    }
+
+    /// Removes `key` and returns its value; later members keep their order.
+    @discardableResult
+    package mutating func remove(_ key: String) -> JSONValue? {
+        guard let position = position(of: key) else { return nil }
+        keys.remove(at: position)
+        let value = values.remove(at: position)
+        if index != nil {
+            if keys.count < Self.indexThreshold {
+                index = nil
+            } else {
+                index![key] = nil
+                for later in position..<keys.count { index![keys[later]] = later }
+            }
+        }
+        return value
+    }
+
+    /// Appends a pair unless the key is present; false for a duplicate. The
+    /// parser's insertion path: one lookup per member.
+    mutating func insertNew(_ key: String, _ value: JSONValue) -> Bool {
+        if index != nil {
+            let next = keys.count
+            let existing = index!.updateValue(next, forKey: key)
+            if let existing {
+                index![key] = existing
+                return false
+            }
+            keys.append(key)
+            values.append(value)
+            return true
+        }
+        if keys.contains(key) { return false }
+        append(key, value)
+        return true
+    }
+
+    private func position(of key: String) -> Int? {
+        if let index { return index[key] }
+        return keys.firstIndex(of: key)
+    }
+
+    /// Appends a key known to be absent.
+    private mutating func append(_ key: String, _ value: JSONValue) {
+        keys.append(key)
+        values.append(value)
+        if index != nil {
+            index![key] = keys.count - 1
+        } else if keys.count >= Self.indexThreshold {
+            var built = [String: Int](minimumCapacity: keys.count * 2)
+            for (position, existing) in keys.enumerated() { built[existing] = position }
+            index = built
+        }
+    }
+}
+
+extension JSONObject: Equatable {
+    package static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+        lhs.keys == rhs.keys && lhs.values == rhs.values
+    }
+}
+
+extension JSONObject: Sequence {
+    /// Iterates `(key, value)` pairs in order.
+    package struct Iterator: IteratorProtocol {
+        private let object: JSONObject
+        private var position = 0
+
+        init(_ object: JSONObject) { self.object = object }
+
+        package mutating func next() -> Element? {
+            guard position < object.keys.count else { return nil }
+            defer { position += 1 }
+            return (object.keys[position], object.values[position])
+        }
+    }
+
+    package func makeIterator() -> Iterator { Iterator(self) }
+
+    package var underestimatedCount: Int { keys.count }
+}

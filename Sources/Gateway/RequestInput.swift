@@ -1,0 +1,136 @@
+internal import HTTP
+
+/// What route handlers read from a request, validated: query parameters, the
+/// `If-Match` generation, per-request overrides, and the JSON body.
+struct RequestInput {
+    let request: HTTPRequest
+    let query: [String: String]
+
+    static let maxTTLSeconds = 10 * 365 * 24 * 3600
+    static let maxTimeoutMs: UInt64 = 60_000
+
+    init(_ request: HTTPRequest) throws(GatewayError) {
+        self.request = request
+        var query: [String: String] = [:]
+        for pair in (request.query ?? "").split(separator: "&") where !pair.isEmpty {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let name = percentDecoded(parts[0]),
+                let value = parts.count > 1 ? percentDecoded(parts[1]) : ""
+            else { throw GatewayError.badRequest("invalid_query", "query parameter '\(pair.prefix(64))' is not valid percent-encoding") }
+            guard query[name] == nil else { throw GatewayError.badRequest("invalid_query", "query parameter '\(name)' given twice") }
+            query[name] = value
+        }
+        self.query = query
+    }
+
+    /// Rejects parameters the route does not know.
+    func allowOnly(_ names: Set<String>) throws(GatewayError) {
+        if let unknown = query.keys.first(where: { !names.contains($0) }) {
+            throw GatewayError.badRequest("invalid_query", "unknown query parameter '\(unknown.prefix(64))'")
+        }
+    }
+
+    /// `?ttl=N`: seconds (1…10 years), or -1 / 0 for no expiry; nil when absent.
+    var ttl: Int? {
+        get throws(GatewayError) {
+            guard let text = query["ttl"] else { return nil }
+            guard let value = Int(text), (-1...Self.maxTTLSeconds).contains(value) else {
+                throw GatewayError.badRequest("invalid_ttl", "ttl must be -1 (or 0) for none, or 1…\(Self.maxTTLSeconds) seconds")
+            }
+            return value <= 0 ? -1 : value
+        }
+    }
+
+    /// `?timeout_ms=N`: the store deadline for this request (1…60000 ms).
+    var timeoutMs: UInt64? {
+        get throws(GatewayError) {
+            guard let text = query["timeout_ms"] else { return nil }
+            guard let value = UInt64(text), (1...Self.maxTimeoutMs).contains(value) else {
+                throw GatewayError.badRequest("invalid_timeout", "timeout_ms must be 1…\(Self.maxTimeoutMs)")
+            }
+            return value
+        }
+    }
+
+    /// `?bins=a,b`: the bins to read; nil for all.
+    var bins: [String]? {
+        get throws(GatewayError) {
+            guard let text = query["bins"] else { return nil }
+            let names = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            for name in names { try BinName.validate(name) }
+            return names
+        }
+    }
+
+    /// `If-Match: "N"` → N; `If-Match: *` → `.exists`; absent → nil.
+    enum Precondition: Equatable { case generation(Int), exists }
+
+    var precondition: Precondition? {
+        get throws(GatewayError) {
+            let values = request.headers.values("If-Match")
+            guard let value = values.first else { return nil }
+            guard values.count == 1 else { throw GatewayError.badRequest("invalid_if_match", "If-Match given twice") }
+            let trimmed = value.trimmingCharacters(" \t")
+            if trimmed == "*" { return .exists }
+            let inner = trimmed.hasPrefix("\"") && trimmed.hasSuffix("\"") && trimmed.count >= 2
+                ? String(trimmed.dropFirst().dropLast()) : trimmed
+            guard let generation = Int(inner), generation > 0 else {
+                throw GatewayError.badRequest("invalid_if_match", "If-Match must be a generation such as \"3\", or *")
+            }
+            return .generation(generation)
+        }
+    }
+
+    /// The generation `If-Match` names; `*` adds nothing where the record must exist anyway.
+    var expectedGeneration: Int? {
+        get throws(GatewayError) {
+            if case .generation(let generation)? = try precondition { return generation }
+            return nil
+        }
+    }
+
+    /// The body as a JSON object; requires `Content-Type: application/json`.
+    func jsonObject() throws(GatewayError) -> JSONObject {
+        let contentType = request.headers["Content-Type"]?.split(separator: ";").first.map {
+            String($0).trimmingCharacters(" \t").lowercased()
+        }
+        guard contentType == "application/json" else { throw GatewayError.unsupportedMediaType }
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(request.body)
+        } catch {
+            throw GatewayError.badRequest("invalid_json", "request body is not valid JSON: \(error)")
+        }
+        guard case .object(let object) = value else {
+            throw GatewayError.badRequest("invalid_json", "request body must be a JSON object")
+        }
+        return object
+    }
+}
+
+/// Reads `{"bins": {…}}` (only that field) into validated bins.
+func binsFromBody(_ object: JSONObject, allowNull: Bool) throws(GatewayError) -> JSONObject {
+    if let unknown = object.keys.first(where: { $0 != "bins" }) {
+        throw GatewayError.badRequest("invalid_body", "unknown field '\(unknown.prefix(64))': the body is {\"bins\": {…}}")
+    }
+    guard case .object(let bins)? = object["bins"] else {
+        throw GatewayError.badRequest("invalid_body", "the body must be {\"bins\": {…}} with an object of bins")
+    }
+    guard bins.count <= RecordService.maxBinsPerRecord else { throw RecordService.tooManyBins }
+    for (name, value) in bins {
+        try BinName.validate(name)
+        if value == .null, !allowNull {
+            throw GatewayError.badRequest("invalid_body", "bin '\(name)' is null: omit it instead (PATCH removes bins with null)")
+        }
+    }
+    return bins
+}
+
+extension String {
+    func trimmingCharacters(_ set: String) -> String {
+        let characters = Set(set)
+        let start = firstIndex { !characters.contains($0) } ?? endIndex
+        let end = lastIndex { !characters.contains($0) }.map { index(after: $0) } ?? start
+        return start < end ? String(self[start..<end]) : ""
+    }
+}

@@ -1,0 +1,154 @@
+internal import HTTP
+
+/// `POST /v1/batch`: reads, writes and deletes on many records, all sent at once
+/// (pipelined). Ordered JSON by default, each item with its own status; with
+/// `Accept: application/x-ndjson` each result streams out as it completes.
+struct BatchRoutes {
+    let records: RecordService
+    static let maxItems = 1000
+
+    func register(on router: inout Router) {
+        router.add("POST", "/v1/batch") { context in respond(context) { try batch(context) } }
+    }
+
+    private struct Item {
+        let op: String
+        let key: RecordKey
+        let bins: JSONObject?
+        let generation: Int?
+    }
+
+    private func batch(_ context: RouteContext) throws(GatewayError) -> GatewayError? {
+        let input = try RequestInput(context.request)
+        try input.allowOnly(["timeout_ms"])
+        let body = try input.jsonObject()
+        if let unknown = body.keys.first(where: { $0 != "operations" }) {
+            throw GatewayError.badRequest("invalid_body", "unknown field '\(unknown.prefix(64))'")
+        }
+        guard case .array(let raw)? = body["operations"], !raw.isEmpty else {
+            throw GatewayError.badRequest("invalid_body", "operations must be a non-empty array")
+        }
+        guard raw.count <= Self.maxItems else {
+            throw GatewayError.tooLarge("batch_too_large", "at most \(Self.maxItems) operations per batch")
+        }
+        let items = try raw.enumerated().map { index, value throws(GatewayError) in try Self.item(value, index: index) }
+        let timeoutMs = try input.timeoutMs
+        let streaming = context.request.headers["Accept"]?.contains("application/x-ndjson") ?? false
+        let collector = BatchCollector(count: items.count, context: context, streaming: streaming)
+        for (index, item) in items.enumerated() {
+            let refusal = run(item, timeoutMs: timeoutMs) { collector.finish(index, $0) }
+            if let refusal { collector.finish(index, .failure(refusal)) }
+        }
+        return nil
+    }
+
+    private func run(
+        _ item: Item, timeoutMs: UInt64?, completion: @escaping (Result<JSONValue?, GatewayError>) -> Void
+    ) -> GatewayError? {
+        switch item.op {
+        case "get":
+            return records.read(item.key, bins: nil, timeoutMs: timeoutMs) { result in
+                completion(
+                    result.flatMap { record in
+                        guard let record else { return .failure(.notFound("no such record")) }
+                        return .success(record.json())
+                    })
+            }
+        case "put":
+            return records.write(
+                item.key, bins: item.bins ?? JSONObject([]), mode: .upsert, expectedGeneration: item.generation,
+                ttl: nil, timeoutMs: timeoutMs
+            ) { completion($0.map { $0.record.json() }) }
+        case "patch":
+            return records.patch(
+                item.key, changes: item.bins ?? JSONObject([]), expectedGeneration: item.generation, ttl: nil,
+                timeoutMs: timeoutMs
+            ) { completion($0.map { $0.json() }) }
+        default:
+            return records.delete(item.key, expectedGeneration: item.generation, timeoutMs: timeoutMs) {
+                completion($0.map { _ in nil })
+            }
+        }
+    }
+
+    private static func item(_ value: JSONValue, index: Int) throws(GatewayError) -> Item {
+        guard case .object(let fields) = value, case .string(let op)? = fields["op"],
+            ["get", "put", "patch", "delete"].contains(op)
+        else {
+            throw GatewayError.badRequest("invalid_operation", "operations[\(index)] needs op get, put, patch or delete")
+        }
+        let allowed: Set<String> = ["op", "namespace", "set", "key", "bins", "generation"]
+        if let unknown = fields.keys.first(where: { !allowed.contains($0) }) {
+            throw GatewayError.badRequest("invalid_operation", "operations[\(index)]: unknown field '\(unknown.prefix(64))'")
+        }
+        guard case .string(let namespace)? = fields["namespace"], case .string(let set)? = fields["set"],
+            case .string(let key)? = fields["key"]
+        else {
+            throw GatewayError.badRequest("invalid_operation", "operations[\(index)] needs namespace, set and key strings")
+        }
+        var generation: Int?
+        if let value = fields["generation"] {
+            guard case .integer(let number) = value, number > 0 else {
+                throw GatewayError.badRequest("invalid_operation", "operations[\(index)]: generation must be a positive integer")
+            }
+            generation = Int(number)
+        }
+        var bins: JSONObject?
+        if op == "put" || op == "patch" {
+            guard case .object? = fields["bins"] else {
+                throw GatewayError.badRequest("invalid_operation", "operations[\(index)]: \(op) needs bins")
+            }
+            bins = try binsFromBody(JSONObject([("bins", fields["bins"]!)]), allowNull: op == "patch")
+        } else if fields["bins"] != nil {
+            throw GatewayError.badRequest("invalid_operation", "operations[\(index)]: \(op) takes no bins")
+        }
+        return Item(op: op, key: try RecordKey(namespace: namespace, set: set, key: key), bins: bins, generation: generation)
+    }
+}
+
+/// Gathers a batch's results: in order for the JSON answer, or streamed one NDJSON
+/// line each as they complete.
+private final class BatchCollector {
+    private var results: [JSONValue?]
+    private var remaining: Int
+    private let context: RouteContext
+    private let streaming: Bool
+
+    init(count: Int, context: RouteContext, streaming: Bool) {
+        results = Array(repeating: nil, count: count)
+        remaining = count
+        self.context = context
+        self.streaming = streaming
+        if streaming {
+            context.responder.beginStreaming(status: 200, headers: HTTPHeaders([("Content-Type", "application/x-ndjson")]))
+        }
+    }
+
+    func finish(_ index: Int, _ result: Result<JSONValue?, GatewayError>) {
+        guard results[index] == nil else { return }
+        var pairs: [(String, JSONValue)] = [("index", .integer(Int64(index)))]
+        switch result {
+        case .success(let record):
+            pairs.append(("status", .integer(record == nil ? 204 : 200)))
+            if let record { pairs.append(("record", record)) }
+        case .failure(let error):
+            pairs.append(("status", .integer(Int64(error.status))))
+            var errorPairs: [(String, JSONValue)] = [("code", .string(error.code)), ("message", .string(error.message))]
+            if let inDoubt = error.inDoubt { errorPairs.append(("in_doubt", .bool(inDoubt))) }
+            pairs.append(("error", .object(JSONObject(errorPairs))))
+        }
+        let line = JSONValue.object(JSONObject(pairs))
+        results[index] = line
+        remaining -= 1
+        if streaming {
+            var bytes: [UInt8] = []
+            JSONWriter.append(line, to: &bytes)
+            bytes.append(UInt8(ascii: "\n"))
+            context.responder.writeChunk(bytes)
+            if remaining == 0 { context.responder.end() }
+        } else if remaining == 0 {
+            let body = JSONValue.object(JSONObject([("results", .array(results.map { $0 ?? .null }))]))
+            context.responder.respond(jsonResponse(body, status: 200))
+        }
+    }
+}
