@@ -29,7 +29,7 @@ trap cleanup EXIT
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK" --daemonize yes \
     --logfile "$WORK/redis.log" >/dev/null
 "$BIN" --listen "127.0.0.1:$GATEWAY_PORT" --store "redis://127.0.0.1:$REDIS_PORT" \
-    --openapi-path "$ROOT/openapi.yaml" 2>"$WORK/gateway.log" &
+    --openapi-path "$ROOT/openapi.yaml" >"${CONTRACT_ACCESS_LOG:-/dev/null}" 2>"$WORK/gateway.log" &
 GATEWAY_PID=$!
 for _ in $(seq 1 100); do
     python3 -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$GATEWAY_PORT/readyz', timeout=1)" \
@@ -38,8 +38,8 @@ for _ in $(seq 1 100); do
 done
 
 echo "contract: schemathesis against storegate on :$GATEWAY_PORT (redis :$REDIS_PORT)"
-"$VENV/bin/schemathesis" run "$ROOT/openapi.yaml" --url "http://127.0.0.1:$GATEWAY_PORT" \
+"$VENV/bin/schemathesis" --config-file "$ROOT/schemathesis.toml" run "$ROOT/openapi.yaml" --url "http://127.0.0.1:$GATEWAY_PORT" \
     --checks all --seed "${CONTRACT_SEED:-20261124}" --max-examples "${CONTRACT_EXAMPLES:-40}" \
-    --generation-deterministic --no-color \
-    --report junit --report-junit-path "$WORK/junit.xml"
+    --phases "${CONTRACT_PHASES:-examples,coverage,fuzzing}" --no-color \
+    --report junit,vcr --report-junit-path "$WORK/junit.xml" --report-vcr-path "${CONTRACT_VCR:-$WORK/cassette.yaml}"
 kill -0 "$GATEWAY_PID" 2>/dev/null || { echo "contract: the gateway died" >&2; cat "$WORK/gateway.log" >&2; exit 1; }

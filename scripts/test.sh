@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing (scripts/setup.sh), builds, then runs the
 # whole suite. Test fixtures start their own redis-server / gateway processes on free
-# loopback ports and stop them. Extra arguments go to `swift test` (e.g. --filter HTTPTests).
+# loopback ports and stop them. With no arguments it also runs the schemathesis
+# contract tests (scripts/contract.sh). Extra arguments go to `swift test` alone
+# (e.g. --filter HTTPTests).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ./scripts/setup.sh
 PKG=(--pkg-config-path .deps/lib/pkgconfig)
 swift build --build-tests "${PKG[@]}"
-swift test --skip-build "${PKG[@]}" "$@"
+if [ "$#" -eq 0 ]; then
+    # The contract run first, so the XCTest summary is the closing line.
+    ./scripts/contract.sh
+fi
+# Every test is XCTest; without this flag Swift Testing closes the output with "0 tests".
+swift test --skip-build --disable-swift-testing "${PKG[@]}" "$@"

@@ -30,7 +30,7 @@ extension SocketStreamDelegate {
 /// After the output is fully written the buffer is released, so an idle stream holds
 /// no output memory.
 package final class SocketStream: HandleOwner {
-    package enum Kind { case tcp, pipe }
+    package enum Kind { case tcp, pipe, tty }
 
     /// Not weak (a weak reference costs a side-table allocation per socket): the
     /// delegate owns the stream and outlives it until `socketStreamDidClose`.
@@ -49,12 +49,40 @@ package final class SocketStream: HandleOwner {
     package init(loop: Loop, kind: Kind) {
         self.loop = loop
         self.kind = kind
-        super.init(byteCount: kind == .tcp ? MemoryLayout<uv_tcp_t>.size : MemoryLayout<uv_pipe_t>.size)
+        let size =
+            switch kind {
+            case .tcp: MemoryLayout<uv_tcp_t>.size
+            case .pipe: MemoryLayout<uv_pipe_t>.size
+            case .tty: MemoryLayout<uv_tty_t>.size
+            }
+        super.init(byteCount: size)
         switch kind {
         case .tcp: uv_tcp_init(loop.raw, handle.assumingMemoryBound(to: uv_tcp_t.self))
-        case .pipe: uv_pipe_init(loop.raw, handle.assumingMemoryBound(to: uv_pipe_t.self), 0)
+        case .pipe, .tty: uv_pipe_init(loop.raw, handle.assumingMemoryBound(to: uv_pipe_t.self), 0)
         }
         retainWhileOpen()
+    }
+
+    /// An existing descriptor (stdout, stderr) as a non-blocking output stream, when it
+    /// is a pipe, socket or terminal; nil for a regular file (write it directly).
+    package init?(loop: Loop, fileDescriptor: Int32) {
+        let type = uv_guess_handle(fileDescriptor)
+        guard type == UV_NAMED_PIPE || type == UV_TTY || type == UV_TCP else { return nil }
+        self.loop = loop
+        self.kind = type == UV_TTY ? .tty : .pipe
+        super.init(byteCount: max(MemoryLayout<uv_tty_t>.size, MemoryLayout<uv_pipe_t>.size))
+        let rc: Int32
+        if type == UV_TTY {
+            rc = uv_tty_init(loop.raw, handle.assumingMemoryBound(to: uv_tty_t.self), fileDescriptor, 0)
+        } else {
+            uv_pipe_init(loop.raw, handle.assumingMemoryBound(to: uv_pipe_t.self), 0)
+            rc = uv_pipe_open(handle.assumingMemoryBound(to: uv_pipe_t.self), fileDescriptor)
+        }
+        retainWhileOpen()
+        if rc != 0 {
+            close()
+            return nil
+        }
     }
 
     var rawStream: UnsafeMutablePointer<uv_stream_t> { handle.assumingMemoryBound(to: uv_stream_t.self) }

@@ -7,6 +7,7 @@ struct RequestInput {
     let query: [String: String]
 
     static let maxTTLSeconds = 10 * 365 * 24 * 3600
+    static let minTimeoutMs: UInt64 = 100
     static let maxTimeoutMs: UInt64 = 60_000
 
     init(_ request: HTTPRequest) throws(GatewayError) {
@@ -45,8 +46,9 @@ struct RequestInput {
     var timeoutMs: UInt64? {
         get throws(GatewayError) {
             guard let text = query["timeout_ms"] else { return nil }
-            guard let value = UInt64(text), (1...Self.maxTimeoutMs).contains(value) else {
-                throw GatewayError.badRequest("invalid_timeout", "timeout_ms must be 1…\(Self.maxTimeoutMs)")
+            guard let value = UInt64(text), (Self.minTimeoutMs...Self.maxTimeoutMs).contains(value) else {
+                throw GatewayError.badRequest(
+                    "invalid_timeout", "timeout_ms must be \(Self.minTimeoutMs)…\(Self.maxTimeoutMs)")
             }
             return value
         }

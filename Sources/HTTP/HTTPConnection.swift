@@ -69,7 +69,23 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
             stream.stopReading()
         case .failed(let error):
             refuse(error)
+        case .unknownMethod(let request):
+            answerUnknownMethod(request)
         }
+    }
+
+    /// The request line of a method the parser does not know: the handler answers it
+    /// (no route has such a method, so 405 with Allow, or 404), then the connection closes.
+    private func answerUnknownMethod(_ request: HTTPRequest) {
+        guard state == .reading else { return }
+        state = .closing
+        unparsed = []
+        stream.stopReading()
+        clearDeadline()
+        let responder = HTTPResponder(
+            connection: self, method: request.method, keepAlive: false, requestID: request.id, requestBytes: 0)
+        responders.append(responder)
+        _ = server.handle(request, responder)
     }
 
     /// Layer 2 admitted or refused this connection's waiting request.
@@ -91,6 +107,7 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
                 return
             }
             if case .failed(let error) = outcome { return refuse(error) }
+            if case .unknownMethod(let request) = outcome { return answerUnknownMethod(request) }
         }
         if state == .reading, !peerClosedInput { stream.startReading() }
     }
@@ -234,7 +251,7 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
                 let before = out.count
                 server.serializer.appendHead(
                     status: response.status, headers: response.headers,
-                    contentLength: response.status == 204 ? nil : response.body.count, close: close,
+                    contentLength: response.body.count, close: close,
                     requestID: responder.requestID, to: &out)
                 if bodyAllowed { out.append(contentsOf: response.body) }
                 written = out.count - before

@@ -29,11 +29,13 @@ package final class ResponseSerializer {
 
     package init() {}
 
-    /// Appends the status line and headers. `contentLength` nil means chunked.
+    /// Appends the status line and headers. `contentLength` nil means chunked; 1xx, 204
+    /// and 304 carry neither (they never have a body).
     package func appendHead(
         status: Int, headers: HTTPHeaders, contentLength: Int?, close: Bool, requestID: String = "",
         to out: inout [UInt8]
     ) {
+        let bodyless = status < 200 || status == 204 || status == 304
         out.append(contentsOf: "HTTP/1.1 ".utf8)
         appendDecimal(status, to: &out)
         out.append(0x20)
@@ -42,7 +44,9 @@ package final class ResponseSerializer {
         out.append(contentsOf: serverName.utf8)
         out.append(contentsOf: "\r\nDate: ".utf8)
         out.append(contentsOf: currentDate())
-        if let contentLength {
+        if bodyless {
+            // no framing header at all
+        } else if let contentLength {
             out.append(contentsOf: "\r\nContent-Length: ".utf8)
             appendDecimal(contentLength, to: &out)
         } else {

@@ -46,6 +46,19 @@ package final class RequestParser {
         /// The delegate paused; bytes from `consumed` on were not parsed.
         case paused(consumed: Int)
         case failed(HTTPError)
+        /// A well-formed method llhttp does not know (e.g. QUERY on llhttp 8). The
+        /// request line is all that is known; answer it (the router's 405/404) and close.
+        case unknownMethod(HTTPRequest)
+
+        package static func == (lhs: FeedResult, rhs: FeedResult) -> Bool {
+            switch (lhs, rhs) {
+            case (.consumedAll, .consumedAll): true
+            case (.paused(let a), .paused(let b)): a == b
+            case (.failed(let a), .failed(let b)): a == b
+            case (.unknownMethod(let a), .unknownMethod(let b)): a.method == b.method && a.target == b.target
+            default: false
+            }
+        }
     }
 
     package unowned var delegate: (any RequestParserDelegate)!
@@ -112,6 +125,10 @@ package final class RequestParser {
             let position = llhttp_get_error_pos(parser)
             let consumed = position.map { UnsafeRawPointer($0) - UnsafeRawPointer(base) } ?? bytes.count
             return .paused(consumed: consumed)
+        case HPE_INVALID_METHOD where failure == nil:
+            let position = llhttp_get_error_pos(parser).map { UnsafeRawPointer($0) - UnsafeRawPointer(base) } ?? 0
+            guard let request = requestLine(bytes, errorAt: position) else { return .failed(.malformed("invalid method")) }
+            return .unknownMethod(request)
         default:
             return .failed(failure ?? Self.describe(status, reason: llhttp_get_error_reason(parser)))
         }
@@ -125,6 +142,38 @@ package final class RequestParser {
     /// Signals EOF; a request cut off mid-way is an error.
     package func finish() -> HTTPError? {
         llhttp_finish(parser) == HPE_OK ? nil : .malformed("connection closed in the middle of a request")
+    }
+
+    /// `METHOD SP origin-form-target SP` around the position llhttp stopped at, when the
+    /// method is a well-formed token; nil for anything else (then it is malformed).
+    private func requestLine(_ bytes: UnsafeRawBufferPointer, errorAt position: Int) -> HTTPRequest? {
+        guard position >= 0, position < bytes.count else { return nil }
+        var start = position
+        while start > 0, Self.isTokenByte(bytes[start - 1]) { start -= 1 }
+        var end = start
+        while end < bytes.count, Self.isTokenByte(bytes[end]) { end += 1 }
+        guard end > start, end - start <= 32, end < bytes.count, bytes[end] == UInt8(ascii: " ") else { return nil }
+        let targetStart = end + 1
+        var targetEnd = targetStart
+        while targetEnd < bytes.count, bytes[targetEnd] > 0x20, bytes[targetEnd] < 0x7F,
+            targetEnd - targetStart < limits.maxRequestTargetBytes
+        {
+            targetEnd += 1
+        }
+        guard targetEnd > targetStart, bytes[targetStart] == UInt8(ascii: "/") else { return nil }
+        return HTTPRequest(
+            method: String(decoding: bytes[start..<end], as: UTF8.self),
+            target: String(decoding: bytes[targetStart..<targetEnd], as: UTF8.self),
+            keepAlive: false, id: currentRequestID.isEmpty ? ids.next() : currentRequestID)
+    }
+
+    private static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            true
+        default:
+            "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        }
     }
 
     private static func describe(_ status: llhttp_errno_t, reason: UnsafePointer<CChar>?) -> HTTPError {

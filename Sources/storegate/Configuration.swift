@@ -10,6 +10,8 @@ struct Configuration {
     var limits = HTTPLimits()
     var storeLimits = StoreLimits()
     var openAPIPath: String?
+    var accessLog = true
+    var logLevel = LogLevel.info
     var shutdownGraceMs: UInt64 = 10_000
 
     struct Option {
@@ -67,6 +69,22 @@ struct Configuration {
             "--max-queued-per-node", "commands waiting per store node; past it: 503", \.storeLimits.maxQueuedPerNode),
         msOption("--store-timeout-ms", "deadline of a store command; past it: 504", \.storeLimits.commandTimeoutMs),
         msOption("--store-connect-timeout-ms", "connect plus AUTH/SELECT to a store node", \.storeLimits.connectTimeoutMs),
+        Option(flag: "--access-log", help: "one JSON line per request on stdout: on or off", defaultValue: "on") {
+            config, value throws(ConfigurationError) in
+            guard value == "on" || value == "off" else { throw ConfigurationError("--access-log expects on or off") }
+            config.accessLog = value == "on"
+        },
+        Option(flag: "--log-level", help: "events on stderr: info or error", defaultValue: "info") {
+            config, value throws(ConfigurationError) in
+            guard let level = LogLevel(rawValue: value) else { throw ConfigurationError("--log-level expects info or error") }
+            config.logLevel = level
+        },
+        intOption(
+            "--max-requests-in-progress", "requests handled at once; more wait (503 after the admission timeout)",
+            \.limits.maxRequestsInProgress),
+        msOption(
+            "--admission-timeout-ms", "a request waiting for capacity this long gets 503 + Retry-After",
+            \.limits.admissionTimeoutMs),
         Option(flag: "--openapi-path", help: "openapi.yaml served at GET /openapi.yaml", defaultValue: "found next to the binary or in the working directory") {
             config, value throws(ConfigurationError) in
             config.openAPIPath = value
@@ -141,6 +159,8 @@ struct Configuration {
         return text
     }
 }
+
+enum LogLevel: String { case info, error }
 
 struct ConfigurationError: Error, CustomStringConvertible {
     let description: String

@@ -21,10 +21,17 @@ enum Startup {
             gateway.handle(request, responder)
         }
         gateway.server = server
+        Log.level = configuration.logLevel
         let metrics = gateway.metrics
-        server.responseObserver = { summary in metrics.record(summary) }
+        let accessLog = configuration.accessLog ? AccessLog(loop: loop) : nil
+        server.responseObserver = { summary in
+            metrics.record(summary)
+            accessLog?.record(summary)
+        }
         let port = try server.listen(on: configuration.listen)
-        let shutdown = Shutdown(loop: loop, server: server, store: store, graceMs: configuration.shutdownGraceMs)
+        let shutdown = Shutdown(
+            loop: loop, server: server, store: store, graceMs: configuration.shutdownGraceMs,
+            onFinish: { accessLog?.close() })
         try shutdown.install()
         Log.info("listening", [
             ("address", listenDescription(configuration.listen, port: port)),
@@ -106,11 +113,14 @@ final class Shutdown {
     private var started = false
     private(set) var exitCode: Int32 = 0
 
-    init(loop: Loop, server: HTTPServer, store: Store, graceMs: UInt64) {
+    private let onFinish: () -> Void
+
+    init(loop: Loop, server: HTTPServer, store: Store, graceMs: UInt64, onFinish: @escaping () -> Void) {
         self.loop = loop
         self.server = server
         self.store = store
         self.graceMs = graceMs
+        self.onFinish = onFinish
     }
 
     func install() throws {
@@ -138,17 +148,23 @@ final class Shutdown {
         for watcher in watchers { watcher.close() }
         watchers = []
         store.close()
+        onFinish()
         loop.stop()
     }
 }
 
 /// One JSON line per event on stderr; written with write(2) so nothing is buffered.
 enum Log {
-    static func info(_ event: String, _ fields: [(String, String)] = []) { emit("info", event, fields) }
+    nonisolated(unsafe) static var level = LogLevel.info
+
+    static func info(_ event: String, _ fields: [(String, String)] = []) {
+        guard level == .info else { return }
+        emit("info", event, fields)
+    }
     static func error(_ message: String) { emit("error", "error", [("message", message)]) }
 
     private static func emit(_ level: String, _ event: String, _ fields: [(String, String)]) {
-        var line = #"{"level":"\#(level)","event":"#
+        var line = #"{"time":""# + WallClock().timestamp() + #"","level":"\#(level)","event":"#
         appendJSONString(event, to: &line)
         for (key, value) in fields {
             line += ","

@@ -28,6 +28,12 @@ final class GatewayProcessTests: XCTestCase {
         XCTAssertEqual(wrongMethod.header("Allow"), "GET, HEAD")
         XCTAssertEqual(wrongMethod.errorCode, "method_not_allowed")
 
+        let query = try gateway.request("QUERY /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        XCTAssertEqual(query.status, 405, "a method llhttp does not know still gets 405")
+        XCTAssertEqual(query.header("Allow"), "GET, HEAD")
+        XCTAssertEqual(query.header("Connection"), "close")
+        XCTAssertEqual(try gateway.request("TRACE /nope HTTP/1.1\r\nHost: t\r\n\r\n").status, 404)
+
         let head = try gateway.request("HEAD /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
         XCTAssertEqual(head.status, 200)
         XCTAssertEqual(head.header("Content-Length"), "15")

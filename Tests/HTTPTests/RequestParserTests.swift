@@ -37,6 +37,9 @@ private func parse(_ chunks: [[UInt8]], limits: HTTPLimits = HTTPLimits()) -> Pa
         if case .failed(let error) = result {
             return ParseOutcome(requests: collector.requests.map(describe), error: error)
         }
+        if case .unknownMethod(let request) = result {
+            return ParseOutcome(requests: collector.requests.map(describe) + ["unknown method \(request.method) \(request.target)"], error: nil)
+        }
     }
     return ParseOutcome(requests: collector.requests.map(describe), error: nil)
 }

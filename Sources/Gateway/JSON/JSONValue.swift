@@ -198,3 +198,18 @@ extension JSONObject: Sequence {
 
     package var underestimatedCount: Int { keys.count }
 }
+
+extension JSONValue {
+    /// The value as an Int64 when it is a whole number (JSON Schema's "integer"),
+    /// including forms like 627.0; nil otherwise.
+    package var exactInteger: Int64? {
+        switch self {
+        case .integer(let value): return value
+        case .unsignedInteger(let value): return Int64(exactly: value)
+        case .number(let value):
+            guard value.rounded() == value, abs(value) <= 9_007_199_254_740_992 else { return nil }
+            return Int64(value)
+        default: return nil
+        }
+    }
+}

@@ -9,6 +9,7 @@ struct RecordKey: Equatable {
 
     static let maxNameLength = 63
     static let maxKeyBytes = 1024
+    static let maxKeyCharacters = 256
 
     init(namespace: String, set: String, key: String) throws(GatewayError) {
         guard Self.isName(namespace) else {
@@ -17,11 +18,12 @@ struct RecordKey: Equatable {
         guard Self.isName(set) else {
             throw GatewayError.badRequest("invalid_set", "set must be 1–63 of A–Z a–z 0–9 _ -")
         }
-        guard !key.isEmpty, key.utf8.count <= Self.maxKeyBytes,
+        guard !key.isEmpty, key.utf8.count <= Self.maxKeyBytes, key.unicodeScalars.count <= Self.maxKeyCharacters,
             !key.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
         else {
             throw GatewayError.badRequest(
-                "invalid_key", "key must be 1–\(Self.maxKeyBytes) bytes of UTF-8 without control characters")
+                "invalid_key",
+                "key must be 1–\(Self.maxKeyCharacters) characters (at most \(Self.maxKeyBytes) bytes) without control characters")
         }
         self.namespace = namespace
         self.set = set

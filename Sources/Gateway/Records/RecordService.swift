@@ -150,7 +150,10 @@ final class RecordService {
                     }
                     switch status {
                     case -404: return .failure(.notFound("no such record"))
-                    case -400: return .failure(.badRequest("bad_operation", parts[1].string ?? "operation failed"))
+                    case -400:
+                        // The operation does not fit the bin's current value (type, range): a conflict with the record's state.
+                        return .failure(
+                            GatewayError(status: 409, code: "bin_type_mismatch", message: parts[1].string ?? "operation failed"))
                     case -413: return .failure(Self.tooManyBins)
                     default:
                         guard parts.count == 4, let generation = integer(parts[1]), case .array(let raw?) = parts[3] else {

@@ -88,7 +88,7 @@ struct BatchRoutes {
         }
         var generation: Int?
         if let value = fields["generation"] {
-            guard case .integer(let number) = value, number > 0 else {
+            guard let number = value.exactInteger, number > 0, number <= 9_007_199_254_740_991 else {
                 throw GatewayError.badRequest("invalid_operation", "operations[\(index)]: generation must be a positive integer")
             }
             generation = Int(number)

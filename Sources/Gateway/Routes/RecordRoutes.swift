@@ -177,7 +177,7 @@ enum OperateRequest {
         }
         switch op {
         case "incr":
-            guard case .integer(let delta)? = value, abs(delta) <= 9_007_199_254_740_991 else {
+            guard let delta = value?.exactInteger, abs(delta) <= 9_007_199_254_740_991 else {
                 throw GatewayError.badRequest("invalid_operation", "operations[\(index)]: incr takes an integer value")
             }
         case "append":
@@ -194,7 +194,8 @@ enum OperateRequest {
         if op == "touch", bin != nil {
             throw GatewayError.badRequest("invalid_operation", "operations[\(index)]: touch takes no bin")
         }
-        return RecordService.Operation(op: op, bin: bin, value: value)
+        let normalized = op == "incr" ? value?.exactInteger.map(JSONValue.integer) : value
+        return RecordService.Operation(op: op, bin: bin, value: normalized)
     }
 }
 
