@@ -60,9 +60,9 @@ package final class Admission: DeadlineTarget {
         while inProgress < capacity, waitingHead < waiting.count {
             let next = waiting[waitingHead]
             waitingHead += 1
-            guard next.responder.isConnected else { continue }
+            guard let connection = next.responder.connection else { continue }
             admit(next.request, next.responder)
-            next.responder.connection?.admissionDidResolve()
+            connection.admissionDidResolve()
         }
         compact()
     }
@@ -73,11 +73,11 @@ package final class Admission: DeadlineTarget {
             let expired = waiting[waitingHead]
             waitingHead += 1
             stats.rejected += 1
-            guard expired.responder.isConnected else { continue }
+            guard let connection = expired.responder.connection else { continue }
             var response = server.errorResponse(.overloaded, requestID: expired.request.id)
             response.headers.add(name: "Retry-After", value: "1")
-            expired.responder.respond(response)
-            expired.responder.connection?.admissionDidResolve()
+            expired.responder.respond(response)  // writing it detaches the responder from its connection
+            connection.admissionDidResolve()
         }
         compact()
         if waitingHead < waiting.count {

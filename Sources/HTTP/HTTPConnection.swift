@@ -27,6 +27,8 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
     private var pausedForPipeline = false
     private var pausedForSlowReader = false
     private var pausedForAdmission = false
+    /// llhttp itself is paused (it returned HPE_PAUSED) and needs llhttp_resume.
+    private var parserPaused = false
     private var continuePending = false
     private var closeAfterFlush = false
     private var peerClosedInput = false
@@ -65,6 +67,7 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
         case .consumedAll:
             break
         case .paused(let consumed):
+            parserPaused = true
             if state == .reading { unparsed.append(contentsOf: bytes[consumed...]) }
             stream.stopReading()
         case .failed(let error):
@@ -97,12 +100,16 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
 
     private func resumeParsing() {
         guard state == .reading, !pausedForPipeline, !pausedForSlowReader, !pausedForAdmission else { return }
-        if !unparsed.isEmpty {
+        if parserPaused {
+            parserPaused = false
             parser.resume()
+        }
+        if !unparsed.isEmpty {
             let bytes = unparsed
             unparsed = []
             let outcome = bytes.withUnsafeBytes { parser.feed($0) }
             if case .paused(let consumed) = outcome {
+                parserPaused = true
                 if state == .reading { unparsed = Array(bytes[consumed...]) }
                 return
             }

@@ -193,6 +193,53 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertEqual(Int32(info.tcpi_state), Int32(TCP_CLOSE), "the stuck client was reset")
     }
 
+    func testGlobalCapacityQueuesThenRefusesWith503AfterTheAdmissionTimeout() throws {
+        server.stop().ignore()
+        var limits = HTTPLimits()
+        limits.maxRequestsInProgress = 2
+        limits.admissionTimeoutMs = 150
+        server = try TestServer(limits: limits)
+        let clients = try (0..<6).map { _ in try server.connect() }
+        let start = Date()
+        for client in clients {
+            try client.send("GET /delay/600 HTTP/1.1\r\nHost: t\r\n\r\n")
+            usleep(5_000)
+        }
+        usleep(30_000)
+        XCTAssertEqual(server.log.executed.count, 2, "only the capacity reaches the handler")
+        var refused = 0, served = 0
+        // The first two were admitted; the others are answered first, by the admission timeout.
+        for client in clients[2...] + clients[..<2] {
+            guard let response = client.readResponse() else { continue }
+            if response.status == 503 {
+                refused += 1
+                XCTAssertEqual(response.header("Retry-After"), "1")
+                XCTAssertLessThan(Date().timeIntervalSince(start), 0.5, "refused after the admission timeout, not the work")
+            } else {
+                XCTAssertEqual(response.status, 200)
+                served += 1
+            }
+        }
+        XCTAssertEqual(served, 2)
+        XCTAssertEqual(refused, 4)
+        XCTAssertEqual(server.log.executed.count, 2, "refused requests never ran")
+        XCTAssertEqual(try get("/after", on: clients[5]).status, 200, "capacity is released")
+    }
+
+    func testWaitingRequestIsAdmittedWhenCapacityFrees() throws {
+        server.stop().ignore()
+        var limits = HTTPLimits()
+        limits.maxRequestsInProgress = 1
+        limits.admissionTimeoutMs = 2_000
+        server = try TestServer(limits: limits)
+        let first = try server.connect(), second = try server.connect()
+        try first.send("GET /delay/100 HTTP/1.1\r\nHost: t\r\n\r\n")
+        usleep(20_000)
+        try second.send("GET /delay/0 HTTP/1.1\r\nHost: t\r\n\r\n")
+        XCTAssertEqual(first.readResponse()?.status, 200)
+        XCTAssertEqual(second.readResponse()?.status, 200, "admitted once the first finished")
+    }
+
     func testConnectionCapClosesExtraConnectionsAtOnce() throws {
         server.stop().ignore()
         var limits = HTTPLimits()

@@ -9,8 +9,10 @@ package final class GatewayProcess: @unchecked Sendable {
     package let port: UInt16
     package let process = Process()
     private let logPipe = Pipe()
+    private let outputPipe = Pipe()
     private let logLock = NSLock()
     private var logData = Data()
+    private var outputData = Data()
 
     package init(arguments: [String] = [], environment: [String: String] = [:]) throws {
         port = freePort()
@@ -24,12 +26,19 @@ package final class GatewayProcess: @unchecked Sendable {
         env.merge(environment) { $1 }
         process.environment = env
         process.standardError = logPipe
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = outputPipe
         logPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let chunk = handle.availableData
             guard let self, !chunk.isEmpty else { return }
             self.logLock.lock()
             self.logData.append(chunk)
+            self.logLock.unlock()
+        }
+        outputPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let chunk = handle.availableData
+            guard let self, !chunk.isEmpty else { return }
+            self.logLock.lock()
+            self.outputData.append(chunk)
             self.logLock.unlock()
         }
         try process.run()
@@ -45,6 +54,14 @@ package final class GatewayProcess: @unchecked Sendable {
             process.waitUntilExit()
         }
         logPipe.fileHandleForReading.readabilityHandler = nil
+        outputPipe.fileHandleForReading.readabilityHandler = nil
+    }
+
+    /// What the gateway wrote to stdout: the access log.
+    package var output: String {
+        logLock.lock()
+        defer { logLock.unlock() }
+        return String(decoding: outputData, as: UTF8.self)
     }
 
     package var pid: Int32 { process.processIdentifier }

@@ -1,0 +1,167 @@
+import Foundation
+import TestSupport
+import XCTest
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The four backpressure layers, metrics and the access log, against the real binary
+/// and a real redis-server.
+final class BackpressureTests: XCTestCase {
+    private func put(_ gateway: GatewayProcess, _ key: String, _ value: String) throws {
+        let body = #"{"bins":{"v":"\#(value)"}}"#
+        let response = try gateway.request(
+            "PUT /v1/kv/bp/s/\(key) HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        XCTAssertTrue([200, 201].contains(response.status), response.description)
+    }
+
+    /// Store stalled while ten times the capacity arrives: memory stays bounded, the
+    /// excess is refused fast with 503 + Retry-After, and after the store resumes every
+    /// admitted request completes with the right answer.
+    func testStalledStoreUnderTenTimesCapacity() throws {
+        raiseDescriptorLimit()
+        let redis = try RedisServer()
+        let capacity = 20
+        let gateway = try GatewayProcess(arguments: [
+            "--store", redis.url, "--access-log", "off",
+            "--max-requests-in-progress", String(capacity), "--admission-timeout-ms", "200",
+            "--max-conns-per-node", "2", "--max-pipeline-per-conn", "4", "--max-queued-per-node", "8",
+            "--store-timeout-ms", "10000", "--max-pipelined-requests", "4",
+        ])
+        for index in 0..<40 { try put(gateway, "k\(index)", "value-\(index)") }
+        let rssBefore = try XCTUnwrap(residentBytes(pid: gateway.pid))
+        redis.pause()
+
+        let clients = try (0..<50).map { _ in try gateway.connect(timeout: 15) }
+        let start = Date()
+        for (index, client) in clients.enumerated() {
+            let requests = (0..<4).map { "GET /v1/kv/bp/s/k\((index * 4 + $0) % 40) HTTP/1.1\r\nHost: t\r\n\r\n" }
+            try client.send(requests.joined())
+        }
+        // Refusals arrive while the store is still stalled.
+        var refusedFast = 0
+        var consumed = [Int](repeating: 0, count: clients.count)
+        for (index, client) in clients.prefix(10).enumerated() {
+            client.setTimeout(1)
+            guard let response = client.readResponse() else { continue }
+            consumed[index] = 1
+            XCTAssertEqual(response.status, 503, "only refusals can arrive while the store is stalled")
+            XCTAssertEqual(response.header("Retry-After"), "1")
+            XCTAssertEqual(response.errorCode, "overloaded")
+            refusedFast += 1
+        }
+        XCTAssertGreaterThan(refusedFast, 0, "excess requests are refused while the store is stalled")
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5)
+        let rssDuring = try XCTUnwrap(residentBytes(pid: gateway.pid))
+        // Bound from the limits: capacity × (request + response) plus one parked request
+        // and a read slab per connection, far below 8 MiB; allocator slack included.
+        XCTAssertLessThan(rssDuring - rssBefore, 8 << 20, "RSS grew \(rssDuring - rssBefore) bytes")
+        redis.resume()
+
+        var statuses: [Int: Int] = [:]
+        for (index, client) in clients.enumerated() {
+            client.setTimeout(15)
+            for request in consumed[index]..<4 {
+                guard let response = client.readResponse() else { break }
+                statuses[response.status, default: 0] += 1
+                if response.status == 200 {
+                    let key = (index * 4 + request) % 40
+                    XCTAssertEqual((response.json?["bins"] as? [String: Any])?["v"] as? String, "value-\(key)")
+                }
+            }
+        }
+        XCTAssertEqual(Set(statuses.keys).subtracting([200, 503]), [], "\(statuses)")
+        XCTAssertGreaterThan(statuses[200] ?? 0, 0, "admitted requests completed: \(statuses)")
+        let metrics = try gateway.get("/metrics").bodyText
+        let layer2 = metricValue(metrics, "storegate_layer2_rejected_total")
+        let layer3 = metricValue(metrics, "storegate_layer3_store_rejected_total{node=\"127.0.0.1:\(redis.port)\",reason=\"overloaded\"}")
+        XCTAssertEqual(layer2 + layer3, (statuses[503] ?? 0) + refusedFast, "every 503 is counted by the layer that shed it")
+        XCTAssertTrue(metrics.contains("storegate_layer2_capacity \(capacity)"))
+    }
+
+    /// A client that sends and never reads is not read past the layer-4 limit, others
+    /// are unaffected, and it is reset after the slow-reader timeout.
+    func testClientThatNeverReads() throws {
+        let redis = try RedisServer()
+        let gateway = try GatewayProcess(arguments: [
+            "--store", redis.url, "--access-log", "off", "--max-unsent-bytes", "65536",
+            "--slow-reader-timeout-ms", "1000",
+        ])
+        let big = String(repeating: "x", count: 500_000)
+        try put(gateway, "big", big)
+        let rssBefore = try XCTUnwrap(residentBytes(pid: gateway.pid))
+        let stuck = try gateway.connect()
+        var small: Int32 = 4096
+        setsockopt(stuck.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        try stuck.send(String(repeating: "GET /v1/kv/bp/s/big HTTP/1.1\r\nHost: t\r\n\r\n", count: 200))
+        usleep(500_000)
+        XCTAssertEqual(try gateway.get("/healthz").status, 200, "other clients are served")
+        let rssStuck = try XCTUnwrap(residentBytes(pid: gateway.pid))
+        // 200 responses of 500 KB would be 100 MB; layer 4 keeps it to a few.
+        XCTAssertLessThan(rssStuck - rssBefore, 16 << 20, "RSS grew \(rssStuck - rssBefore) bytes")
+        XCTAssertTrue(eventually(within: 5) {
+            (try? gateway.get("/metrics").bodyText.contains("storegate_layer4_slow_reader_resets_total 1")) ?? false
+        }, "the stuck client was reset")
+        let metrics = try gateway.get("/metrics").bodyText
+        XCTAssertFalse(metrics.contains("storegate_layer4_slow_reader_pauses_total 0\n"))
+    }
+
+    func testMetricsAccessLogAndRequestIDs() throws {
+        let redis = try RedisServer()
+        let gateway = try GatewayProcess(arguments: ["--store", redis.url])
+        try put(gateway, "m", "1")
+        let response = try gateway.request("GET /v1/kv/bp/s/m HTTP/1.1\r\nHost: t\r\nX-Request-Id: trace-42\r\n\r\n")
+        XCTAssertEqual(response.header("X-Request-Id"), "trace-42", "accepted and echoed")
+        let missing = try gateway.request("GET /v1/kv/bp/s/none HTTP/1.1\r\nHost: t\r\nX-Request-Id: trace-43\r\n\r\n")
+        XCTAssertEqual((missing.json?["error"] as? [String: Any])?["request_id"] as? String, "trace-43")
+        let generated = try gateway.get("/healthz")
+        XCTAssertFalse((generated.header("X-Request-Id") ?? "").isEmpty, "generated when absent")
+        let bad = try gateway.request("GET /healthz HTTP/1.1\r\nHost: t\r\nX-Request-Id: has space\r\n\r\n")
+        XCTAssertNotEqual(bad.header("X-Request-Id"), "has space", "unsafe ids are replaced")
+
+        let metrics = try gateway.get("/metrics")
+        XCTAssertEqual(metrics.status, 200)
+        XCTAssertTrue(metrics.header("Content-Type")?.hasPrefix("text/plain") ?? false)
+        let text = metrics.bodyText
+        for needle in [
+            #"storegate_http_requests_total{route="/v1/kv/{ns}/{set}/{key}",method="GET",status="200"} 1"#,
+            #"storegate_http_requests_total{route="/v1/kv/{ns}/{set}/{key}",method="GET",status="404"} 1"#,
+            #"storegate_http_requests_total{route="/v1/kv/{ns}/{set}/{key}",method="PUT",status="201"} 1"#,
+            "# TYPE storegate_http_request_duration_seconds histogram",
+            #"storegate_http_request_duration_seconds_bucket{route="/v1/kv/{ns}/{set}/{key}",le="+Inf"} 3"#,
+            "storegate_layer3_store_connections_open{node=\"127.0.0.1:\(redis.port)\"} 1",
+            "storegate_store_node_up{node=\"127.0.0.1:\(redis.port)\"} 1",
+            "storegate_layer1_pipeline_pauses_total", "storegate_layer4_slow_reader_pauses_total",
+        ] {
+            XCTAssertTrue(text.contains(needle), "metrics lack \(needle)\n\(text)")
+        }
+
+        XCTAssertTrue(eventually { gateway.output.contains("trace-43") })
+        let lines = gateway.output.split(separator: "\n")
+        let entries = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        XCTAssertEqual(entries.count, lines.count, "every access-log line is JSON")
+        let entry = try XCTUnwrap(entries.first { $0["request_id"] as? String == "trace-42" })
+        XCTAssertEqual(entry["route"] as? String, "/v1/kv/{ns}/{set}/{key}")
+        XCTAssertEqual(entry["status"] as? Int, 200)
+        XCTAssertEqual(entry["method"] as? String, "GET")
+        XCTAssertNotNil(entry["duration_ms"])
+        XCTAssertGreaterThan(entry["bytes_out"] as? Int ?? 0, 0)
+        XCTAssertNotNil(entry["time"] as? String)
+    }
+}
+
+/// The value of one sample line `name{labels} value` in a Prometheus text page (0 if absent).
+func metricValue(_ text: String, _ series: String) -> Int {
+    for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
+        return Int(line.dropFirst(series.count + 1)) ?? 0
+    }
+    return 0
+}
+
+func raiseDescriptorLimit() {
+    var limit = rlimit()
+    getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    limit.rlim_cur = limit.rlim_max
+    setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+}
