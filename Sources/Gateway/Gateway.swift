@@ -18,11 +18,12 @@ package final class Gateway {
     package weak var server: HTTPServer?
     private var router = Router()
 
-    package init(loop: Loop, store: Store, openAPIDocument: [UInt8]? = nil) {
+    package init(loop: Loop, store: Store, openAPIDocument: [UInt8]? = nil, workerID: Int? = nil) {
         self.loop = loop
         self.store = store
+        metrics.workerID = workerID
         let records = RecordService(store: store)
-        HealthRoutes(store: store).register(on: &router)
+        HealthRoutes(store: store, workerID: workerID).register(on: &router)
         OpenAPIRoute(document: openAPIDocument).register(on: &router)
         RecordRoutes(records: records).register(on: &router)
         BatchRoutes(records: records).register(on: &router)

@@ -16,6 +16,7 @@ package final class Metrics {
     }
 
     static let table: [Definition] = [
+        .init(name: "storegate_worker_info", kind: .gauge, help: "1, labelled with the worker process id (1 when single-process)."),
         .init(name: "storegate_http_requests_total", kind: .counter, help: "Responses by route template, method and status."),
         .init(name: "storegate_http_request_duration_seconds", kind: .histogram, help: "Time from a complete request to its response being queued, by route."),
         .init(name: "storegate_http_received_body_bytes_total", kind: .counter, help: "Request body bytes received."),
@@ -64,6 +65,8 @@ package final class Metrics {
     private var latency: [String: Histogram] = [:]
     private var receivedBytes = 0
     private var sentBytes = 0
+    /// The `--workers` process this is (metrics are per process).
+    package var workerID: Int?
 
     package init() {}
 
@@ -101,6 +104,7 @@ package final class Metrics {
                 "storegate_http_request_duration_seconds_count{route=\(quote(route))} \(histogram.count)",
             ]
         }
+        add("storegate_worker_info", "worker=\"\(workerID ?? 1)\"", "1")
         add("storegate_http_received_body_bytes_total", "", String(receivedBytes))
         add("storegate_http_sent_bytes_total", "", String(sentBytes))
         if let server {

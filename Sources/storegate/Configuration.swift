@@ -11,6 +11,11 @@ struct Configuration {
     var storeLimits = StoreLimits()
     var openAPIPath: String?
     var accessLog = true
+    var workers = 1
+    /// Set by the supervisor for its workers (environment only): which worker this is,
+    /// and that the listening socket is shared.
+    var workerID: Int?
+    var reusePort = false
     var logLevel = LogLevel.info
     var shutdownGraceMs: UInt64 = 10_000
 
@@ -69,6 +74,15 @@ struct Configuration {
             "--max-queued-per-node", "commands waiting per store node; past it: 503", \.storeLimits.maxQueuedPerNode),
         msOption("--store-timeout-ms", "deadline of a store command; past it: 504", \.storeLimits.commandTimeoutMs),
         msOption("--store-connect-timeout-ms", "connect plus AUTH/SELECT to a store node", \.storeLimits.connectTimeoutMs),
+        Option(
+            flag: "--workers", help: "worker processes sharing the port (SO_REUSEPORT), supervised by this one",
+            defaultValue: "1"
+        ) { config, value throws(ConfigurationError) in
+            guard let count = Int(value), (1...64).contains(count) else {
+                throw ConfigurationError("--workers expects 1…64")
+            }
+            config.workers = count
+        },
         Option(flag: "--access-log", help: "one JSON line per request on stdout: on or off", defaultValue: "on") {
             config, value throws(ConfigurationError) in
             guard value == "on" || value == "off" else { throw ConfigurationError("--access-log expects on or off") }
@@ -119,6 +133,8 @@ struct Configuration {
         for option in options {
             if let value = environment[option.environmentVariable] { try option.apply(&config, value) }
         }
+        config.workerID = environment["STOREGATE_WORKER_ID"].flatMap { Int($0) }
+        config.reusePort = environment["STOREGATE_REUSE_PORT"] == "1"
         var index = 0
         while index < arguments.count {
             let argument = arguments[index]
@@ -148,6 +164,7 @@ struct Configuration {
             storegate — HTTP/1.1 gateway in front of a Redis-protocol store
 
             usage: storegate [options]
+                   storegate healthcheck [--url http://HOST:PORT/healthz] [--timeout-ms N]
                    storegate --help
 
             Every option can also be set by its environment variable; a flag wins.

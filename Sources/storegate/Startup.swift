@@ -14,7 +14,9 @@ enum Startup {
         signal(SIGPIPE, SIG_IGN)
         let loop = try Loop()
         let store = try Store(loop: loop, url: configuration.store, limits: configuration.storeLimits)
-        let gateway = Gateway(loop: loop, store: store, openAPIDocument: loadOpenAPI(configuration.openAPIPath))
+        let gateway = Gateway(
+            loop: loop, store: store, openAPIDocument: loadOpenAPI(configuration.openAPIPath),
+            workerID: configuration.workerID)
         let server = HTTPServer(loop: loop, limits: configuration.limits, formatError: { error, id in
             ErrorResponse.make(error, requestID: id)
         }) { request, responder in
@@ -28,13 +30,14 @@ enum Startup {
             metrics.record(summary)
             accessLog?.record(summary)
         }
-        let port = try server.listen(on: configuration.listen)
+        let port = try server.listen(on: configuration.listen, reusePort: configuration.reusePort)
         let shutdown = Shutdown(
             loop: loop, server: server, store: store, graceMs: configuration.shutdownGraceMs,
             onFinish: { accessLog?.close() })
         try shutdown.install()
         Log.info("listening", [
             ("address", listenDescription(configuration.listen, port: port)),
+            ("worker", configuration.workerID.map(String.init) ?? "-"),
             ("store", configuration.store.description),
         ])
         probeStore(store, shutdown: shutdown)

@@ -3,6 +3,9 @@ internal import Glibc
 #endif
 
 let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.first == "healthcheck" {
+    exit(Healthcheck.run(Array(arguments.dropFirst())))
+}
 if arguments.contains("--help") || arguments.contains("-h") {
     print(Configuration.usage)
     exit(0)
@@ -20,6 +23,9 @@ while let pointer = entry.pointee {
 
 do {
     let configuration = try Configuration.load(arguments: arguments, environment: environment)
+    if configuration.workers > 1 {
+        exit(try Supervisor.run(workers: configuration.workers, arguments: arguments))
+    }
     let exitCode = try Startup.run(configuration)
     exit(exitCode)
 } catch let error as ConfigurationError {

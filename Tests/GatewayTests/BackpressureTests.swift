@@ -107,6 +107,24 @@ final class BackpressureTests: XCTestCase {
         XCTAssertFalse(metrics.contains("storegate_layer4_slow_reader_pauses_total 0\n"))
     }
 
+    /// Scrape, act, scrape, compare: layer 1 pauses and request counters move.
+    func testMetricsMoveWithLayerOne() throws {
+        let redis = try RedisServer()
+        let gateway = try GatewayProcess(arguments: ["--store", redis.url, "--max-pipelined-requests", "2", "--access-log", "off"])
+        let before = try gateway.get("/metrics").bodyText
+        let client = try gateway.connect()
+        try client.send(String(repeating: "GET /v1/kv/bp/s/none HTTP/1.1\r\nHost: t\r\n\r\n", count: 20))
+        for _ in 0..<20 { XCTAssertEqual(client.readResponse()?.status, 404) }
+        let after = try gateway.get("/metrics").bodyText
+        let pauses = "storegate_layer1_pipeline_pauses_total"
+        XCTAssertGreaterThan(metricValue(after, pauses), metricValue(before, pauses))
+        let notFound = #"storegate_http_requests_total{route="/v1/kv/{ns}/{set}/{key}",method="GET",status="404"}"#
+        XCTAssertEqual(metricValue(after, notFound) - metricValue(before, notFound), 20)
+        let commands = "storegate_store_commands_total{node=\"127.0.0.1:\(redis.port)\"}"
+        // 20 reads, plus the first EVALSHA's NOSCRIPT resend as EVAL on a fresh redis.
+        XCTAssertTrue((20...22).contains(metricValue(after, commands) - metricValue(before, commands)))
+    }
+
     func testMetricsAccessLogAndRequestIDs() throws {
         let redis = try RedisServer()
         let gateway = try GatewayProcess(arguments: ["--store", redis.url])

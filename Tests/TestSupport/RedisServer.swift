@@ -11,9 +11,12 @@ package final class RedisServer: @unchecked Sendable {
     package let directory: URL
     package let password: String?
     package let unixSocketPath: String?
+    /// Every write fsynced to an append-only file, so a SIGKILL loses nothing acknowledged.
+    package let persistent: Bool
     private var process: Process?
 
-    package init(password: String? = nil, unixSocket: Bool = false) throws {
+    package init(password: String? = nil, unixSocket: Bool = false, persistent: Bool = false) throws {
+        self.persistent = persistent
         port = freePort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("storegate-redis-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -36,7 +39,8 @@ package final class RedisServer: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.locate("redis-server"))
         var arguments = [
-            "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--port", String(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", persistent ? "yes" : "no", "--appendfsync", "always",
             "--dir", directory.path, "--logfile", directory.appendingPathComponent("redis.log").path,
             "--enable-debug-command", "local", "--daemonize", "no",
         ]

@@ -7,10 +7,14 @@ internal import EventLoop
 /// `GET /v1/cluster`: each store node, its pool and its counters (never credentials).
 struct HealthRoutes {
     let store: Store
+    /// Which `--workers` process answers (nil when there is one process).
+    let workerID: Int?
 
     func register(on router: inout Router) {
+        let health: JSONValue = .object(
+            JSONObject([("status", .string("ok"))] + (workerID.map { [("worker", JSONValue.integer(Int64($0)))] } ?? [])))
         router.add("GET", "/healthz") { context in
-            context.responder.respond(jsonResponse(.object(JSONObject([("status", .string("ok"))])), status: 200))
+            context.responder.respond(jsonResponse(health, status: 200))
         }
         router.add("GET", "/readyz") { context in readiness(context) }
         router.add("GET", "/v1/cluster") { context in
