@@ -11,14 +11,8 @@ package enum ErrorResponse {
     package static func make(_ error: GatewayError, requestID: String, extraHeaders: [(String, String)] = [])
         -> HTTPResponse
     {
-        var body = #"{"error":{"code":"#
-        appendJSONString(error.code, to: &body)
-        body += #","message":"#
-        appendJSONString(error.message, to: &body)
-        body += #","request_id":"#
-        appendJSONString(requestID, to: &body)
-        if let inDoubt = error.inDoubt { body += #","in_doubt":\#(inDoubt)"# }
-        body += "}}"
+        let body = HTTPServer.errorBody(
+            code: error.code, message: error.message, requestID: requestID, inDoubt: error.inDoubt)
         var response = HTTPResponse(status: error.status, contentType: "application/json", body: body)
         if let seconds = error.retryAfterSeconds { response.headers.add(name: "Retry-After", value: String(seconds)) }
         for (name, value) in extraHeaders { response.headers.add(name: name, value: value) }

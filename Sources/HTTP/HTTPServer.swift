@@ -138,14 +138,21 @@ package final class HTTPServer: TCPListenerDelegate {
 
     /// `{"error":{"code":…,"message":…,"request_id":…}}`, the shape of api.md.
     package static func defaultErrorResponse(_ error: HTTPError, requestID: String) -> HTTPResponse {
+        HTTPResponse(
+            status: error.status, contentType: "application/json",
+            body: errorBody(code: error.code, message: error.message, requestID: requestID))
+    }
+
+    /// The error body every component uses; `inDoubt` only for writes of unknown outcome.
+    package static func errorBody(code: String, message: String, requestID: String, inDoubt: Bool? = nil) -> String {
         var body = #"{"error":{"code":"#
-        appendJSONString(error.code, to: &body)
+        appendJSONString(code, to: &body)
         body += #","message":"#
-        appendJSONString(error.message, to: &body)
+        appendJSONString(message, to: &body)
         body += #","request_id":"#
         appendJSONString(requestID, to: &body)
-        body += "}}"
-        return HTTPResponse(status: error.status, contentType: "application/json", body: body)
+        if let inDoubt { body += #","in_doubt":\#(inDoubt)"# }
+        return body + "}}"
     }
 }
 

@@ -209,6 +209,26 @@ final class RequestParserTests: XCTestCase {
         }
     }
 
+    /// C stays in its shims: libuv only in EventLoop, llhttp only in RequestParser.swift.
+    func testCImportsStayWhereTheyBelong() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources")
+        let files = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)!
+            .compactMap { $0 as? URL }.filter { $0.pathExtension == "swift" }
+        for file in files {
+            let text = try String(contentsOf: file, encoding: .utf8)
+            if text.contains("import CLibUV") {
+                XCTAssertTrue(file.path.contains("/Sources/EventLoop/"), "libuv imported in \(file.path)")
+            }
+            if text.contains("import CLLHTTP") {
+                XCTAssertTrue(file.path.hasSuffix("/Sources/HTTP/RequestParser.swift"), "llhttp imported in \(file.path)")
+            }
+            if text.contains("import Foundation") {
+                XCTFail("Foundation imported in \(file.path)")
+            }
+        }
+    }
+
     /// reliability.md A1: no lenient flag is ever turned on.
     func testNoLenientFlagIsSetAnywhereInTheSources() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
