@@ -243,6 +243,18 @@ final class RecordAPITests: XCTestCase {
         XCTAssertEqual(seen, Set((0..<120).map { "k\($0)" }))
     }
 
+    func testAStoreErrorIs502AndLeavesTheDataAlone() throws {
+        // Someone else put a plain string where a record hash should be.
+        try redis.cli(["SET", "sg:{test/s/clash}", "not a hash"])
+        let read = try call("GET", "/v1/kv/test/s/clash")
+        XCTAssertEqual(read.status, 502)
+        XCTAssertEqual(read.errorCode, "store_error")
+        XCTAssertTrue((read.json?["error"] as? [String: Any])?["message"].map { "\($0)".contains("WRONGTYPE") } ?? false)
+        XCTAssertEqual(try call("PUT", "/v1/kv/test/s/clash", body: #"{"bins":{"v":1}}"#).status, 502)
+        XCTAssertEqual(try redis.cli(["GET", "sg:{test/s/clash}"]), "not a hash")
+        XCTAssertEqual(try call("GET", "/healthz").status, 200)
+    }
+
     func testReadinessAndClusterView() throws {
         XCTAssertEqual(try gateway.get("/readyz").status, 200)
         let cluster = try gateway.get("/v1/cluster")
