@@ -119,7 +119,7 @@ SERVER_PIDS=()   # the processes whose CPU and memory count as the server's
 
 start_storegate() {
     local port="$1"; shift
-    "${SERVER_PIN[@]}" "$STOREGATE" --listen "127.0.0.1:$port" "$@" >>"$TMP/storegate.log" 2>&1 &
+    "${SERVER_PIN[@]}" "$STOREGATE" --listen "127.0.0.1:$port" --access-log off "$@" >>"$TMP/storegate.log" 2>&1 &
     local pid=$!
     STARTED+=("$pid")
     wait_http "$port" /healthz "$pid"
@@ -255,4 +255,7 @@ echo "targets: CPU/request ≤ 2x nginx (record GET later ≤ 1.5x): ${CPU_RATIO
 if [ "$ERRORS" -gt 0 ]; then
     echo "warning: wrk reported $ERRORS socket errors / non-2xx responses (see the per-run lines above)"
 fi
+echo
+echo "records and store (redis-server and storegate pinned to cpu1, load generators to cpu0)"
+"$ROOT/scripts/bench/records_and_store.sh" "$STOREGATE"
 echo "(bench took $(( $(date +%s) - START_TIME )) s after the build)"

@@ -21,8 +21,10 @@ package struct HTTPLimits: Sendable, Equatable {
     /// read (nothing fails) until one completes. Default 16.
     package var maxPipelinedRequests = 16
     /// Layer 2: requests being handled at once across all connections; past it requests
-    /// wait (their connections are not read). Default 4,096.
-    package var maxRequestsInProgress = 4096
+    /// wait (their connections are not read). Default 1,024: below the store client's
+    /// default capacity per node (4 × 128 + 1,024), so excess waits here, unread,
+    /// instead of being refused by layer 3 (see docs/backpressure.md, Sizing).
+    package var maxRequestsInProgress = 1024
     /// Layer 2: a request that waited this long for capacity gets 503 + Retry-After. Default 100 ms.
     package var admissionTimeoutMs: UInt64 = 100
     /// Open client connections; past it, new connections are closed at once. Default 10,000.
