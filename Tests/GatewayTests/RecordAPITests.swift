@@ -142,7 +142,6 @@ final class RecordAPITests: XCTestCase {
         XCTAssertEqual(try call("PUT", "/v1/kv/n/s/k", body: #"[1]"#).errorCode, "invalid_json")
         XCTAssertEqual(try call("PUT", "/v1/kv/n/s/k", body: #"{"bins":{"a":1},"x":2}"#).errorCode, "invalid_body")
         XCTAssertEqual(try call("PUT", "/v1/kv/n/s/k", body: #"{"bins":{"bad name":1}}"#).errorCode, "invalid_bin")
-        XCTAssertEqual(try call("PUT", "/v1/kv/n/s/k", body: #"{"bins":{"a":null}}"#).errorCode, "invalid_body")
         XCTAssertEqual(try call("PUT", "/v1/kv/n/s/k", body: #"{"bins":{"a":1}}"#, headers: ["If-Match": "abc"]).errorCode, "invalid_if_match")
         let wrongType = try call("PUT", "/v1/kv/n/s/k", body: #"{"bins":{"a":1}}"#, contentType: "text/plain")
         XCTAssertEqual(wrongType.status, 415)
@@ -151,6 +150,9 @@ final class RecordAPITests: XCTestCase {
         let many = (0..<257).map { "\"b\($0)\":1" }.joined(separator: ",")
         XCTAssertEqual(try call("PUT", "/v1/kv/n/s/k", body: "{\"bins\":{\(many)}}").status, 413)
         XCTAssertEqual(try redis.cli(["DBSIZE"]), "0", "nothing was written by a refused request")
+        let nullBin = try call("PUT", "/v1/kv/n/s/nulls", body: #"{"bins":{"a":null,"b":1}}"#)
+        XCTAssertEqual(nullBin.status, 201)
+        XCTAssertEqual((nullBin.json?["bins"] as? [String: Any])?.keys.sorted(), ["b"], "a null bin is no bin")
     }
 
     func testOperateAppliesEverythingOrNothing() throws {

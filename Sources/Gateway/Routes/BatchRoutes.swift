@@ -98,7 +98,7 @@ struct BatchRoutes {
             guard case .object? = fields["bins"] else {
                 throw GatewayError.badRequest("invalid_operation", "operations[\(index)]: \(op) needs bins")
             }
-            bins = try binsFromBody(JSONObject([("bins", fields["bins"]!)]), allowNull: op == "patch")
+            bins = try binsFromBody(JSONObject([("bins", fields["bins"]!)]), allowNull: true)
         } else if fields["bins"] != nil {
             throw GatewayError.badRequest("invalid_operation", "operations[\(index)]: \(op) takes no bins")
         }

@@ -43,7 +43,7 @@ struct RecordRoutes {
         let input = try RequestInput(context.request)
         try input.allowOnly(["ttl", "timeout_ms"])
         let key = try Self.key(context)
-        let bins = try binsFromBody(try input.jsonObject(), allowNull: false)
+        let bins = try binsFromBody(try input.jsonObject(), allowNull: true)  // null = no such bin
         var mode = mode
         var expected: Int?
         switch try input.precondition {
