@@ -12,14 +12,23 @@ internal import Glibc
 final class AccessLog {
     private let sink: LogSink
     private let clock = WallClock()
+    private let format: LogFormat
 
-    init(loop: Loop) {
+    init(loop: Loop, format: LogFormat = .json) {
         sink = LogSink(loop: loop, fileDescriptor: 1)
+        self.format = format
     }
 
     var droppedLines: Int { sink.droppedLines }
 
     func record(_ summary: ResponseSummary) {
+        if format == .text {
+            let line = "\(clock.timestamp()) \(summary.method) \(summary.route) \(summary.status) "
+                + "\(formatMilliseconds(summary.durationNanoseconds))ms in=\(summary.bytesIn) out=\(summary.bytesOut) "
+                + "id=\(summary.requestID)\n"
+            sink.write(Array(line.utf8))
+            return
+        }
         var line = #"{"time":""#
         line += clock.timestamp()
         line += #"","event":"request","method":"#

@@ -17,6 +17,7 @@ struct Configuration {
     var workerID: Int?
     var reusePort = false
     var logLevel = LogLevel.info
+    var logFormat = LogFormat.json
     var shutdownGraceMs: UInt64 = 10_000
 
     struct Option {
@@ -92,6 +93,11 @@ struct Configuration {
             config, value throws(ConfigurationError) in
             guard let level = LogLevel(rawValue: value) else { throw ConfigurationError("--log-level expects info or error") }
             config.logLevel = level
+        },
+        Option(flag: "--log-format", help: "json (one object a line) or text (key=value)", defaultValue: "json") {
+            config, value throws(ConfigurationError) in
+            guard let format = LogFormat(rawValue: value) else { throw ConfigurationError("--log-format expects json or text") }
+            config.logFormat = format
         },
         intOption(
             "--max-requests-in-progress", "requests handled at once; more wait (503 after the admission timeout)",
@@ -178,6 +184,7 @@ struct Configuration {
 }
 
 enum LogLevel: String { case info, error }
+enum LogFormat: String { case json, text }
 
 struct ConfigurationError: Error, CustomStringConvertible {
     let description: String

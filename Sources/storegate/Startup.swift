@@ -24,8 +24,9 @@ enum Startup {
         }
         gateway.server = server
         Log.level = configuration.logLevel
+        Log.format = configuration.logFormat
         let metrics = gateway.metrics
-        let accessLog = configuration.accessLog ? AccessLog(loop: loop) : nil
+        let accessLog = configuration.accessLog ? AccessLog(loop: loop, format: configuration.logFormat) : nil
         server.responseObserver = { summary in
             metrics.record(summary)
             accessLog?.record(summary)
@@ -159,6 +160,7 @@ final class Shutdown {
 /// One JSON line per event on stderr; written with write(2) so nothing is buffered.
 enum Log {
     nonisolated(unsafe) static var level = LogLevel.info
+    nonisolated(unsafe) static var format = LogFormat.json
 
     static func info(_ event: String, _ fields: [(String, String)] = []) {
         guard level == .info else { return }
@@ -167,6 +169,13 @@ enum Log {
     static func error(_ message: String) { emit("error", "error", [("message", message)]) }
 
     private static func emit(_ level: String, _ event: String, _ fields: [(String, String)]) {
+        if format == .text {
+            let text = WallClock().timestamp() + " \(level) \(event)"
+                + fields.map { " \($0.0)=\($0.1.contains(" ") ? "\"\($0.1)\"" : $0.1)" }.joined() + "\n"
+            var bytes = Array(text.utf8)
+            _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+            return
+        }
         var line = #"{"time":""# + WallClock().timestamp() + #"","level":"\#(level)","event":"#
         appendJSONString(event, to: &line)
         for (key, value) in fields {

@@ -107,6 +107,14 @@ final class BackpressureTests: XCTestCase {
         XCTAssertFalse(metrics.contains("storegate_layer4_slow_reader_pauses_total 0\n"))
     }
 
+    func testTextLogFormat() throws {
+        let gateway = try GatewayProcess(arguments: ["--log-format", "text"])
+        _ = try gateway.request("GET /nope HTTP/1.1\r\nHost: t\r\nX-Request-Id: text-1\r\n\r\n")
+        XCTAssertTrue(eventually { gateway.output.contains("GET unmatched 404") && gateway.output.contains("id=text-1") }, gateway.output)
+        XCTAssertTrue(gateway.log.contains(" info listening address="), gateway.log)
+        XCTAssertFalse(gateway.output.contains("{"), "no JSON in text mode")
+    }
+
     /// Scrape, act, scrape, compare: layer 1 pauses and request counters move.
     func testMetricsMoveWithLayerOne() throws {
         let redis = try RedisServer()
