@@ -17,10 +17,16 @@ package final class Gateway {
     /// Set once the server exists (it is built with this gateway's handler).
     package weak var server: HTTPServer?
     private var router = Router()
+    /// API keys and CORS (docs/security.md); nil when neither is configured.
+    private let access: AccessControl?
 
-    package init(loop: Loop, store: Store, openAPIDocument: [UInt8]? = nil, workerID: Int? = nil) {
+    package init(
+        loop: Loop, store: Store, openAPIDocument: [UInt8]? = nil, workerID: Int? = nil,
+        security: SecurityConfiguration = SecurityConfiguration()
+    ) {
         self.loop = loop
         self.store = store
+        access = security.isInactive ? nil : AccessControl(security)
         metrics.workerID = workerID
         let records = RecordService(store: store)
         HealthRoutes(store: store, workerID: workerID).register(on: &router)
@@ -39,10 +45,16 @@ package final class Gateway {
     package var routeTemplates: [(method: String, template: String)] { router.templates }
 
     package func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        switch router.match(method: request.method, path: request.path) {
+        let match = router.match(method: request.method, path: request.path)
+        var principal: String?
+        if let access {
+            guard case .allowed(let admitted) = access.admit(request, responder, match) else { return }
+            principal = admitted
+        }
+        switch match {
         case .found(let template, let parameters, let handler):
             responder.route = template
-            handler(RouteContext(request: request, parameters: parameters, responder: responder))
+            handler(RouteContext(request: request, parameters: parameters, responder: responder, principal: principal))
         case .methodNotAllowed(let allow):
             responder.respond(ErrorResponse.methodNotAllowed(method: request.method, allow: allow, requestID: request.id))
         case .notFound:

@@ -5,6 +5,9 @@ package struct RouteContext {
     package let request: HTTPRequest
     package let parameters: [String: String]
     package let responder: HTTPResponder
+    /// The API key's id (`keys.txt:3`) when auth is on; nil otherwise. A hook for
+    /// per-key limits such as SSE connections per key.
+    package var principal: String? = nil
 }
 
 package typealias RouteHandler = (RouteContext) -> Void

@@ -27,6 +27,9 @@ package final class HTTPResponder {
     let requestBytes: Int
     package var route = "unmatched"
     var streamedBytes = 0
+    /// Added to whatever this responder answers, after the response's own headers
+    /// (the gateway's CORS headers).
+    package var extraHeaders: [(String, String)] = []
 
     init(connection: HTTPConnection, method: String, keepAlive: Bool, requestID: String, requestBytes: Int) {
         self.connection = connection
@@ -43,6 +46,8 @@ package final class HTTPResponder {
 
     package func respond(_ response: HTTPResponse) {
         guard case .pending = state else { return }
+        var response = response
+        for (name, value) in extraHeaders { response.headers.add(name: name, value: value) }
         state = .complete(response)
         releaseCapacity()
         connection?.responderDidUpdate()
@@ -57,6 +62,8 @@ package final class HTTPResponder {
     /// Starts a chunked response; follow with `writeChunk` calls and one `end()`.
     package func beginStreaming(status: Int, headers: HTTPHeaders) {
         guard case .pending = state else { return }
+        var headers = headers
+        for (name, value) in extraHeaders { headers.add(name: name, value: value) }
         state = .streaming(status: status, headers: headers, headWritten: false, buffered: [], ended: false)
         releaseCapacity()  // a stream's pace is bounded by layer 4, not by global capacity
         connection?.responderDidUpdate()

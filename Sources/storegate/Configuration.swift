@@ -1,6 +1,7 @@
 internal import EventLoop
 internal import HTTP
 internal import Store
+internal import Gateway
 
 /// Everything the process can be told, by flag or by environment variable
 /// (`--max-body-bytes` ↔ `STOREGATE_MAX_BODY_BYTES`); a flag wins over the environment.
@@ -19,6 +20,9 @@ struct Configuration {
     var logLevel = LogLevel.info
     var logFormat = LogFormat.json
     var shutdownGraceMs: UInt64 = 10_000
+    /// API keys, public endpoints, CORS (SecurityOptions.swift).
+    var security = SecurityConfiguration()
+    var apiKeysFile: String?
 
     struct Option {
         let flag: String
@@ -109,7 +113,7 @@ struct Configuration {
             config, value throws(ConfigurationError) in
             config.openAPIPath = value
         },
-    ] }
+    ] + securityOptions }
 
     private static func intOption(_ flag: String, _ help: String, _ path: WritableKeyPath<Configuration, Int>) -> Option {
         Option(flag: flag, help: help, defaultValue: String(Configuration()[keyPath: path])) {
@@ -162,6 +166,7 @@ struct Configuration {
             try option.apply(&config, value)
             index += 1
         }
+        try config.finishSecurity(environment: environment)
         return config
     }
 
@@ -179,7 +184,7 @@ struct Configuration {
         for option in options {
             text += "  \(option.flag) VALUE\n      \(option.help)\n      default \(option.defaultValue), env \(option.environmentVariable)\n"
         }
-        return text
+        return text + securityEnvironmentHelp
     }
 }
 

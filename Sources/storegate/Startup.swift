@@ -16,7 +16,7 @@ enum Startup {
         let store = try Store(loop: loop, url: configuration.store, limits: configuration.storeLimits)
         let gateway = Gateway(
             loop: loop, store: store, openAPIDocument: loadOpenAPI(configuration.openAPIPath),
-            workerID: configuration.workerID)
+            workerID: configuration.workerID, security: configuration.security)
         let server = HTTPServer(loop: loop, limits: configuration.limits, formatError: { error, id in
             ErrorResponse.make(error, requestID: id)
         }) { request, responder in
@@ -41,6 +41,7 @@ enum Startup {
             ("worker", configuration.workerID.map(String.init) ?? "-"),
             ("store", configuration.store.description),
         ])
+        SecurityAnnouncement.log(configuration.security)
         probeStore(store, shutdown: shutdown)
         loop.run()
         let leaked = loop.close()
@@ -167,6 +168,8 @@ enum Log {
         emit("info", event, fields)
     }
     static func error(_ message: String) { emit("error", "error", [("message", message)]) }
+    /// Shown at every log level: something an operator must not miss.
+    static func warn(_ event: String, _ fields: [(String, String)] = []) { emit("warn", event, fields) }
 
     private static func emit(_ level: String, _ event: String, _ fields: [(String, String)]) {
         if format == .text {
