@@ -59,6 +59,9 @@ struct RequestInput {
         get throws(GatewayError) {
             guard let text = query["bins"] else { return nil }
             let names = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard names.count <= RecordService.maxBinsPerRecord else {
+                throw GatewayError.badRequest("invalid_bin", "at most \(RecordService.maxBinsPerRecord) bins can be selected")
+            }
             for name in names { try BinName.validate(name) }
             return names
         }
@@ -100,6 +103,8 @@ struct RequestInput {
         let value: JSONValue
         do {
             value = try JSONParser.parse(request.body)
+        } catch where error.kind == .inputTooLarge {
+            throw GatewayError.tooLarge("body_too_large", "a JSON body holds at most \(JSONLimits().maxBytes) bytes")
         } catch {
             throw GatewayError.badRequest("invalid_json", "request body is not valid JSON: \(error)")
         }

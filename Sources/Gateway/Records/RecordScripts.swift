@@ -52,9 +52,9 @@ enum RecordScripts {
         return {1, gen + 1, ttl}
         """)
 
-    /// Merge. KEYS[1] record; ARGV: expected generation or '', ttl, max bins, then
-    /// field/value pairs where an empty value removes the bin.
-    /// → {-404|-412|-413, gen} | {1, gen, ttl, {field, value, …}}
+    /// Merge. KEYS[1] record; ARGV: expected generation or '', ttl, max bins, max
+    /// bytes (bin names + values), then field/value pairs where an empty value removes the bin.
+    /// → {-404|-412|-413, gen} | {-413, gen, 'bytes'} | {1, gen, ttl, {field, value, …}}
     static let patch = RecordScript(
         """
         local gen = tonumber(redis.call('HGET', KEYS[1], '_gen') or '0')
@@ -63,14 +63,17 @@ enum RecordScripts {
           return {-404, 0}
         end
         if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= gen then return {-412, gen} end
-        local count = redis.call('HLEN', KEYS[1]) - 1
-        for i = 4, #ARGV, 2 do
-          local present = redis.call('HEXISTS', KEYS[1], ARGV[i]) == 1
-          if ARGV[i + 1] == '' and present then count = count - 1 end
-          if ARGV[i + 1] ~= '' and not present then count = count + 1 end
+        local merged = {}
+        local flat = redis.call('HGETALL', KEYS[1])
+        for i = 1, #flat, 2 do if flat[i] ~= '_gen' then merged[flat[i]] = flat[i + 1] end end
+        for i = 5, #ARGV, 2 do
+          if ARGV[i + 1] == '' then merged[ARGV[i]] = nil else merged[ARGV[i]] = ARGV[i + 1] end
         end
+        local count, size = 0, 0
+        for k, v in pairs(merged) do count = count + 1; size = size + #k + #v end
         if count > tonumber(ARGV[3]) then return {-413, gen} end
-        for i = 4, #ARGV, 2 do
+        if size > tonumber(ARGV[4]) then return {-413, gen, 'bytes'} end
+        for i = 5, #ARGV, 2 do
           if ARGV[i + 1] == '' then redis.call('HDEL', KEYS[1], ARGV[i])
           else redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
         end
@@ -95,9 +98,10 @@ enum RecordScripts {
         """)
 
     /// Several operations on one record, all or nothing. KEYS[1] record; ARGV: ttl,
-    /// max bins, then triples (op, field, value). Operations run against a copy of the
-    /// record; only when every one succeeds are the changes written.
-    /// → {-404, 0} | {-400, message} | {-413, gen} | {1, gen, ttl, {result or false, …}}
+    /// max bins, max bytes (bin names + values), then triples (op, field, value).
+    /// Operations run against a copy of the record; only when every one succeeds (and
+    /// the result fits both limits) are the changes written.
+    /// → {-404, 0} | {-400, message} | {-413, gen} | {-413, gen, 'bytes'} | {1, gen, ttl, {result or false, …}}
     static let operate = RecordScript(
         """
         local function split(text)
@@ -124,7 +128,7 @@ enum RecordScripts {
         for i = 1, #flat, 2 do current[flat[i]] = flat[i + 1] end
         local gen = tonumber(current['_gen'] or '0')
         local writes, results = false, {}
-        for i = 3, #ARGV, 3 do
+        for i = 4, #ARGV, 3 do
           local op, field, value = ARGV[i], ARGV[i + 1], ARGV[i + 2]
           local old = current[field]
           local result = false
@@ -172,9 +176,10 @@ enum RecordScripts {
         local ttl = -1
         if gen > 0 then ttl = redis.call('TTL', KEYS[1]) end
         if not writes then return {1, gen, ttl, results} end
-        local count = 0
-        for k, v in pairs(current) do if k ~= '_gen' then count = count + 1 end end
+        local count, size = 0, 0
+        for k, v in pairs(current) do if k ~= '_gen' then count = count + 1; size = size + #k + #v end end
         if count > tonumber(ARGV[2]) then return {-413, gen} end
+        if size > tonumber(ARGV[3]) then return {-413, gen, 'bytes'} end
         redis.call('DEL', KEYS[1])
         local pairsOut = {'_gen', gen + 1}
         for k, v in pairs(current) do if k ~= '_gen' then pairsOut[#pairsOut + 1] = k; pairsOut[#pairsOut + 1] = v end end

@@ -15,6 +15,9 @@ final class RecordService {
     }
 
     static let maxBinsPerRecord = 256
+    /// The most one record holds: its bins' names and JSON values together. Bounds
+    /// what repeated PATCH or operate appends can grow a record to, and so every read.
+    static let maxRecordBytes = 1 << 20
     let runner: ScriptRunner
 
     init(store: Store) {
@@ -46,11 +49,15 @@ final class RecordService {
     ) -> GatewayError? {
         var arguments = [mode == .replace ? "upsert" : mode.rawValue, expected(expectedGeneration, mode), ttl.map(String.init) ?? ""]
         var stored = JSONObject([])
+        var size = 0
         for (name, value) in bins where value != .null {
-            arguments.append(BinName.field(name))
-            arguments.append(JSONWriter.string(value))
+            let field = BinName.field(name), json = JSONWriter.string(value)
+            arguments.append(field)
+            arguments.append(json)
+            size += field.utf8.count + json.utf8.count
             stored.set(name, value)
         }
+        guard size <= Self.maxRecordBytes else { return Self.recordTooLarge }
         return runner.run(RecordScripts.write, key: key.redisKey, arguments: arguments, isWrite: true, timeoutMs: timeoutMs) {
             result in
             completion(
@@ -79,7 +86,10 @@ final class RecordService {
         _ key: RecordKey, changes: JSONObject, expectedGeneration: Int?, ttl: Int?, timeoutMs: UInt64?,
         completion: @escaping (Result<Record, GatewayError>) -> Void
     ) -> GatewayError? {
-        var arguments = [expectedGeneration.map(String.init) ?? "", ttl.map(String.init) ?? "", String(Self.maxBinsPerRecord)]
+        var arguments = [
+            expectedGeneration.map(String.init) ?? "", ttl.map(String.init) ?? "", String(Self.maxBinsPerRecord),
+            String(Self.maxRecordBytes),
+        ]
         for (name, value) in changes {
             arguments.append(BinName.field(name))
             arguments.append(value == .null ? "" : JSONWriter.string(value))
@@ -94,7 +104,7 @@ final class RecordService {
                     switch status {
                     case -404: return .failure(.notFound("no such record"))
                     case -412: return .failure(.preconditionFailed(current: generation))
-                    case -413: return .failure(Self.tooManyBins)
+                    case -413: return .failure(parts.count > 2 ? Self.recordTooLarge : Self.tooManyBins)
                     default:
                         guard parts.count == 4, case .array(let flat?) = parts[3] else {
                             return .failure(.storeReplyError("unexpected reply to a patch"))
@@ -133,7 +143,7 @@ final class RecordService {
         _ key: RecordKey, operations: [Operation], ttl: Int?, timeoutMs: UInt64?,
         completion: @escaping (Result<(results: [JSONValue], generation: Int, ttl: Int), GatewayError>) -> Void
     ) -> GatewayError? {
-        var arguments = [ttl.map(String.init) ?? "", String(Self.maxBinsPerRecord)]
+        var arguments = [ttl.map(String.init) ?? "", String(Self.maxBinsPerRecord), String(Self.maxRecordBytes)]
         var isWrite = false
         for operation in operations {
             arguments.append(operation.op)
@@ -154,7 +164,7 @@ final class RecordService {
                         // The operation does not fit the bin's current value (type, range): a conflict with the record's state.
                         return .failure(
                             GatewayError(status: 409, code: "bin_type_mismatch", message: parts[1].string ?? "operation failed"))
-                    case -413: return .failure(Self.tooManyBins)
+                    case -413: return .failure(parts.count > 2 ? Self.recordTooLarge : Self.tooManyBins)
                     default:
                         guard parts.count == 4, let generation = integer(parts[1]), case .array(let raw?) = parts[3] else {
                             return .failure(.storeReplyError("unexpected reply to operate"))
@@ -178,6 +188,8 @@ final class RecordService {
         }
     }
 
+    static let recordTooLarge = GatewayError.tooLarge(
+        "record_too_large", "a record holds at most \(maxRecordBytes) bytes of bins (names and JSON values)")
     static let tooManyBins = GatewayError.tooLarge(
         "too_many_bins", "a record holds at most \(maxBinsPerRecord) bins")
 }
