@@ -21,6 +21,7 @@ REDIS_PORT="$(free_port)"
 GATEWAY_PORT="$(free_port)"
 cleanup() {
     [ -n "${GATEWAY_PID:-}" ] && kill -TERM "$GATEWAY_PID" 2>/dev/null && wait "$GATEWAY_PID" 2>/dev/null
+    [ -n "${AUTH_PID:-}" ] && kill -TERM "$AUTH_PID" 2>/dev/null && wait "$AUTH_PID" 2>/dev/null
     redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
     rm -rf "$WORK"
 }
@@ -43,3 +44,25 @@ echo "contract: schemathesis against storegate on :$GATEWAY_PORT (redis :$REDIS_
     --phases "${CONTRACT_PHASES:-examples,coverage,fuzzing}" --no-color \
     --report junit,vcr --report-junit-path "$WORK/junit.xml" --report-vcr-path "${CONTRACT_VCR:-$WORK/cassette.yaml}"
 kill -0 "$GATEWAY_PID" 2>/dev/null || { echo "contract: the gateway died" >&2; cat "$WORK/gateway.log" >&2; exit 1; }
+
+# A second, short run with auth on (docs/security.md): every endpoint protected, a key
+# with every scope sent in a header, the coverage phase only. CONTRACT_AUTH=0 skips it.
+if [ "${CONTRACT_AUTH:-1}" = 1 ]; then
+    KEY="contract-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
+    AUTH_PORT="$(free_port)"
+    STOREGATE_API_KEYS="$KEY:read,write,admin:*" "$BIN" --listen "127.0.0.1:$AUTH_PORT" \
+        --store "redis://127.0.0.1:$REDIS_PORT" --public-endpoints none --openapi-path "$ROOT/openapi.yaml" \
+        >/dev/null 2>"$WORK/gateway-auth.log" &
+    AUTH_PID=$!
+    for _ in $(seq 1 100); do
+        python3 -c "import urllib.request; urllib.request.urlopen(urllib.request.Request('http://127.0.0.1:$AUTH_PORT/readyz', \
+            headers={'Authorization': 'Bearer $KEY'}), timeout=1)" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    echo "contract: second run with auth on, storegate on :$AUTH_PORT"
+    "$VENV/bin/schemathesis" --config-file "$ROOT/schemathesis.toml" run "$ROOT/openapi.yaml" \
+        --url "http://127.0.0.1:$AUTH_PORT" -H "Authorization: Bearer $KEY" \
+        --checks all --seed "${CONTRACT_SEED:-20261124}" --max-examples 20 --phases coverage --no-color \
+        --report junit --report-junit-path "$WORK/junit-auth.xml"
+    kill -0 "$AUTH_PID" 2>/dev/null || { echo "contract: the gateway died" >&2; cat "$WORK/gateway-auth.log" >&2; exit 1; }
+fi
