@@ -66,6 +66,23 @@ final class SlowlorisTests: XCTestCase {
         XCTAssertEqual(try gateway.get("/healthz").status, 200)
     }
 
+    /// The connection cap bounds what silent connections can hold; the header timeout
+    /// frees their slots, and then new clients are served again.
+    func testTheConnectionCapRefusesPastItAndTheHeaderTimeoutFreesTheSlots() throws {
+        let gateway = try GatewayProcess(arguments: ["--max-connections", "50", "--header-timeout-ms", "2000"])
+        defer { XCTAssertEqual(gateway.stop(), 0) }
+        let held = try (0..<50).map { _ in try gateway.connect(timeout: 10) }
+        let extra = try gateway.connect(timeout: 10)
+        try? extra.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        XCTAssertNil(extra.readResponse(), "the 51st connection is closed without an answer")
+        XCTAssertTrue(extra.peerClosed)
+        for client in held { XCTAssertTrue(client.waitForClose(), "a silent connection is closed at the header timeout") }
+        XCTAssertTrue(eventually(within: 10) { (try? gateway.get("/healthz").status) == 200 })
+        let metrics = try gateway.get("/metrics").bodyText
+        let refused = metrics.split(separator: "\n").first { $0.hasPrefix("storegate_http_connections_refused_total ") }
+        XCTAssertGreaterThanOrEqual(Int(refused?.split(separator: " ").last ?? "") ?? 0, 1, metrics)
+    }
+
     private func openConnections(_ gateway: GatewayProcess) -> Int? {
         guard let text = try? gateway.get("/metrics").bodyText else { return nil }
         let line = text.split(separator: "\n").first { $0.hasPrefix("storegate_http_connections_open ") }
