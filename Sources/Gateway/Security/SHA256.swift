@@ -15,24 +15,34 @@ package enum SHA256 {
         0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19,
     ]
 
-    /// The 32-byte digest of `bytes`.
+    /// The 32-byte digest of `bytes`. Works in two stack buffers (the padded message,
+    /// the schedule and state), so a digest costs one allocation: the result.
     package static func digest(_ bytes: some Collection<UInt8>) -> [UInt8] {
-        var message = Array(bytes)
-        let bitLength = UInt64(message.count) &* 8
-        message.append(0x80)
-        while message.count % 64 != 56 { message.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) { message.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-        var state = initialState
-        var w = [UInt32](repeating: 0, count: 64)
-        for chunk in stride(from: 0, to: message.count, by: 64) {
-            compress(message, at: chunk, schedule: &w, state: &state)
+        let count = bytes.count
+        let padded = (count + 9 + 63) / 64 * 64
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: padded) { message in
+            message.initialize(repeating: 0)
+            var index = 0
+            for byte in bytes {
+                message[index] = byte
+                index += 1
+            }
+            message[count] = 0x80
+            let bitLength = UInt64(count) &* 8
+            for i in 0..<8 { message[padded - 1 - i] = UInt8(truncatingIfNeeded: bitLength >> UInt64(8 * i)) }
+            return withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 72) { words in
+                words.initialize(repeating: 0)
+                for i in 0..<8 { words[64 + i] = initialState[i] }
+                roundConstants.withUnsafeBufferPointer { k in
+                    for chunk in stride(from: 0, to: padded, by: 64) {
+                        compress(UnsafeBufferPointer(rebasing: message[chunk..<chunk + 64]), words, k)
+                    }
+                }
+                var out = [UInt8](repeating: 0, count: 32)
+                for i in 0..<32 { out[i] = UInt8(truncatingIfNeeded: words[64 + i / 4] >> UInt32(24 - 8 * (i % 4))) }
+                return out
+            }
         }
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
-        for word in state {
-            for shift in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: word >> UInt32(shift))) }
-        }
-        return out
     }
 
     package static func digest(_ text: String) -> [UInt8] { digest(Array(text.utf8)) }
@@ -44,27 +54,38 @@ package enum SHA256 {
         }.joined()
     }
 
-    private static func compress(_ message: [UInt8], at chunk: Int, schedule w: inout [UInt32], state: inout [UInt32]) {
+    /// One 64-byte block: `words[0..<64]` is the schedule, `words[64..<72]` the state.
+    private static func compress(
+        _ block: UnsafeBufferPointer<UInt8>, _ words: UnsafeMutableBufferPointer<UInt32>, _ k: UnsafeBufferPointer<UInt32>
+    ) {
         for i in 0..<16 {
-            let b = chunk + i * 4
-            w[i] = UInt32(message[b]) << 24 | UInt32(message[b + 1]) << 16 | UInt32(message[b + 2]) << 8 | UInt32(message[b + 3])
+            words[i] = UInt32(block[i * 4]) << 24 | UInt32(block[i * 4 + 1]) << 16 | UInt32(block[i * 4 + 2]) << 8
+                | UInt32(block[i * 4 + 3])
         }
         for i in 16..<64 {
-            let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
-            let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
-            w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
+            let s0 = rotr(words[i - 15], 7) ^ rotr(words[i - 15], 18) ^ (words[i - 15] >> 3)
+            let s1 = rotr(words[i - 2], 17) ^ rotr(words[i - 2], 19) ^ (words[i - 2] >> 10)
+            words[i] = words[i - 16] &+ s0 &+ words[i - 7] &+ s1
         }
-        var (a, b, c, d, e, f, g, h) = (state[0], state[1], state[2], state[3], state[4], state[5], state[6], state[7])
+        var (a, b, c, d) = (words[64], words[65], words[66], words[67])
+        var (e, f, g, h) = (words[68], words[69], words[70], words[71])
         for i in 0..<64 {
             let sum1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
             let choose = (e & f) ^ (~e & g)
-            let t1 = h &+ sum1 &+ choose &+ roundConstants[i] &+ w[i]
+            let t1 = h &+ sum1 &+ choose &+ k[i] &+ words[i]
             let sum0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
             let majority = (a & b) ^ (a & c) ^ (b & c)
-            let t2 = sum0 &+ majority
-            (h, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
+            (h, g, f, e) = (g, f, e, d &+ t1)
+            (d, c, b, a) = (c, b, a, t1 &+ sum0 &+ majority)
         }
-        for (index, value) in [a, b, c, d, e, f, g, h].enumerated() { state[index] = state[index] &+ value }
+        words[64] &+= a
+        words[65] &+= b
+        words[66] &+= c
+        words[67] &+= d
+        words[68] &+= e
+        words[69] &+= f
+        words[70] &+= g
+        words[71] &+= h
     }
 
     @inline(__always) private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { x >> n | x << (32 - n) }
