@@ -82,17 +82,17 @@ final class AccessControl {
     }
 
     private func authenticate(_ request: HTTPRequest) -> Result<APIKey, GatewayError> {
-        let values = request.headers.values("Authorization")
-        guard let value = values.first else {
+        guard let value = request.headers["Authorization"] else {
             return .failure(GatewayError(status: 401, code: "unauthorized", message: "an API key is required: Authorization: Bearer KEY"))
         }
         let invalid = GatewayError(status: 401, code: "invalid_api_key", message: "the API key is not valid")
-        let parts = value.split(separator: " ", maxSplits: 1)
-        guard values.count == 1, parts.count == 2, asciiCaseInsensitiveEquals(String(parts[0]), "Bearer") else {
-            return .failure(invalid)
-        }
-        let token = parts[1].drop { $0 == " " }
-        guard let key = configuration.keys.authenticate(token.utf8) else { return .failure(invalid) }
+        // "Bearer" (any case), one or more spaces, the token; exactly one such field.
+        let bytes = value.utf8
+        guard bytes.count > 7, zip(bytes.prefix(6), "bearer".utf8).allSatisfy({ asciiLowercased($0) == $1 }),
+            bytes.dropFirst(6).first == UInt8(ascii: " "), request.headers.count(of: "Authorization") == 1
+        else { return .failure(invalid) }
+        let token = bytes.dropFirst(7).drop { $0 == UInt8(ascii: " ") }
+        guard let key = configuration.keys.authenticate(token) else { return .failure(invalid) }
         return .success(key)
     }
 

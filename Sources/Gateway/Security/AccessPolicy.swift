@@ -22,28 +22,48 @@ package struct AccessPolicy: Sendable {
     /// The names `--public-endpoints` takes.
     package static let operationalEndpoints = ["healthz", "readyz", "metrics", "openapi.yaml"]
 
-    private var table: [String: Requirement] = [
-        "GET /healthz": .operational("healthz"),
-        "GET /readyz": .operational("readyz"),
-        "GET /metrics": .operational("metrics"),
-        "GET /openapi.yaml": .operational("openapi.yaml"),
-        "GET /v1/cluster": .admin,
-        "POST /v1/kitchen/restock": .admin,
-        "POST /v1/batch": .batchItems,
+    private struct Route: Hashable {
+        let method: String
+        let template: String
+    }
+
+    private var table: [Route: Requirement] = [
+        Route(method: "GET", template: "/healthz"): .operational("healthz"),
+        Route(method: "GET", template: "/readyz"): .operational("readyz"),
+        Route(method: "GET", template: "/metrics"): .operational("metrics"),
+        Route(method: "GET", template: "/openapi.yaml"): .operational("openapi.yaml"),
+        Route(method: "GET", template: "/v1/cluster"): .admin,
+        Route(method: "POST", template: "/v1/kitchen/restock"): .admin,
+        Route(method: "POST", template: "/v1/batch"): .batchItems,
     ]
 
     package init() {}
 
     /// Overrides or adds one entry (for routes whose needs differ from the default).
     package mutating func set(_ method: String, _ template: String, _ requirement: Requirement) {
-        table["\(method) \(template)"] = requirement
+        table[Route(method: method, template: template)] = requirement
     }
 
     package func requirement(method: String, template: String) -> Requirement {
         let method = method == "HEAD" ? "GET" : method
-        if let requirement = table["\(method) \(template)"] { return requirement }
+        if let requirement = table[Route(method: method, template: template)] { return requirement }
         let scope: Scope = method == "GET" ? .read : .write
-        return .namespace(scope, template.contains("{ns}") ? .parameter("ns") : .fixed(Self.fixedNamespace))
+        return .namespace(scope, Self.hasNamespaceParameter(template) ? .parameter("ns") : .fixed(Self.fixedNamespace))
+    }
+
+    /// Whether the template has a `{ns}` segment (a byte scan: `String.contains` is slow).
+    private static func hasNamespaceParameter(_ template: String) -> Bool {
+        var template = template
+        return template.withUTF8 { bytes in
+            guard bytes.count >= 4 else { return false }
+            for start in 0...(bytes.count - 4)
+            where bytes[start] == UInt8(ascii: "{") && bytes[start + 1] == UInt8(ascii: "n")
+                && bytes[start + 2] == UInt8(ascii: "s") && bytes[start + 3] == UInt8(ascii: "}")
+            {
+                return true
+            }
+            return false
+        }
     }
 }
 

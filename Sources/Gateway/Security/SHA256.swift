@@ -18,15 +18,16 @@ package enum SHA256 {
     /// The 32-byte digest of `bytes`. Works in two stack buffers (the padded message,
     /// the schedule and state), so a digest costs one allocation: the result.
     package static func digest(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        if let digest = bytes.withContiguousStorageIfAvailable(digest(buffer:)) { return digest }
+        return Array(bytes).withUnsafeBufferPointer(digest(buffer:))
+    }
+
+    private static func digest(buffer bytes: UnsafeBufferPointer<UInt8>) -> [UInt8] {
         let count = bytes.count
         let padded = (count + 9 + 63) / 64 * 64
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: padded) { message in
             message.initialize(repeating: 0)
-            var index = 0
-            for byte in bytes {
-                message[index] = byte
-                index += 1
-            }
+            if let base = bytes.baseAddress { message.baseAddress!.update(from: base, count: count) }
             message[count] = 0x80
             let bitLength = UInt64(count) &* 8
             for i in 0..<8 { message[padded - 1 - i] = UInt8(truncatingIfNeeded: bitLength >> UInt64(8 * i)) }
