@@ -31,7 +31,7 @@ struct ScanRoute {
         }
         let timeoutMs = try input.timeoutMs
         // Cluster: each master in turn, in the order of its lowest slot; the cursor names
-        // the master by that slot ("slot-cursor"), so a failover does not lose the place.
+        // the master by that slot, so a failover (same slots, new master) keeps the place.
         let anchors = store.isCluster ? store.scanAnchors : []
         if store.isCluster, anchors.isEmpty {
             throw GatewayError(status: 503, code: "cluster_unavailable", message: "the cluster topology is not known yet", retryAfterSeconds: 1)
@@ -53,9 +53,10 @@ struct ScanRoute {
                 var following: String? = next == "0" ? nil : next
                 if let anchor {
                     if next != "0" {
-                        following = "\(anchor)-\(next)"
+                        following = Self.clusterCursor(anchor: anchor, node: next)
+                        if following == nil { return context.fail(.storeReplyError("SCAN cursor out of range")) }
                     } else if let nextAnchor = anchors.first(where: { $0 > anchor }) {
-                        following = "\(nextAnchor)-0"
+                        following = Self.clusterCursor(anchor: nextAnchor, node: "0")
                     }
                 }
                 fetch(userKeys, namespace: namespace, set: set, next: following, timeoutMs: timeoutMs, context: context)
@@ -64,23 +65,27 @@ struct ScanRoute {
         return refusal.map { GatewayError($0, isWrite: false) }
     }
 
-    /// A node's SCAN cursor and, in cluster mode, the slot naming the master it belongs to.
-    private static func cursor(_ text: String, cluster: Bool) throws(GatewayError) -> (anchor: Int?, node: String) {
-        func isNumber(_ part: Substring) -> Bool {
-            !part.isEmpty && part.utf8.count <= 20 && part.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+    /// A node's SCAN cursor and, in cluster mode, the slot naming the master it belongs
+    /// to. The contract's cursor is 1–20 digits, so a cluster cursor is the node's cursor
+    /// followed by that slot in five digits ("0" alone is the start); node cursors stay
+    /// far below 15 digits (they count hash-table buckets).
+    static func cursor(_ text: String, cluster: Bool) throws(GatewayError) -> (anchor: Int?, node: String) {
+        guard !text.isEmpty, text.utf8.count <= 20, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+            throw invalidCursor
         }
-        let invalid = GatewayError.badRequest("invalid_cursor", "cursor must be a value returned by a previous scan")
-        if isNumber(text[...]) {
-            // A bare number: the start ("0") in cluster mode, any node cursor otherwise.
-            guard !cluster || text == "0" else { throw invalid }
-            return (nil, text)
-        }
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard cluster, parts.count == 2, isNumber(parts[0]), isNumber(parts[1]), let slot = Int(parts[0]), slot < 16384 else {
-            throw invalid
-        }
-        return (slot, String(parts[1]))
+        guard cluster, text != "0" else { return (nil, text) }
+        guard text.utf8.count >= 6, let slot = Int(text.suffix(5)), slot < 16384 else { throw invalidCursor }
+        return (slot, String(text.dropLast(5)))
     }
+
+    static func clusterCursor(anchor: Int, node: String) -> String? {
+        guard node.utf8.count <= 15 else { return nil }
+        let slot = String(anchor)
+        return node + String(repeating: "0", count: 5 - slot.count) + slot
+    }
+
+    private static let invalidCursor = GatewayError.badRequest(
+        "invalid_cursor", "cursor must be a value returned by a previous scan")
 
     private func fetch(
         _ keys: [String], namespace: String, set: String, next: String?, timeoutMs: UInt64?, context: RouteContext
