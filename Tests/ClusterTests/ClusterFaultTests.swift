@@ -184,16 +184,15 @@ final class ClusterFailoverTests: XCTestCase {
             let pool = onVictimSlots ? onVictim : elsewhere
             let key = pool[(iteration / 2 * 2 + thread) % pool.count]
             let value = "t\(thread)-\(iteration)"
+            let sentAfterKill = killedAt.value != nil
             let put = try? client.put("failover", key, value: value)
             log.record(put, "PUT \(key)")
             log.wrote(key, value, put)
-            if let killed = killedAt.value, (put?.status ?? 0) / 100 == 2, Date() > killed, onVictimSlots {
-                log.mark("victim")
-            }
+            if sentAfterKill, (put?.status ?? 0) / 100 == 2, onVictimSlots { log.mark("victim") }
         }
         Thread.sleep(forTimeInterval: 1)
+        victim.kill()  // returns once the process is gone
         killedAt.set(Date())
-        victim.kill()
         let resumed = eventually(within: 30) { log.firstSuccessAfter["victim"] != nil }
         Thread.sleep(forTimeInterval: 0.5)
         load.stop()

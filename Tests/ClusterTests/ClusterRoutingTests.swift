@@ -161,6 +161,10 @@ final class ClusterRoutingTests: XCTestCase {
         }
         XCTAssertEqual(slots, 16384)
         XCTAssertNotNil(view["redirects"] as? [String: Any])
+        let metrics = try gateway.get("/metrics").bodyText
+        XCTAssertTrue(metrics.contains("storegate_cluster_slots_uncovered 0"), metrics)
+        XCTAssertTrue(metrics.contains("storegate_cluster_redirects_total{kind=\"moved\"}"))
+        XCTAssertEqual(metrics.components(separatedBy: "storegate_store_node_up{").count - 1, 3, "one pool per master")
     }
 
     /// A slot half migrated by hand: the source answers ASK for the key already moved,

@@ -1,5 +1,5 @@
 internal import RESP
-package import EventLoop
+internal import EventLoop
 
 /// Redis Cluster mode of the store: the slot map, one capped pipelined `Node` per
 /// cluster node (created when the topology first names it, retired when it no longer
