@@ -13,7 +13,7 @@ struct ScriptRunner {
     ) -> GatewayError? {
         let tail = ["1", key] + arguments
         // Replicas answer only read-only commands: the _RO forms (Redis 7) when reads may go there.
-        let readOnly = !isWrite && store.limits.readFromReplicas
+        let readOnly = !isWrite && store.isCluster && store.limits.readFromReplicas
         let refusal = store.execute(
             [readOnly ? "EVALSHA_RO" : "EVALSHA", script.sha] + tail, idempotent: !isWrite, timeoutMs: timeoutMs
         ) { result in
