@@ -241,4 +241,30 @@ final class ClusterRoutingTests: XCTestCase {
             XCTAssertTrue(clients.allSatisfy { $0.contains("flags=r") }, "replica connections are READONLY: \(clients)")
         }
     }
+
+    /// A slot no node serves: /readyz says 503 and a request for it gets 503
+    /// cluster_unavailable once CLUSTERDOWN retries run out; served again, ready again.
+    func testUncoveredSlotMakesReadyz503() throws {
+        let (cluster, gateway, client) = try fixture()
+        let key = redisKey("down", "d0")
+        let slot = HashSlot.of(key)
+        let owner = try XCTUnwrap(cluster.server(port: try XCTUnwrap(cluster.mastersBySlot()[slot])))
+        XCTAssertEqual(try client.put("down", "d0", value: "x").status, 201)
+        XCTAssertEqual(try owner.cli(["DEL", key]), "1")  // an empty slot can be unassigned
+        for server in cluster.servers { _ = try server.cli(["CLUSTER", "DELSLOTS", String(slot)]) }
+        defer {
+            _ = try? owner.cli(["CLUSTER", "ADDSLOTS", String(slot)])
+            XCTAssertTrue(cluster.waitUntilHealthy(within: 30))
+        }
+        XCTAssertTrue(eventually(within: 10) { (try? client.call("GET", "/readyz"))?.status == 503 })
+        XCTAssertEqual((try gateway.get("/v1/cluster").json?["slots_uncovered"] as? Int) ?? 0 > 0, true)
+        let response = try client.call("GET", "/v1/kv/test/down/d0?timeout_ms=300")
+        XCTAssertEqual(response.status, 503, "\(response)")
+        XCTAssertEqual(response.errorCode, "cluster_unavailable")
+        XCTAssertNotNil(response.header("Retry-After"))
+        XCTAssertEqual(try owner.cli(["CLUSTER", "ADDSLOTS", String(slot)]), "OK")
+        XCTAssertTrue(cluster.waitUntilHealthy(within: 30))
+        XCTAssertTrue(eventually(within: 10) { (try? client.call("GET", "/readyz"))?.status == 200 })
+        XCTAssertEqual(try client.put("down", "d0", value: "y").status, 201)
+    }
 }

@@ -73,4 +73,33 @@ final class ClusterStoreTests: XCTestCase {
         harness.run(within: 0.5) { false }
         XCTAssertEqual(harness.call(["GET", key]).value, .bulkString(Array("1".utf8)), "executed once, never replayed")
     }
+
+    /// TRYAGAIN: a multi-key command whose keys are split by a migration in progress is
+    /// retried with back-off until its deadline, then refused as cluster-unavailable;
+    /// once the migration ends it runs.
+    func testTryAgainIsRetriedWithinTheDeadline() throws {
+        let (cluster, harness) = try harness()
+        defer { XCTAssertEqual(harness.shutdown(), 0) }
+        let tag = "{m\(UUID().uuidString.prefix(6))}"
+        let (a, b) = ("\(tag)a", "\(tag)b")
+        XCTAssertEqual(harness.call(["MSET", a, "1", b, "2"], idempotent: false).value, .simpleString("OK"))
+        let slot = HashSlot.of(a)
+        let owners = cluster.mastersBySlot()
+        let source = try XCTUnwrap(cluster.server(port: try XCTUnwrap(owners[slot])))
+        let target = try XCTUnwrap(cluster.masters.first { $0.port != source.port })
+        let sourceID = try cluster.nodeID(of: source), targetID = try cluster.nodeID(of: target)
+        XCTAssertEqual(try target.cli(["CLUSTER", "SETSLOT", String(slot), "IMPORTING", sourceID]), "OK")
+        XCTAssertEqual(try source.cli(["CLUSTER", "SETSLOT", String(slot), "MIGRATING", targetID]), "OK")
+        XCTAssertEqual(try source.cli(["MIGRATE", "127.0.0.1", String(target.port), "", "0", "5000", "KEYS", a]), "OK")
+        harness.loop.updateTime()  // the loop slept through the redis-cli calls: deadlines count from now
+        let split = harness.call(["MGET", a, b], timeoutMs: 300)
+        XCTAssertEqual(split.error?.kind, .clusterDown, "\(split)")
+        XCTAssertGreaterThan(harness.store.clusterStats.tryAgain, 1, "retried, not given up at the first TRYAGAIN")
+        XCTAssertEqual(harness.call(["GET", a]).value, .bulkString(Array("1".utf8)), "one key alone follows ASK")
+        XCTAssertEqual(try source.cli(["MIGRATE", "127.0.0.1", String(target.port), "", "0", "5000", "KEYS", b]), "OK")
+        for server in cluster.masters { _ = try server.cli(["CLUSTER", "SETSLOT", String(slot), "NODE", targetID]) }
+        XCTAssertEqual(
+            harness.call(["MGET", a, b]).value, .array([.bulkString(Array("1".utf8)), .bulkString(Array("2".utf8))]))
+        XCTAssertTrue(cluster.waitUntilHealthy(within: 20))
+    }
 }
