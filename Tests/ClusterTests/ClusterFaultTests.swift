@@ -49,6 +49,15 @@ final class LoadLog: @unchecked Sendable {
         }
     }
 
+    private(set) var otherSlotFailures: [String: Int] = [:]
+
+    /// A write to a slot the killed master did not own that did not succeed.
+    func otherSlotFailed(_ response: ParsedResponse?) {
+        lock.lock()
+        otherSlotFailures["\(response?.status ?? 0) \(response?.errorCode ?? "-")", default: 0] += 1
+        lock.unlock()
+    }
+
     func mark(_ label: String) {
         lock.lock()
         defer { lock.unlock() }
@@ -189,6 +198,7 @@ final class ClusterFailoverTests: XCTestCase {
             log.record(put, "PUT \(key)")
             log.wrote(key, value, put)
             if sentAfterKill, (put?.status ?? 0) / 100 == 2, onVictimSlots { log.mark("victim") }
+            if !onVictimSlots, (put?.status ?? 0) / 100 != 2 { log.otherSlotFailed(put) }
         }
         Thread.sleep(forTimeInterval: 1)
         victim.kill()  // returns once the process is gone
@@ -200,7 +210,7 @@ final class ClusterFailoverTests: XCTestCase {
         if let resumedAt = log.firstSuccessAfter["victim"], let killed = killedAt.value {
             print(String(format: "failover: kill → first successful write to its slots: %.2f s", resumedAt.timeIntervalSince(killed)))
         }
-        print("failover load: statuses \(log.statuses)")
+        print("failover load: statuses \(log.statuses); failures on the other masters' slots \(log.otherSlotFailures)")
         XCTAssertEqual(log.unclearErrors, [], "every failure has an error code")
         XCTAssertTrue(cluster.waitUntilHealthy(within: 20, replicas: 2))
         XCTAssertTrue(eventually(within: 10) { (try? gateway.get("/readyz"))?.status == 200 })
