@@ -230,6 +230,7 @@ final class ClusterFailoverTests: XCTestCase {
     }
 }
 
+/// The moment the master was killed, shared with the load threads.
 final class LockedDate: @unchecked Sendable {
     private let lock = NSLock()
     private var date: Date?
