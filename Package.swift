@@ -46,6 +46,10 @@ let package = Package(
             name: "StoreTests", dependencies: ["Store", "RESP", "EventLoop", "TestSupport"],
             swiftSettings: strictSettings),
         .testTarget(
+            name: "ClusterTests",
+            dependencies: ["Store", "RESP", "EventLoop", "TestSupport", "storegate"],
+            swiftSettings: strictSettings),
+        .testTarget(
             name: "GatewayTests",
             dependencies: ["Gateway", "HTTP", "EventLoop", "Store", "TestSupport", "storegate"],
             swiftSettings: strictSettings),

@@ -258,4 +258,7 @@ fi
 echo
 echo "records and store (redis-server and storegate pinned to cpu1, load generators to cpu0)"
 "$ROOT/scripts/bench/records_and_store.sh" "$STOREGATE"
+echo
+echo "Redis Cluster vs one node (gateway and every redis-server pinned to cpu1, wrk to cpu0)"
+"$ROOT/scripts/bench/cluster.sh" "$STOREGATE"
 echo "(bench took $(( $(date +%s) - START_TIME )) s after the build)"

@@ -67,6 +67,10 @@ package struct GatewayError: Error, Equatable, CustomStringConvertible {
             self.init(status: 502, code: "store_error", message: error.message)
         case .invalidConfiguration:
             self.init(status: 500, code: "internal_error", message: error.message)
+        case .clusterDown:
+            self.init(status: 503, code: "cluster_unavailable", message: error.message, retryAfterSeconds: 1)
+        case .crossSlot:
+            self.init(status: 400, code: "cross_slot", message: error.message)
         }
     }
 }

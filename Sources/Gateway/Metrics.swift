@@ -41,6 +41,9 @@ package final class Metrics {
         .init(name: "storegate_store_errors_total", kind: .counter, help: "Backend connection failures, per node."),
         .init(name: "storegate_store_reconnects_total", kind: .counter, help: "Reconnect probes after a node went down, per node."),
         .init(name: "storegate_store_node_up", kind: .gauge, help: "1 when the node is usable, 0 while it is down."),
+        .init(name: "storegate_cluster_redirects_total", kind: .counter, help: "Redis Cluster: redirect replies followed, by kind (moved, ask, tryagain, clusterdown)."),
+        .init(name: "storegate_cluster_slots_uncovered", kind: .gauge, help: "Redis Cluster: slots with no live master (readyz is 503 meanwhile)."),
+        .init(name: "storegate_cluster_topology_refreshes_total", kind: .counter, help: "Redis Cluster: CLUSTER SLOTS answers applied."),
         .init(name: "storegate_layer4_slow_reader_pauses_total", kind: .counter, help: "Layer 4: times a client was not read because its unsent responses passed max_unsent_bytes."),
         .init(name: "storegate_layer4_slow_reader_resets_total", kind: .counter, help: "Layer 4: clients reset after staying stuck past the slow-reader timeout."),
     ]
@@ -136,6 +139,14 @@ package final class Metrics {
             add("storegate_store_errors_total", label, String(stats.errors))
             add("storegate_store_reconnects_total", label, String(stats.reconnects))
             add("storegate_store_node_up", label, node.isUp ? "1" : "0")
+        }
+        if store.isCluster {
+            let cluster = store.clusterStats
+            for (kind, count) in [("moved", cluster.moved), ("ask", cluster.asked), ("tryagain", cluster.tryAgain), ("clusterdown", cluster.clusterDown)] {
+                add("storegate_cluster_redirects_total", "kind=\"\(kind)\"", String(count))
+            }
+            add("storegate_cluster_slots_uncovered", "", String(store.uncoveredSlots))
+            add("storegate_cluster_topology_refreshes_total", "", String(cluster.refreshes))
         }
         var text = ""
         for definition in Self.table {

@@ -61,6 +61,7 @@ final class BackendConnection: SocketStreamDelegate, DeadlineTarget {
         }
         if node.credentials.database != 0 { handshake.append(["SELECT", String(node.credentials.database)]) }
         handshake.append(["CLIENT", "SETNAME", node.limits.clientName])
+        if node.readOnly { handshake.append(["READONLY"]) }
         handshakeReplies = handshake.count
         stream.write { out in
             for command in handshake { RESPEncoder.appendCommand(command, to: &out) }
@@ -113,6 +114,10 @@ final class BackendConnection: SocketStreamDelegate, DeadlineTarget {
             return fail(StoreError(.protocolError, "\(node.address) sent a reply nobody asked for"))
         }
         let command = awaiting[awaitingHead]
+        if command.repliesToSkip > 0 {
+            command.repliesToSkip -= 1
+            return
+        }
         awaitingHead += 1
         if awaitingHead == awaiting.count {
             awaiting.removeAll(keepingCapacity: awaiting.count <= 256)

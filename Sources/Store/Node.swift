@@ -26,12 +26,20 @@ package final class Node {
     private var failedConnects = 0
     private(set) var lastError: StoreError?
     package private(set) var stats = NodeStats()
+    /// Its connections send READONLY (a replica serving reads).
+    let readOnly: Bool
+    /// In a cluster: what the last topology said of it.
+    package internal(set) var role = NodeRole.master
+    package internal(set) var slotRanges: [ClosedRange<Int>] = []
+    /// Told when a connection drops or a connect fails (the cluster refreshes its map).
+    var onConnectionLoss: (() -> Void)?
 
-    init(address: SocketAddress, loop: Loop, limits: StoreLimits, credentials: StoreURL) {
+    init(address: SocketAddress, loop: Loop, limits: StoreLimits, credentials: StoreURL, readOnly: Bool = false) {
         self.address = address
         self.loop = loop
         self.limits = limits
         self.credentials = credentials
+        self.readOnly = readOnly
     }
 
     package var isUp: Bool { state == .up }
@@ -168,6 +176,7 @@ package final class Node {
     func connectionDidFail(_ connection: BackendConnection, error: StoreError, wasReady: Bool) {
         connections.removeAll { $0 === connection }
         stats.errors += 1
+        onConnectionLoss?()
         if wasReady {
             // A drop after a working period: try again at once; a refusal then marks it down.
             if queue.count > queueHead || connections.isEmpty { openConnectionIfAllowed() }
@@ -221,6 +230,11 @@ package final class Node {
         queue = []
         queueHead = 0
     }
+}
+
+/// A node's place in a Redis Cluster (a single node is a master).
+package enum NodeRole: String, Sendable {
+    case master, replica
 }
 
 /// Counters for /metrics, per node; plain integers updated on the loop thread.

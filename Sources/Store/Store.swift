@@ -11,47 +11,65 @@ package import RESP
 ///  completion ◀─ RESP reply matched to the FIFO head ◀────────────────────────────┘
 /// ```
 /// Memory is bounded by configuration: nodes × (connections × pipeline depth + queue).
-/// Everything runs on the loop thread. Redis Cluster routing arrives with its issue;
-/// today one node serves every key.
+/// Everything runs on the loop thread. With `redis+cluster://` a `ClusterRouter` holds
+/// one Node per cluster node and routes each command by its key's slot, following
+/// MOVED/ASK (see docs/cluster.md); with one address, one Node serves every key.
 package final class Store {
     package let url: StoreURL
     package let limits: StoreLimits
     private let loop: Loop
-    private let node: Node
+    private let single: Node?
+    private let cluster: ClusterRouter?
 
     package init(loop: Loop, url: StoreURL, limits: StoreLimits = StoreLimits()) throws(StoreError) {
-        guard case .single(let address) = url.target else {
-            throw StoreError(.invalidConfiguration, "redis+cluster:// is not supported yet; use one redis:// node")
-        }
         self.loop = loop
         self.url = url
         self.limits = limits
-        node = Node(address: address, loop: loop, limits: limits, credentials: url)
+        switch url.target {
+        case .single(let address):
+            single = Node(address: address, loop: loop, limits: limits, credentials: url)
+            cluster = nil
+        case .cluster(let seeds):
+            guard url.database == 0 else {
+                throw StoreError(.invalidConfiguration, "Redis Cluster has only database 0")
+            }
+            single = nil
+            cluster = ClusterRouter(
+                loop: loop, limits: limits, credentials: url, seeds: seeds, readFromReplicas: limits.readFromReplicas)
+        }
     }
 
-    package var nodes: [Node] { [node] }
+    package var isCluster: Bool { cluster != nil }
+    package var clusterStats: ClusterStats { cluster?.stats ?? ClusterStats() }
+    package var nodes: [Node] { single.map { [$0] } ?? cluster?.nodes ?? [] }
 
     /// Sends `command`. Returns nil when accepted (its completion will run on a later
     /// loop turn) or the reason it was refused right now (then it never completes).
     package func execute(_ command: StoreCommand) -> StoreError? {
-        node.submit(command)
+        if let single { return single.submit(command) }
+        guard let cluster else { return StoreError(.closed, "the store is closed") }
+        if command.routing == .crossSlot {
+            return StoreError(.crossSlot, "the command's keys are in different cluster slots")
+        }
+        return ClusterRequest(command: command, router: cluster).start()
     }
 
     /// Convenience: build and send a command; `timeoutMs` defaults to the store's.
     @discardableResult
     package func execute(
-        _ arguments: [String], idempotent: Bool, timeoutMs: UInt64? = nil,
+        _ arguments: [String], idempotent: Bool, timeoutMs: UInt64? = nil, slot: Int? = nil,
         completion: @escaping StoreCommand.Completion
     ) -> StoreError? {
         execute(
             StoreCommand(
-                arguments, idempotent: idempotent, timeoutMs: timeoutMs ?? limits.commandTimeoutMs,
+                arguments, idempotent: idempotent, timeoutMs: timeoutMs ?? limits.commandTimeoutMs, slot: slot,
                 completion: completion))
     }
 
     /// Closes every connection; commands still waiting fail with `.closed`.
     package func close() {
-        node.close()
+        single?.close()
+        cluster?.close()
     }
 }
 
@@ -78,6 +96,14 @@ package struct StoreLimits: Sendable {
     package var clientName = "storegate"
     /// Bounds on replies: a reply larger than the body limit can't be served anyway.
     package var replyLimits = RESPLimits(maxBulkLength: 64 * 1024 * 1024)
+    /// Cluster: reads may go to replicas (READONLY connections). Default off.
+    package var readFromReplicas = false
+    /// Cluster: topology refresh period while every slot is served. Default 5 s.
+    package var clusterRefreshMs: UInt64 = 5000
+    /// Cluster: refresh period while a slot is uncovered or a master is down. Default 250 ms.
+    package var clusterDegradedRefreshMs: UInt64 = 250
+    /// Cluster: refreshes asked for by redirects and drops are at least this far apart. Default 100 ms.
+    package var clusterMinRefreshIntervalMs: UInt64 = 100
 
     package init() {}
 }

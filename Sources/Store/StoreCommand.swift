@@ -17,6 +17,12 @@ package final class StoreCommand: DeadlineTarget {
     /// Safe to repeat (a read, or a write guarded by a condition): a lost reply does not
     /// leave its outcome unknown.
     package let isIdempotent: Bool
+    /// Where it goes in a cluster (ignored by a single node).
+    package let routing: CommandRouting
+    /// A replica in READONLY mode may answer it.
+    package let isReadOnly: Bool
+    /// Replies to read and drop before this command's own: 1 when ASKING rides in front.
+    var repliesToSkip = 0
     let timeoutMs: UInt64
     private var completion: Completion?
     var state = State.new
@@ -25,18 +31,28 @@ package final class StoreCommand: DeadlineTarget {
     weak var connection: BackendConnection?
     package var deadlineHeapIndex = -1
 
-    package init(_ arguments: [String], idempotent: Bool, timeoutMs: UInt64, completion: @escaping Completion) {
+    /// `slot` pins a keyless command (SCAN) to the node serving that slot.
+    package init(
+        _ arguments: [String], idempotent: Bool, timeoutMs: UInt64, slot: Int? = nil, completion: @escaping Completion
+    ) {
         var bytes: [UInt8] = []
         RESPEncoder.appendCommand(arguments, to: &bytes)
         self.encoded = bytes
         self.isIdempotent = idempotent
+        self.routing = slot.map { .slot($0) } ?? CommandRouting(arguments: arguments)
+        self.isReadOnly = CommandRouting.isReadOnly(arguments)
         self.timeoutMs = timeoutMs
         self.completion = completion
     }
 
-    package init(encoded: [UInt8], idempotent: Bool, timeoutMs: UInt64, completion: @escaping Completion) {
+    package init(
+        encoded: [UInt8], idempotent: Bool, timeoutMs: UInt64, routing: CommandRouting = .keyless,
+        readOnly: Bool = false, completion: @escaping Completion
+    ) {
         self.encoded = encoded
         self.isIdempotent = idempotent
+        self.routing = routing
+        self.isReadOnly = readOnly
         self.timeoutMs = timeoutMs
         self.completion = completion
     }

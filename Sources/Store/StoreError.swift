@@ -19,6 +19,11 @@ package struct StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case closed
         /// The store URL or configuration is invalid.
         case invalidConfiguration
+        /// Redis Cluster could not serve the slot within the deadline (CLUSTERDOWN,
+        /// TRYAGAIN, a redirect loop, or no node known for it yet). Nothing was executed.
+        case clusterDown
+        /// The command's keys live in different cluster slots; it was not sent.
+        case crossSlot
     }
 
     package let kind: Kind

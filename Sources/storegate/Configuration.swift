@@ -44,7 +44,7 @@ struct Configuration {
             config.listen = address
         },
         Option(
-            flag: "--store", help: "store URL: redis://[user:pass@]host:port[/db] or unix:///path[?db=N]",
+            flag: "--store", help: "store URL: redis://[user:pass@]host:port[/db], unix:///path[?db=N] or redis+cluster://h1:p1,h2:p2",
             defaultValue: "redis://127.0.0.1:6379"
         ) { config, value throws(ConfigurationError) in
             do throws(StoreError) {
@@ -79,6 +79,14 @@ struct Configuration {
             "--max-queued-per-node", "commands waiting per store node; past it: 503", \.storeLimits.maxQueuedPerNode),
         msOption("--store-timeout-ms", "deadline of a store command; past it: 504", \.storeLimits.commandTimeoutMs),
         msOption("--store-connect-timeout-ms", "connect plus AUTH/SELECT to a store node", \.storeLimits.connectTimeoutMs),
+        Option(flag: "--read-from-replicas", help: "Redis Cluster: reads may be served by replicas: on or off", defaultValue: "off") {
+            config, value throws(ConfigurationError) in
+            guard value == "on" || value == "off" else { throw ConfigurationError("--read-from-replicas expects on or off") }
+            config.storeLimits.readFromReplicas = value == "on"
+        },
+        msOption(
+            "--cluster-refresh-ms", "Redis Cluster: topology refresh period (250 ms while degraded)",
+            \.storeLimits.clusterRefreshMs),
         Option(
             flag: "--workers", help: "worker processes sharing the port (SO_REUSEPORT), supervised by this one",
             defaultValue: "1"

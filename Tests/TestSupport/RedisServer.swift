@@ -14,9 +14,14 @@ package final class RedisServer: @unchecked Sendable {
     /// Every write fsynced to an append-only file, so a SIGKILL loses nothing acknowledged.
     package let persistent: Bool
     private var process: Process?
+    /// More redis-server arguments (the cluster fixture's `--cluster-enabled yes` …).
+    private let extraArguments: [String]
 
-    package init(password: String? = nil, unixSocket: Bool = false, persistent: Bool = false) throws {
+    package init(
+        password: String? = nil, unixSocket: Bool = false, persistent: Bool = false, extraArguments: [String] = []
+    ) throws {
         self.persistent = persistent
+        self.extraArguments = extraArguments
         port = freePort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("storegate-redis-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -31,6 +36,7 @@ package final class RedisServer: @unchecked Sendable {
     }
 
     package var pid: Int32 { process?.processIdentifier ?? -1 }
+    package var isRunning: Bool { process?.isRunning ?? false }
     package var url: String {
         password.map { "redis://:\($0)@127.0.0.1:\(port)" } ?? "redis://127.0.0.1:\(port)"
     }
@@ -46,7 +52,7 @@ package final class RedisServer: @unchecked Sendable {
         ]
         if let password { arguments += ["--requirepass", password] }
         if let unixSocketPath { arguments += ["--unixsocket", unixSocketPath, "--unixsocketperm", "700"] }
-        process.arguments = arguments
+        process.arguments = arguments + extraArguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -95,7 +101,7 @@ package final class RedisServer: @unchecked Sendable {
         try cli(["CLIENT", "LIST"]).split(separator: "\n").filter { $0.contains(" name=\(name) ") }.count
     }
 
-    private static func locate(_ program: String) -> String {
+    package static func locate(_ program: String) -> String {
         for directory in ["/usr/bin", "/usr/local/bin", "/usr/sbin"] {
             let path = "\(directory)/\(program)"
             if FileManager.default.isExecutableFile(atPath: path) { return path }

@@ -12,11 +12,16 @@ struct ScriptRunner {
         completion: @escaping (Result<RESPValue, GatewayError>) -> Void
     ) -> GatewayError? {
         let tail = ["1", key] + arguments
-        let refusal = store.execute(["EVALSHA", script.sha] + tail, idempotent: !isWrite, timeoutMs: timeoutMs) {
-            result in
+        // Replicas answer only read-only commands: the _RO forms (Redis 7) when reads may go there.
+        let readOnly = !isWrite && store.isCluster && store.limits.readFromReplicas
+        let refusal = store.execute(
+            [readOnly ? "EVALSHA_RO" : "EVALSHA", script.sha] + tail, idempotent: !isWrite, timeoutMs: timeoutMs
+        ) { result in
             switch result {
             case .success(.error(let message)) where message.hasPrefix("NOSCRIPT"):
-                let retry = store.execute(["EVAL", script.source] + tail, idempotent: !isWrite, timeoutMs: timeoutMs) {
+                let retry = store.execute(
+                    [readOnly ? "EVAL_RO" : "EVAL", script.source] + tail, idempotent: !isWrite, timeoutMs: timeoutMs
+                ) {
                     completion(Self.map($0, isWrite: isWrite))
                 }
                 if let retry { completion(.failure(GatewayError(retry, isWrite: isWrite))) }

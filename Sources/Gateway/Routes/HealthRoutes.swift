@@ -4,7 +4,9 @@ internal import EventLoop
 
 /// `GET /healthz`: the process is alive and its loop turns (no store call).
 /// `GET /readyz`: the store answers a PING now; 503 with the reason otherwise.
-/// `GET /v1/cluster`: each store node, its pool and its counters (never credentials).
+/// `GET /v1/cluster`: each store node, its pool and its counters (never credentials);
+/// in cluster mode also roles, slot ranges, redirects and refreshes, and `/readyz` is
+/// 503 while any slot has no live master.
 struct HealthRoutes {
     let store: Store
     /// Which `--workers` process answers (nil when there is one process).
@@ -23,6 +25,12 @@ struct HealthRoutes {
     }
 
     private func readiness(_ context: RouteContext) {
+        if store.isCluster, case let uncovered = store.uncoveredSlots, uncovered > 0 {
+            return context.fail(
+                GatewayError(
+                    status: 503, code: "not_ready", message: "\(uncovered) cluster slots have no live master",
+                    retryAfterSeconds: 1))
+        }
         let refusal = store.execute(["PING"], idempotent: true, timeoutMs: 1000) { result in
             switch ScriptRunner.map(result, isWrite: false) {
             case .success:
@@ -41,29 +49,58 @@ struct HealthRoutes {
     private func clusterDescription() -> JSONValue {
         let nodes: [JSONValue] = store.nodes.map { node in
             let stats = node.stats
-            return .object(
-                JSONObject([
-                    ("address", .string(node.address.description)),
-                    ("state", .string(node.isUp ? "up" : "down")),
-                    ("role", .string("master")),
-                    (
-                        "connections",
-                        .object(
-                            JSONObject([
-                                ("open", .integer(Int64(node.openConnections))),
-                                ("max", .integer(Int64(store.limits.maxConnectionsPerNode))),
-                            ]))
-                    ),
-                    ("pipeline_depth_max", .integer(Int64(store.limits.maxPipelinePerConnection))),
-                    ("in_flight", .integer(Int64(stats.inFlight))),
-                    ("queued", .integer(Int64(stats.queued))),
-                    ("queue_max", .integer(Int64(store.limits.maxQueuedPerNode))),
-                    ("timeouts", .integer(Int64(stats.timeouts))),
-                    ("errors", .integer(Int64(stats.errors))),
-                    ("reconnects", .integer(Int64(stats.reconnects))),
-                ]))
+            var fields: [(String, JSONValue)] = [
+                ("address", .string(node.address.description)),
+                ("state", .string(node.isUp ? "up" : "down")),
+                ("role", .string(node.role.rawValue)),
+            ]
+            if store.isCluster {
+                let slots = node.slotRanges.map { JSONValue.array([.integer(Int64($0.lowerBound)), .integer(Int64($0.upperBound))]) }
+                fields.append(("slots", .array(slots)))
+            }
+            fields += [
+                (
+                    "connections",
+                    .object(
+                        JSONObject([
+                            ("open", .integer(Int64(node.openConnections))),
+                            ("max", .integer(Int64(store.limits.maxConnectionsPerNode))),
+                        ]))
+                ),
+                ("pipeline_depth_max", .integer(Int64(store.limits.maxPipelinePerConnection))),
+                ("in_flight", .integer(Int64(stats.inFlight))),
+                ("queued", .integer(Int64(stats.queued))),
+                ("queue_max", .integer(Int64(store.limits.maxQueuedPerNode))),
+                ("commands", .integer(Int64(stats.submitted))),
+                ("timeouts", .integer(Int64(stats.timeouts))),
+                ("errors", .integer(Int64(stats.errors))),
+                ("reconnects", .integer(Int64(stats.reconnects))),
+            ]
+            return .object(JSONObject(fields))
         }
-        return .object(JSONObject([("mode", .string("single")), ("store", .string(store.url.description)), ("nodes", .array(nodes))]))
+        var top: [(String, JSONValue)] = [
+            ("mode", .string(store.isCluster ? "cluster" : "single")), ("store", .string(store.url.description)),
+            ("nodes", .array(nodes)),
+        ]
+        if store.isCluster {
+            let stats = store.clusterStats
+            top += [
+                ("slots_uncovered", .integer(Int64(store.uncoveredSlots))),
+                ("read_from_replicas", .bool(store.limits.readFromReplicas)),
+                (
+                    "redirects",
+                    .object(
+                        JSONObject([
+                            ("moved", .integer(Int64(stats.moved))), ("ask", .integer(Int64(stats.asked))),
+                            ("tryagain", .integer(Int64(stats.tryAgain))),
+                            ("clusterdown", .integer(Int64(stats.clusterDown))),
+                        ]))
+                ),
+                ("topology_refreshes", .integer(Int64(stats.refreshes))),
+                ("topology_refresh_failures", .integer(Int64(stats.refreshFailures))),
+            ]
+        }
+        return .object(JSONObject(top))
     }
 }
 
