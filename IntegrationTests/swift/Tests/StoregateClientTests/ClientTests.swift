@@ -24,7 +24,7 @@ final class ClientTests: XCTestCase {
     }
 
     override func tearDown() {
-        servers?.stop()
+        if let servers { XCTAssertEqual(servers.stop(), 0, "the gateway drains and exits 0") }
         servers = nil
         client = nil
     }

@@ -43,14 +43,24 @@ final class LiveServers {
 
     deinit { stop() }
 
-    func stop() {
+    /// SIGTERM to both (SIGKILL after 10 s); returns the gateway's exit status, nil if it
+    /// had to be killed or was stopped before.
+    @discardableResult
+    func stop() -> Int32? {
+        var gatewayStatus: Int32?
         for process in [gateway, redis].compactMap({ $0 }) where process.isRunning {
             kill(process.processIdentifier, SIGTERM)
-            if !Self.eventually({ !process.isRunning }) { kill(process.processIdentifier, SIGKILL) }
+            if Self.eventually({ !process.isRunning }) {
+                process.waitUntilExit()
+                if process === gateway { gatewayStatus = process.terminationStatus }
+            } else {
+                kill(process.processIdentifier, SIGKILL)
+            }
         }
         gateway = nil
         redis = nil
         try? FileManager.default.removeItem(at: directory)
+        return gatewayStatus
     }
 
     /// One redis-cli command against the test's redis, output trimmed: checks the store
