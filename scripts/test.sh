@@ -12,6 +12,8 @@ swift build --build-tests "${PKG[@]}"
 if [ "$#" -eq 0 ]; then
     # The contract run first, so the XCTest summary is the closing line.
     ./scripts/contract.sh
+    # Generated Swift and Python clients, and the README's curl examples (scripts/clients.sh).
+    ./scripts/clients.sh
 fi
 # Every test is XCTest; without this flag Swift Testing closes the output with "0 tests".
 swift test --skip-build --disable-swift-testing "${PKG[@]}" "$@"

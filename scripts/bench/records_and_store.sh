@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Record GET through the gateway vs the store's own ceiling, in one run:
-#   wrk GET of a 3-bin record (c=64, keep-alive): req/s, p50/p99, gateway and
-#   redis-server CPU µs per request; redis-benchmark GET -P 1 / -P 16 (redis CPU per
+#   wrk GET and PUT (put_record.lua) of a 3-bin record (c=64, keep-alive): req/s,
+#   p50/p99, gateway and redis-server CPU µs per request; a batch of 100 keys, ordered
+#   JSON vs streamed NDJSON (batch_latency.py: time to first and last result); redis-benchmark GET -P 1 / -P 16 (redis CPU per
 #   command); `storegate bench-store` over 1, 2 and 4 connections; an overload run.
 # Usage: scripts/bench/records_and_store.sh BINARY   (BENCH_SECONDS=10 by default)
 set -euo pipefail
@@ -39,10 +40,10 @@ start_gateway() {
 
 # One wrk run; prints "req/s p50 p99 requests gateway_us redis_us non2xx".
 wrk_run() {
-    local url="$1" seconds="$2" connections="${3:-64}"
+    local url="$1" seconds="$2" connections="${3:-64}" script="${4:-}"
     local g0 r0 g1 r1 out
     g0="$(cpu_ticks "$GATEWAY_PID")"; r0="$(cpu_ticks "$REDIS_PID")"
-    out="$(taskset -c 0 wrk -t1 -c"$connections" -d"${seconds}s" --latency "$url")"
+    out="$(taskset -c 0 wrk -t1 -c"$connections" -d"${seconds}s" --latency ${script:+-s "$script"} "$url")"
     g1="$(cpu_ticks "$GATEWAY_PID")"; r1="$(cpu_ticks "$REDIS_PID")"
     python3 - "$out" "$((g1 - g0))" "$((r1 - r0))" "$TICKS" <<'PY'
 import re, sys
@@ -76,6 +77,17 @@ curl_put
 URL="http://127.0.0.1:$GATEWAY_PORT/v1/kv/bench/users/alice"
 taskset -c 0 wrk -t1 -c64 -d2s "$URL" >/dev/null   # warm-up
 read -r GET_RPS GET_P50 GET_P99 _ GET_GW GET_REDIS GET_BAD <<<"$(median_run "$URL" "$SECONDS_PER_RUN")"
+
+# PUT of a 3-bin record over 10,000 keys, the same way.
+PUT_LUA="$(dirname "${BASH_SOURCE[0]}")/put_record.lua"
+taskset -c 0 wrk -t1 -c64 -d2s -s "$PUT_LUA" "$URL" >/dev/null   # warm-up
+read -r PUT_RPS PUT_P50 PUT_P99 _ PUT_GW PUT_REDIS PUT_BAD <<<"$(median_run "$URL" "$SECONDS_PER_RUN" 64 "$PUT_LUA")"
+
+# A batch of 100 keys, one at a time on one connection: ordered JSON vs NDJSON.
+BATCH_ITERATIONS="${BENCH_BATCH_ITERATIONS:-2000}"
+BATCH_OUT="$(taskset -c 0 python3 "$(dirname "${BASH_SOURCE[0]}")/batch_latency.py" "$GATEWAY_PORT" "$BATCH_ITERATIONS" 100)"
+read -r _ BO_F50 BO_F99 BO_L50 BO_L99 BO_B50 BO_B99 <<<"$(grep '^ordered' <<<"$BATCH_OUT")"
+read -r _ BS_F50 BS_F99 BS_L50 BS_L99 BS_B50 BS_B99 <<<"$(grep '^streamed' <<<"$BATCH_OUT")"
 
 # redis-benchmark on the same server: the store's own ceiling.
 redis_bench() {
@@ -113,6 +125,12 @@ PEAK_RSS_KB="$(awk '/VmHWM/ {print $2}' "/proc/$GATEWAY_PID/status")"
 printf '\n| record GET (3 bins), wrk c=64, median of 3 | value |\n|---|---|\n'
 printf '| req/s | %s |\n| p50 / p99 (µs) | %s / %s |\n' "$GET_RPS" "$GET_P50" "$GET_P99"
 printf '| gateway CPU µs per request | %s |\n| redis CPU µs per request | %s |\n| non-2xx | %s |\n' "$GET_GW" "$GET_REDIS" "$GET_BAD"
+printf '| record PUT (3 bins, 10k keys), wrk c=64, median of 3: req/s, p50 / p99 (µs) | %s, %s / %s |\n' "$PUT_RPS" "$PUT_P50" "$PUT_P99"
+printf '| record PUT: gateway / redis CPU µs per request, non-2xx | %s / %s, %s |\n' "$PUT_GW" "$PUT_REDIS" "$PUT_BAD"
+printf '| batch of 100 GETs, ordered JSON (%s runs): whole body p50 / p99 (µs), first byte p50 / p99 | %s / %s, %s / %s |\n' \
+    "$BATCH_ITERATIONS" "$BO_L50" "$BO_L99" "$BO_B50" "$BO_B99"
+printf '| batch of 100 GETs, NDJSON: first line p50 / p99, last line p50 / p99 (µs) | %s / %s, %s / %s |\n' \
+    "$BS_F50" "$BS_F99" "$BS_L50" "$BS_L99"
 printf '| redis-benchmark GET -P 1: cmd/s, redis µs/cmd | %s, %s |\n' "$P1_RPS" "$P1_CPU"
 printf '| redis-benchmark GET -P 16: cmd/s, redis µs/cmd | %s, %s |\n' "$P16_RPS" "$P16_CPU"
 python3 -c "print(f'| redis CPU per HTTP record GET ÷ per command at -P 1 | {float(\"$GET_REDIS\") / float(\"$P1_CPU\"):.2f} (target ≤ 0.5; a record GET is an EVALSHA, dearer than GET) |')"

@@ -33,7 +33,7 @@ struct BatchRoutes {
         }
         let items = try raw.enumerated().map { index, value throws(GatewayError) in try Self.item(value, index: index) }
         let timeoutMs = try input.timeoutMs
-        let streaming = context.request.headers["Accept"]?.contains("application/x-ndjson") ?? false
+        let streaming = BatchMediaType.prefersStreaming(accept: context.request.headers["Accept"])
         let collector = BatchCollector(count: items.count, context: context, streaming: streaming)
         for (index, item) in items.enumerated() {
             let refusal = run(item, timeoutMs: timeoutMs) { collector.finish(index, $0) }
