@@ -29,8 +29,10 @@ let package = Package(
         .target(name: "RESP", swiftSettings: strictSettings),
         .target(name: "Store", dependencies: ["EventLoop", "RESP"], swiftSettings: strictSettings),
         .target(name: "Gateway", dependencies: ["HTTP", "EventLoop", "Store"], swiftSettings: strictSettings),
+        .target(
+            name: "Orders", dependencies: ["Gateway", "Store", "EventLoop", "HTTP", "RESP"], swiftSettings: strictSettings),
         .executableTarget(
-            name: "storegate", dependencies: ["EventLoop", "HTTP", "Store", "Gateway"],
+            name: "storegate", dependencies: ["EventLoop", "HTTP", "Store", "Gateway", "Orders"],
             swiftSettings: strictSettings),
 
         .target(
@@ -51,7 +53,9 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["Gateway", "HTTP", "EventLoop", "Store", "TestSupport", "storegate"],
+            dependencies: ["Gateway", "HTTP", "EventLoop", "Store", "TestSupport", "storegate", "Orders"],
             swiftSettings: strictSettings),
+        .testTarget(
+            name: "OrdersTests", dependencies: ["Orders", "Gateway", "TestSupport"], swiftSettings: strictSettings),
     ]
 )

@@ -261,4 +261,5 @@ echo "records and store (redis-server and storegate pinned to cpu1, load generat
 echo
 echo "Redis Cluster vs one node (gateway and every redis-server pinned to cpu1, wrk to cpu0)"
 "$ROOT/scripts/bench/cluster.sh" "$STOREGATE"
+"$ROOT/scripts/bench/orders.sh" "$STOREGATE"
 echo "(bench took $(( $(date +%s) - START_TIME )) s after the build)"

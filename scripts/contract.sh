@@ -30,7 +30,7 @@ trap cleanup EXIT
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK" --daemonize yes \
     --logfile "$WORK/redis.log" >/dev/null
 "$BIN" --listen "127.0.0.1:$GATEWAY_PORT" --store "redis://127.0.0.1:$REDIS_PORT" \
-    --openapi-path "$ROOT/openapi.yaml" >"${CONTRACT_ACCESS_LOG:-/dev/null}" 2>"$WORK/gateway.log" &
+    --openapi-path "$ROOT/openapi.yaml" --pizzeria on --minute-ms 5 >"${CONTRACT_ACCESS_LOG:-/dev/null}" 2>"$WORK/gateway.log" &
 GATEWAY_PID=$!
 for _ in $(seq 1 100); do
     python3 -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$GATEWAY_PORT/readyz', timeout=1)" \

@@ -44,6 +44,9 @@ package final class Gateway {
 
     package var routeTemplates: [(method: String, template: String)] { router.templates }
 
+    /// Adds routes owned by modules the gateway can't import (Orders); called once at start-up.
+    package func addRoutes(_ register: (inout Router) -> Void) { register(&router) }
+
     package func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         let match = router.match(method: request.method, path: request.path)
         var principal: String?

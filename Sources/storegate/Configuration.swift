@@ -2,6 +2,7 @@ internal import EventLoop
 internal import HTTP
 internal import Store
 internal import Gateway
+internal import Orders
 
 /// Everything the process can be told, by flag or by environment variable
 /// (`--max-body-bytes` ↔ `STOREGATE_MAX_BODY_BYTES`); a flag wins over the environment.
@@ -23,6 +24,8 @@ struct Configuration {
     /// API keys, public endpoints, CORS (SecurityOptions.swift).
     var security = SecurityConfiguration()
     var apiKeysFile: String?
+    /// The pizzeria kitchen (OrdersConfiguration.swift).
+    var kitchen = KitchenSettings()
 
     struct Option {
         let flag: String
@@ -121,7 +124,7 @@ struct Configuration {
             config, value throws(ConfigurationError) in
             config.openAPIPath = value
         },
-    ] + securityOptions }
+    ] + securityOptions + kitchenOptions }
 
     private static func intOption(_ flag: String, _ help: String, _ path: WritableKeyPath<Configuration, Int>) -> Option {
         Option(flag: flag, help: help, defaultValue: String(Configuration()[keyPath: path])) {

@@ -3,6 +3,7 @@ internal import HTTP
 internal import Gateway
 internal import Store
 internal import RESP
+internal import Orders
 #if canImport(Glibc)
 internal import Glibc
 #endif
@@ -23,6 +24,7 @@ enum Startup {
             gateway.handle(request, responder)
         }
         gateway.server = server
+        let pizzeria = configuration.kitchen.enabled ? Pizzeria(gateway: gateway, settings: configuration.kitchen) : nil
         Log.level = configuration.logLevel
         Log.format = configuration.logFormat
         let metrics = gateway.metrics
@@ -43,6 +45,9 @@ enum Startup {
         ])
         SecurityAnnouncement.log(configuration.security)
         probeStore(store, shutdown: shutdown)
+        if let kitchen = pizzeria?.kitchen {
+            pizzeria?.start { Log.info("kitchen_ready", [("resumed", String(kitchen.resumedCount))]) }
+        }
         loop.run()
         let leaked = loop.close()
         if leaked > 0 { Log.error("\(leaked) libuv handles were still open at exit") }

@@ -66,11 +66,12 @@ struct ScanRoute {
     }
 
     /// A node's SCAN cursor and, in cluster mode, the slot naming the master it belongs
-    /// to. The contract's cursor is 1–20 digits, so a cluster cursor is the node's cursor
-    /// followed by that slot in five digits ("0" alone is the start); node cursors stay
-    /// far below 15 digits (they count hash-table buckets).
+    /// to. The contract's cursor is 1–19 digits (every such number fits redis's 64-bit
+    /// cursor), so a cluster cursor is the node's cursor followed by that slot in five
+    /// digits ("0" alone is the start); node cursors stay far below 14 digits (they
+    /// count hash-table buckets).
     static func cursor(_ text: String, cluster: Bool) throws(GatewayError) -> (anchor: Int?, node: String) {
-        guard !text.isEmpty, text.utf8.count <= 20, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+        guard !text.isEmpty, text.utf8.count <= 19, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
             throw invalidCursor
         }
         guard cluster, text != "0" else { return (nil, text) }
@@ -79,7 +80,7 @@ struct ScanRoute {
     }
 
     static func clusterCursor(anchor: Int, node: String) -> String? {
-        guard node.utf8.count <= 15 else { return nil }
+        guard node.utf8.count <= 14 else { return nil }
         let slot = String(anchor)
         return node + String(repeating: "0", count: 5 - slot.count) + slot
     }

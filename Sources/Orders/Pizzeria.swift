@@ -1,0 +1,31 @@
+package import Gateway
+internal import HTTP
+
+/// The pizzeria order workflow (issue 7): the kitchen, its routes and its event streams,
+/// attached to a gateway by the executable (Gateway can't import this module).
+///
+/// ```
+///  HTTP ─▶ Gateway.Router ─▶ OrderRoutes ─▶ Kitchen (state machine on the loop) ─▶ OrderStore ─▶ Store
+///                              └─ OrderEventStreams (SSE) ◀── Kitchen.onTransition
+/// ```
+/// Bounds: `maxStoreCommands` outstanding store commands (the rest queue in the kitchen),
+/// `maxEventStreams` SSE clients; live orders cost about a few hundred bytes each.
+/// Everything runs on the loop thread. See docs/orders.md.
+package final class Pizzeria {
+    package let kitchen: Kitchen
+    private let streams: OrderEventStreams
+
+    package init(gateway: Gateway, settings: KitchenSettings) {
+        kitchen = Kitchen(loop: gateway.loop, store: gateway.store, settings: settings)
+        streams = OrderEventStreams(kitchen: kitchen) { [weak gateway] in gateway?.server?.isDraining ?? false }
+        gateway.addRoutes { router in OrderRoutes(kitchen: kitchen, streams: streams).register(on: &router) }
+    }
+
+    /// Seeds what is absent and resumes every unfinished order.
+    package func start(completion: @escaping () -> Void = {}) { kitchen.start(completion: completion) }
+
+    /// The routes and the scope each needs, for the auth layer.
+    package static var routeScopes: [(method: String, template: String, scope: String)] {
+        OrderRoutes.table.map { ($0.0, $0.1, $0.2) }
+    }
+}
