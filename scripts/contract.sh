@@ -52,6 +52,7 @@ if [ "${CONTRACT_AUTH:-1}" = 1 ]; then
     AUTH_PORT="$(free_port)"
     STOREGATE_API_KEYS="$KEY:read,write,admin:*" "$BIN" --listen "127.0.0.1:$AUTH_PORT" \
         --store "redis://127.0.0.1:$REDIS_PORT" --public-endpoints none --openapi-path "$ROOT/openapi.yaml" \
+        --pizzeria on --minute-ms 5 \
         >/dev/null 2>"$WORK/gateway-auth.log" &
     AUTH_PID=$!
     for _ in $(seq 1 100); do

@@ -36,6 +36,8 @@ stop_redis() {
 trap stop_redis EXIT
 
 export STOREGATE_STORE="${STOREGATE_STORE:-redis://127.0.0.1:$REDIS_PORT}"
+# The pizzeria demo is on here (its own redis under .run/); `--pizzeria off` turns it off.
+export STOREGATE_PIZZERIA="${STOREGATE_PIZZERIA:-on}"
 "$BINARY" "$@" &
 GATEWAY=$!
 trap 'kill -TERM $GATEWAY 2>/dev/null || true' INT TERM

@@ -43,7 +43,8 @@ class Live:
         assert wait_until(lambda: self.redis("PING") == "PONG"), "redis-server did not start"
         binary = os.environ.get("STOREGATE_BIN", str(ROOT / ".build/debug/storegate"))
         self._start([binary, "--listen", f"127.0.0.1:{self.gateway_port}",
-                     "--store", f"redis://127.0.0.1:{self.redis_port}"], "gateway.log")
+                     "--store", f"redis://127.0.0.1:{self.redis_port}",
+                     "--pizzeria", "on", "--minute-ms", "5"], "gateway.log")
         assert wait_until(self._ready), "storegate did not start: " + (directory / "gateway.log").read_text()
 
     def _start(self, argv, log):
