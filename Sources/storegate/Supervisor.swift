@@ -62,7 +62,8 @@ final class Supervisor {
         workers[index]?.close()
         workers[index] = nil
         if draining {
-            if status != 0 { failed = true }
+            // A worker killed by a signal (SIGKILL from the OOM killer…) reports status 0.
+            if status != 0 || signal != 0 { failed = true }
             if workers.isEmpty { finish() }
             return
         }

@@ -91,11 +91,53 @@ final class WorkersUnderLoadTests: XCTestCase {
             XCTAssertEqual(client.readResponse()?.status, 201, "worker \(worker)'s PUT in progress got its answer")
             XCTAssertEqual(try redis.cli(["HGET", "sg:{w/k/drain\(worker)}", "b:v"]), String(worker))
         }
-        XCTAssertEqual(gateway.stop(), 0, gateway.log)
+        XCTAssertEqual(Self.exitCode(gateway), 0, gateway.log)
         XCTAssertEqual(gateway.log.components(separatedBy: "\"draining\"").count - 1, 2, "both workers drained: \(gateway.log)")
     }
 
+    func testAWorkerKilledDuringTheDrainMakesTheExitCodeNonZero() throws {
+        let redis = try RedisServer()
+        let gateway = try GatewayProcess(arguments: ["--store", redis.url, "--workers", "2", "--access-log", "off"])
+        let workers = try XCTUnwrap(workerPIDs(of: gateway.pid, count: 2))
+        let client = try XCTUnwrap(Self.connect(gateway, toWorker: 1))
+        let probe = try XCTUnwrap(Self.connect(gateway, toWorker: 1))
+        redis.pause()
+        try client.send(Self.putRequest(key: "killed", value: 1))
+        XCTAssertTrue(eventually(within: 10) { (Self.storeCommandsInFlight(probe) ?? 0) > 0 })
+        kill(gateway.pid, SIGTERM)
+        Thread.sleep(forTimeInterval: 0.3)
+        kill(try XCTUnwrap(workers[1]), SIGKILL)
+        redis.resume()
+        XCTAssertEqual(Self.exitCode(gateway), 1, "a worker that did not drain is a failed stop: \(gateway.log)")
+    }
+
+    func testWorkersDrainWhenTheSupervisorIsKilled() throws {
+        let gateway = try GatewayProcess(arguments: ["--workers", "2", "--access-log", "off"])
+        let workers = try XCTUnwrap(workerPIDs(of: gateway.pid, count: 2))
+        // Orphans left by a failure would keep the gateway's pipes open: end them.
+        defer { for pid in workers.values where Self.isRunning(pid) { kill(pid, SIGKILL) } }
+        kill(gateway.pid, SIGKILL)
+        XCTAssertTrue(eventually(within: 15) { workers.values.allSatisfy { !Self.isRunning($0) } },
+                      "orphaned workers exit on their own")
+        XCTAssertNil(try? RawHTTPClient(port: gateway.port, timeout: 1), "nobody holds the port any more")
+    }
+
     // MARK: - helpers
+
+    /// The exit code after a SIGTERM already sent (a second one could arrive after the
+    /// supervisor stopped handling signals); nil if it did not exit by itself.
+    private static func exitCode(_ gateway: GatewayProcess) -> Int32? {
+        guard eventually(within: 30, { !gateway.process.isRunning }) else { return nil }
+        gateway.process.waitUntilExit()
+        return gateway.process.terminationReason == .exit ? gateway.process.terminationStatus : nil
+    }
+
+    /// Alive and not a zombie.
+    private static func isRunning(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return !stat[stat.index(close, offsetBy: 2)...].hasPrefix("Z")
+    }
 
     fileprivate static func putRequest(key: String, value: Int) -> String {
         let body = #"{"bins":{"v":\#(value)}}"#
