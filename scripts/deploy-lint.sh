@@ -384,6 +384,14 @@ for src in c.get("envFrom") or []:
             k8s_env[key] = str(value)
     if "secretRef" in src:
         check(f"envFrom Secret {src['secretRef']['name']} is optional (not shipped here)", src["secretRef"].get("optional") is True)
+volumes = {v["name"]: v for v in spec.get("volumes") or []}
+for mount in c.get("volumeMounts") or []:
+    check(f"volumeMount {mount['name']} names a volume of the pod", mount["name"] in volumes)
+    check(f"volumeMount {mount['name']} is read-only", mount.get("readOnly") is True)
+for name, volume in volumes.items():
+    if "secret" in volume:
+        check(f"Secret volume {name} ({volume['secret'].get('secretName')}) is optional (not shipped here)",
+              volume["secret"].get("optional") is True)
 for item in c.get("env") or []:
     check(f"env {item['name']} is in storegate --help", env_known(item["name"]))
     ref = (item.get("valueFrom") or {}).get("secretKeyRef")
