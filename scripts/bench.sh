@@ -258,4 +258,7 @@ fi
 echo
 echo "records and store (redis-server and storegate pinned to cpu1, load generators to cpu0)"
 "$ROOT/scripts/bench/records_and_store.sh" "$STOREGATE"
+echo
+echo "--workers 1 vs 2 (wrk pinned to cpu0; scripts/bench/workers.sh)"
+"$ROOT/scripts/bench/workers.sh" "$STOREGATE"
 echo "(bench took $(( $(date +%s) - START_TIME )) s after the build)"

@@ -12,6 +12,9 @@ swift build --build-tests "${PKG[@]}"
 if [ "$#" -eq 0 ]; then
     # The contract run first, so the XCTest summary is the closing line.
     ./scripts/contract.sh
+    # Deployment (issue 8): lint/consistency of deploy/, then the image built and run with podman.
+    ./scripts/deploy-lint.sh
+    ./scripts/container-test.sh
 fi
 # Every test is XCTest; without this flag Swift Testing closes the output with "0 tests".
 swift test --skip-build --disable-swift-testing "${PKG[@]}" "$@"
