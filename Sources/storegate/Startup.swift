@@ -142,9 +142,11 @@ final class Shutdown {
 
     /// For a `--workers` child: once its supervisor is gone (SIGKILLed, so it could not
     /// forward a SIGTERM), the worker drains instead of holding the port as an orphan.
-    /// Checked once a second; the timer does not keep the loop alive.
+    /// Checked once a second against the pid the supervisor passed down (not this
+    /// process's first parent: the supervisor may already be gone by then); the timer
+    /// does not keep the loop alive.
     func drainWhenOrphaned() {
-        let supervisor = getppid()
+        let supervisor = getenv("STOREGATE_SUPERVISOR_PID").flatMap { pid_t(String(cString: $0)) } ?? getppid()
         let timer = EventLoop.Timer(loop: loop)
         timer.unref()
         timer.start(afterMs: 1000, repeatMs: 1000) { [weak self] in
