@@ -261,5 +261,9 @@ echo "records and store (redis-server and storegate pinned to cpu1, load generat
 echo
 echo "Redis Cluster vs one node (gateway and every redis-server pinned to cpu1, wrk to cpu0)"
 "$ROOT/scripts/bench/cluster.sh" "$STOREGATE"
+echo
 "$ROOT/scripts/bench/orders.sh" "$STOREGATE"
+echo
+echo "--workers 1 vs 2 (wrk pinned to cpu0; scripts/bench/workers.sh)"
+"$ROOT/scripts/bench/workers.sh" "$STOREGATE"
 echo "(bench took $(( $(date +%s) - START_TIME )) s after the build)"

@@ -14,6 +14,9 @@ if [ "$#" -eq 0 ]; then
     ./scripts/contract.sh
     # Generated Swift and Python clients, and the README's curl examples (scripts/clients.sh).
     ./scripts/clients.sh
+    # Deployment (issue 8): lint/consistency of deploy/, then the image built and run with podman.
+    ./scripts/deploy-lint.sh
+    ./scripts/container-test.sh
 fi
 # Every test is XCTest; without this flag Swift Testing closes the output with "0 tests".
 swift test --skip-build --disable-swift-testing "${PKG[@]}" "$@"

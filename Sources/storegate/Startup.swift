@@ -38,6 +38,7 @@ enum Startup {
             loop: loop, server: server, store: store, graceMs: configuration.shutdownGraceMs,
             onFinish: { accessLog?.close() })
         try shutdown.install()
+        if configuration.workerID != nil { shutdown.drainWhenOrphaned() }
         Log.info("listening", [
             ("address", listenDescription(configuration.listen, port: port)),
             ("worker", configuration.workerID.map(String.init) ?? "-"),
@@ -120,6 +121,7 @@ final class Shutdown {
     private let store: Store
     private let graceMs: UInt64
     private var watchers: [SignalWatcher] = []
+    private var parentWatch: EventLoop.Timer?
     private var started = false
     private(set) var exitCode: Int32 = 0
 
@@ -144,6 +146,23 @@ final class Shutdown {
         }
     }
 
+    /// For a `--workers` child: once its supervisor is gone (SIGKILLed, so it could not
+    /// forward a SIGTERM), the worker drains instead of holding the port as an orphan.
+    /// Checked once a second against the pid the supervisor passed down (not this
+    /// process's first parent: the supervisor may already be gone by then); the timer
+    /// does not keep the loop alive.
+    func drainWhenOrphaned() {
+        let supervisor = getenv("STOREGATE_SUPERVISOR_PID").flatMap { pid_t(String(cString: $0)) } ?? getppid()
+        let timer = EventLoop.Timer(loop: loop)
+        timer.unref()
+        timer.start(afterMs: 1000, repeatMs: 1000) { [weak self] in
+            guard getppid() != supervisor else { return }
+            Log.error("supervisor \(supervisor) is gone; draining")
+            self?.begin(exitCode: 0)
+        }
+        parentWatch = timer
+    }
+
     /// Drains the HTTP server, then closes the store and lets the loop end.
     func begin(exitCode: Int32) {
         guard !started else { return }
@@ -157,6 +176,8 @@ final class Shutdown {
     private func finish() {
         for watcher in watchers { watcher.close() }
         watchers = []
+        parentWatch?.close()
+        parentWatch = nil
         store.close()
         onFinish()
         loop.stop()

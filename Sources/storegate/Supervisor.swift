@@ -47,8 +47,12 @@ final class Supervisor {
     }
 
     private func spawn(_ index: Int) throws {
-        var environment = Self.environment().filter { !$0.hasPrefix("STOREGATE_WORKERS=") }
-        environment += ["STOREGATE_WORKERS=1", "STOREGATE_WORKER_ID=\(index)", "STOREGATE_REUSE_PORT=1"]
+        let own = ["STOREGATE_WORKERS=", "STOREGATE_WORKER_ID=", "STOREGATE_REUSE_PORT=", "STOREGATE_SUPERVISOR_PID="]
+        var environment = Self.environment().filter { entry in !own.contains { entry.hasPrefix($0) } }
+        environment += [
+            "STOREGATE_WORKERS=1", "STOREGATE_WORKER_ID=\(index)", "STOREGATE_REUSE_PORT=1",
+            "STOREGATE_SUPERVISOR_PID=\(getpid())",
+        ]
         let child = try ChildProcess(loop: loop, executable: executable, arguments: arguments, environment: environment) {
             [weak self] status, signal in
             self?.workerDidExit(index, status: status, signal: signal)
@@ -62,7 +66,8 @@ final class Supervisor {
         workers[index]?.close()
         workers[index] = nil
         if draining {
-            if status != 0 { failed = true }
+            // A worker killed by a signal (SIGKILL from the OOM killer…) reports status 0.
+            if status != 0 || signal != 0 { failed = true }
             if workers.isEmpty { finish() }
             return
         }
