@@ -302,7 +302,7 @@ for name in gateways:
         check(f"{name}: store scheme {scheme}:// is one the binary accepts", True)
     elif scheme == "redis+cluster":
         check(f"{name}: redis+cluster:// only in the cluster profile", svc.get("profiles") == ["cluster"])
-        note(f"{name}: redis+cluster:// is not in storegate --help yet (the gateway's cluster support is pending)")
+        check(f"{name}: storegate --help documents redis+cluster://", "redis+cluster://" in help_text)
     else:
         check(f"{name}: store scheme {scheme}:// is one the binary accepts", False, f"{store} not in {STORE_SCHEMES}")
 
