@@ -91,6 +91,9 @@ package final class RequestParser {
     package private(set) var currentRequestID = ""
     private let ids: RequestIDGenerator
     package private(set) var isInsideRequest = false
+    /// After llhttp refused the method: the request line so far, until it is complete
+    /// (then `.unknownMethod`) or malformed.
+    private var unknownMethodLine: [UInt8]?
 
     package init(settings: ParserSettings, ids: RequestIDGenerator = RequestIDGenerator()) {
         self.settings = settings
@@ -108,6 +111,10 @@ package final class RequestParser {
 
     /// Parses `bytes`; calls the delegate for each request found.
     package func feed(_ bytes: UnsafeRawBufferPointer) -> FeedResult {
+        if unknownMethodLine != nil {
+            unknownMethodLine!.append(contentsOf: bytes)
+            return unknownMethodResult()
+        }
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self) else { return .consumedAll }
         feedBase = UnsafePointer(base)
         lastValueEnd = nil
@@ -127,8 +134,15 @@ package final class RequestParser {
             return .paused(consumed: consumed)
         case HPE_INVALID_METHOD where failure == nil:
             let position = llhttp_get_error_pos(parser).map { UnsafeRawPointer($0) - UnsafeRawPointer(base) } ?? 0
-            guard let request = requestLine(bytes, errorAt: position) else { return .failed(.malformed("invalid method")) }
-            return .unknownMethod(request)
+            guard position >= 0, position < bytes.count else { return .failed(.malformed("invalid method")) }
+            // llhttp has reported the method's bytes before the error through on_method, in
+            // this read and earlier ones (testAnUnknownMethodGivesTheSameAnswerHoweverItIsSplit).
+            var start = position
+            if method.isEmpty {
+                while start > 0, Self.isTokenByte(bytes[start - 1]) { start -= 1 }
+            }
+            unknownMethodLine = method + Array(bytes[start...])
+            return unknownMethodResult()
         default:
             return .failed(failure ?? Self.describe(status, reason: llhttp_get_error_reason(parser)))
         }
@@ -144,27 +158,45 @@ package final class RequestParser {
         llhttp_finish(parser) == HPE_OK ? nil : .malformed("connection closed in the middle of a request")
     }
 
-    /// `METHOD SP origin-form-target SP` around the position llhttp stopped at, when the
-    /// method is a well-formed token; nil for anything else (then it is malformed).
-    private func requestLine(_ bytes: UnsafeRawBufferPointer, errorAt position: Int) -> HTTPRequest? {
-        guard position >= 0, position < bytes.count else { return nil }
-        var start = position
-        while start > 0, Self.isTokenByte(bytes[start - 1]) { start -= 1 }
-        var end = start
-        while end < bytes.count, Self.isTokenByte(bytes[end]) { end += 1 }
-        guard end > start, end - start <= 32, end < bytes.count, bytes[end] == UInt8(ascii: " ") else { return nil }
+    /// The request line of an unknown method once it is complete, the same however the
+    /// bytes were split into reads: `METHOD SP origin-form-target` ending in a space or
+    /// control byte, or cut at the target limit. Malformed if the method is not a token of
+    /// at most 32 bytes or the target is not origin-form; `.consumedAll` while it may still
+    /// become a request line (held here, at most 34 bytes plus the target limit and one read).
+    private func unknownMethodResult() -> FeedResult {
+        guard let line = unknownMethodLine else { return .consumedAll }
+        var end = 0
+        while end < line.count, end <= 32, Self.isTokenByte(line[end]) { end += 1 }
+        guard end > 0, end <= 32 else { return failUnknownMethod() }
+        guard end < line.count else { return .consumedAll }
+        guard line[end] == UInt8(ascii: " ") else { return failUnknownMethod() }
         let targetStart = end + 1
+        guard targetStart < line.count else { return .consumedAll }
+        guard line[targetStart] == UInt8(ascii: "/") else { return failUnknownMethod() }
         var targetEnd = targetStart
-        while targetEnd < bytes.count, bytes[targetEnd] > 0x20, bytes[targetEnd] < 0x7F,
+        while targetEnd < line.count, line[targetEnd] > 0x20, line[targetEnd] < 0x7F,
             targetEnd - targetStart < limits.maxRequestTargetBytes
         {
             targetEnd += 1
         }
-        guard targetEnd > targetStart, bytes[targetStart] == UInt8(ascii: "/") else { return nil }
-        return HTTPRequest(
-            method: String(decoding: bytes[start..<end], as: UTF8.self),
-            target: String(decoding: bytes[targetStart..<targetEnd], as: UTF8.self),
-            keepAlive: false, id: currentRequestID.isEmpty ? ids.next() : currentRequestID)
+        if targetEnd == line.count, targetEnd - targetStart < limits.maxRequestTargetBytes { return .consumedAll }
+        endUnknownMethod()
+        return .unknownMethod(
+            HTTPRequest(
+                method: String(decoding: line[..<end], as: UTF8.self),
+                target: String(decoding: line[targetStart..<targetEnd], as: UTF8.self),
+                keepAlive: false, id: currentRequestID.isEmpty ? ids.next() : currentRequestID))
+    }
+
+    private func failUnknownMethod() -> FeedResult {
+        endUnknownMethod()
+        return .failed(.malformed("invalid method"))
+    }
+
+    /// Answered: any later feed fails at once (llhttp's error is sticky, and so is `failure`).
+    private func endUnknownMethod() {
+        unknownMethodLine = nil
+        failure = .malformed("invalid method")
     }
 
     private static func isTokenByte(_ byte: UInt8) -> Bool {

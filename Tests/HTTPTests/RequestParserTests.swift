@@ -209,6 +209,26 @@ final class RequestParserTests: XCTestCase {
         }
     }
 
+    /// Found by FuzzHTTPRequest (Fuzz/corpus/FuzzHTTPRequest/regression-unknown-method-split): an
+    /// unknown method read in pieces was refused as malformed (400) where one read gave 405.
+    func testAnUnknownMethodGivesTheSameAnswerHoweverItIsSplit() {
+        for text in ["QOST / HTTP/1.1\r\nHost: a\r\n\r\n", "PATCHX /v1/kv/a/b/c?x=1 HTTP/1.1\r\nHost: a\r\n\r\n"] {
+            let bytes = Array(text.utf8)
+            let whole = parse([bytes])
+            XCTAssertEqual(whole.requests.last?.hasPrefix("unknown method "), true, text)
+            for cut in 1..<bytes.count {
+                XCTAssertEqual(parse([Array(bytes[..<cut]), Array(bytes[cut...])]), whole, "cut at \(cut) of \(text)")
+            }
+            XCTAssertEqual(parse(bytes.map { [$0] }), whole, "byte by byte: \(text)")
+        }
+        // Not a request line, whatever the split: malformed.
+        for text in ["QOST\r\n", "QOST x HTTP/1.1\r\n", String(repeating: "Q", count: 40) + " / HTTP/1.1\r\n"] {
+            let bytes = Array(text.utf8)
+            XCTAssertEqual(parse([bytes]).error?.status, 400, text)
+            XCTAssertEqual(parse(bytes.map { [$0] }).error?.status, 400, text)
+        }
+    }
+
     /// C stays in its shims: libuv only in EventLoop, llhttp only in RequestParser.swift.
     func testCImportsStayWhereTheyBelong() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
