@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (Fuzz/Targets/*) with the fuzzer and address sanitizers and
+# runs each for SECONDS (default 60) from its seed corpus (Fuzz/corpus/TARGET). Fails on a
+# crash, a leak, a timeout or a broken property; prints per target executions, coverage
+# and corpus size. See docs/fuzzing.md.
+#
+#   scripts/fuzz.sh [SECONDS] [TARGET…]      e.g. scripts/fuzz.sh 300 FuzzHTTPRequest
+#
+# FUZZ_JOBS (default 2) targets run at once. New inputs go to .build-fuzz/corpus/TARGET
+# (kept between runs, never committed); a failing input is saved as
+# .build-fuzz/artifacts/TARGET-crash-… and replayed by `.build/debug/TARGET FILE`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+SECONDS_EACH="${1:-60}"
+[ "$#" -gt 0 ] && shift
+TARGETS=("$@")
+[ "${#TARGETS[@]}" -eq 0 ] && TARGETS=(FuzzHTTPRequest FuzzJSON FuzzRESP FuzzRecordKey)
+JOBS="${FUZZ_JOBS:-2}"
+SCRATCH=.build-fuzz
+export SWIFT_BACKTRACE=enable=no
+
+./scripts/setup.sh
+
+# llhttp built with coverage and ASan instrumentation, so the fuzzer sees its states too.
+# Needs the node-llhttp sources (Debian 12's path in setup.sh); elsewhere the plain library is used.
+PKG_DIR=.deps/lib/pkgconfig
+LLHTTP_SRC=/usr/share/llhttp
+if [ -f "$LLHTTP_SRC/llhttp.c" ]; then
+    FUZZ_PREFIX="$PWD/.deps/fuzz"
+    if [ ! -f "$FUZZ_PREFIX/lib/libllhttp.a" ]; then
+        mkdir -p "$FUZZ_PREFIX/lib/pkgconfig" "$FUZZ_PREFIX/include" "$FUZZ_PREFIX/obj"
+        for f in llhttp api http; do
+            clang -O1 -g -fPIC -fsanitize=fuzzer-no-link,address -DLLHTTP_STRICT_MODE=1 \
+                -I/usr/share/include/llhttp -c "$LLHTTP_SRC/$f.c" -o "$FUZZ_PREFIX/obj/$f.o"
+        done
+        ar rcs "$FUZZ_PREFIX/lib/libllhttp.a" "$FUZZ_PREFIX"/obj/*.o
+        cp /usr/share/include/llhttp/llhttp.h "$FUZZ_PREFIX/include/llhttp.h"
+        sed "s|^Description:.*|Description: llhttp with fuzzer and ASan instrumentation (scripts/fuzz.sh)|" \
+            .deps/lib/pkgconfig/libllhttp.pc >"$FUZZ_PREFIX/lib/pkgconfig/libllhttp.pc"
+    fi
+    PKG_DIR=.deps/fuzz/lib/pkgconfig
+else
+    echo "fuzz: no llhttp sources at $LLHTTP_SRC; llhttp itself is not instrumented"
+fi
+
+# SwiftPM passes the two sanitizers as two -sanitize= flags and the compiler keeps only the
+# last, so Swift code got ASan or coverage, not both; the combined flag gives both.
+BUILD=(swift build --scratch-path "$SCRATCH" --pkg-config-path "$PKG_DIR" -Xswiftc -sanitize=fuzzer,address
+    --sanitize=fuzzer --sanitize=address -Xswiftc -parse-as-library -Xswiftc -DFUZZING)
+start=$(date +%s)
+mkdir -p "$SCRATCH/logs" "$SCRATCH/artifacts"
+for target in "${TARGETS[@]}"; do
+    if ! "${BUILD[@]}" --product "$target" >"$SCRATCH/logs/build-$target.log" 2>&1; then
+        grep -E 'error' "$SCRATCH/logs/build-$target.log" | head -20
+        echo "fuzz: $target did not build (log: $SCRATCH/logs/build-$target.log)"
+        exit 1
+    fi
+done
+BIN="$("${BUILD[@]}" --show-bin-path)"
+echo "fuzz: built ${TARGETS[*]} in $(($(date +%s) - start)) s"
+
+run_one() {
+    local target="$1" seeds="Fuzz/corpus/$1" work="$SCRATCH/corpus/$1" dict=()
+    mkdir -p "$work"
+    [ -f "Fuzz/dict/$target.dict" ] && dict=("-dict=Fuzz/dict/$target.dict")
+    "$BIN/$target" "$work" "$seeds" "${dict[@]}" -max_total_time="$SECONDS_EACH" -timeout=10 \
+        -rss_limit_mb=2048 -max_len=8192 -print_final_stats=1 -artifact_prefix="$SCRATCH/artifacts/$target-" \
+        >"$SCRATCH/logs/$target.log" 2>&1
+}
+
+failed=0
+declare -A pids
+pending=("${TARGETS[@]}")
+running=()
+status_of=()
+while [ "${#pending[@]}" -gt 0 ] || [ "${#running[@]}" -gt 0 ]; do
+    while [ "${#pending[@]}" -gt 0 ] && [ "${#running[@]}" -lt "$JOBS" ]; do
+        target="${pending[0]}"
+        pending=("${pending[@]:1}")
+        run_one "$target" &
+        pids[$target]=$!
+        running+=("$target")
+    done
+    wait -n || true
+    still=()
+    for target in "${running[@]}"; do
+        if kill -0 "${pids[$target]}" 2>/dev/null; then still+=("$target"); else
+            rc=0
+            wait "${pids[$target]}" || rc=$?
+            status_of+=("$target:$rc")
+        fi
+    done
+    running=("${still[@]}")
+done
+
+for entry in "${status_of[@]}"; do
+    target="${entry%%:*}"
+    rc="${entry##*:}"
+    log="$SCRATCH/logs/$target.log"
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    line=$(grep -E '^#[0-9]+' "$log" | tail -1)
+    cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$line")
+    ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$line")
+    corp=$(sed -n 's/.* corp: \([0-9]*\/[0-9a-zA-Z]*\).*/\1/p' <<<"$line")
+    rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1)
+    if [ "$rc" -eq 0 ]; then verdict=ok; else
+        verdict="FAILED (exit $rc)"
+        failed=1
+    fi
+    printf 'fuzz: %-16s %s s, %s executions, cov %s, ft %s, corpus %s, peak RSS %s MB: %s\n' \
+        "$target" "$SECONDS_EACH" "${runs:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "${rss:-?}" "$verdict"
+    if [ "$rc" -ne 0 ]; then
+        grep -E 'ERROR|SUMMARY|fuzz property failed|Fatal error|Test unit written|artifact' "$log" | head -20 | sed 's/^/    /'
+        echo "    full log: $log"
+    fi
+done
+[ "$failed" -eq 0 ] || { echo "fuzz: a target failed; see docs/fuzzing.md for reproducing and minimising"; exit 1; }
