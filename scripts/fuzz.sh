@@ -22,26 +22,7 @@ export SWIFT_BACKTRACE=enable=no
 ./scripts/setup.sh
 
 # llhttp built with coverage and ASan instrumentation, so the fuzzer sees its states too.
-# Needs the node-llhttp sources (Debian 12's path in setup.sh); elsewhere the plain library is used.
-PKG_DIR=.deps/lib/pkgconfig
-LLHTTP_SRC=/usr/share/llhttp
-if [ -f "$LLHTTP_SRC/llhttp.c" ]; then
-    FUZZ_PREFIX="$PWD/.deps/fuzz"
-    if [ ! -f "$FUZZ_PREFIX/lib/libllhttp.a" ]; then
-        mkdir -p "$FUZZ_PREFIX/lib/pkgconfig" "$FUZZ_PREFIX/include" "$FUZZ_PREFIX/obj"
-        for f in llhttp api http; do
-            clang -O1 -g -fPIC -fsanitize=fuzzer-no-link,address -DLLHTTP_STRICT_MODE=1 \
-                -I/usr/share/include/llhttp -c "$LLHTTP_SRC/$f.c" -o "$FUZZ_PREFIX/obj/$f.o"
-        done
-        ar rcs "$FUZZ_PREFIX/lib/libllhttp.a" "$FUZZ_PREFIX"/obj/*.o
-        cp /usr/share/include/llhttp/llhttp.h "$FUZZ_PREFIX/include/llhttp.h"
-        sed "s|^Description:.*|Description: llhttp with fuzzer and ASan instrumentation (scripts/fuzz.sh)|" \
-            .deps/lib/pkgconfig/libllhttp.pc >"$FUZZ_PREFIX/lib/pkgconfig/libllhttp.pc"
-    fi
-    PKG_DIR=.deps/fuzz/lib/pkgconfig
-else
-    echo "fuzz: no llhttp sources at $LLHTTP_SRC; llhttp itself is not instrumented"
-fi
+PKG_DIR="$(./scripts/llhttp-sanitized.sh .deps/fuzz -fsanitize=fuzzer-no-link,address)"
 
 # SwiftPM passes the two sanitizers as two -sanitize= flags and the compiler keeps only the
 # last, so Swift code got ASan or coverage, not both; the combined flag gives both.

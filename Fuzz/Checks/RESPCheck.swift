@@ -66,8 +66,10 @@ package enum RESPCheck {
         }
         switch value {
         case .simpleString(let text), .error(let text), .bigNumber(let text):
-            // Bulk errors (`!`) also decode to `.error`, so errors may be as long as a bulk.
-            try require(text.utf8.count <= max(limits.maxInlineLength, limits.maxBulkLength), "line of \(text.utf8.count) bytes")
+            // Bulk errors (`!`) also decode to `.error`, so errors may be as long as a bulk. Scalars,
+            // not UTF-8: a byte that is not UTF-8 becomes U+FFFD (three bytes).
+            let length = text.unicodeScalars.count
+            try require(length <= max(limits.maxInlineLength, limits.maxBulkLength), "line of \(length) bytes")
         case .bulkString(let data?):
             try require(data.count <= limits.maxBulkLength, "bulk of \(data.count) bytes over the limit")
         case .verbatim(let format, let text):
