@@ -293,6 +293,8 @@ package final class RequestParser {
         if fieldValue.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) {
             return fail(.malformed("control character in header field '\(String(decoding: fieldName, as: UTF8.self))'"))
         }
+        // RFC 9110 §5.5: a field value has no trailing whitespace; llhttp 8 strips only the leading.
+        while let last = fieldValue.last, last == 0x20 || last == 0x09 { fieldValue.removeLast() }
         headers.add(name: String(decoding: fieldName, as: UTF8.self), value: String(decoding: fieldValue, as: UTF8.self))
         fieldName.removeAll(keepingCapacity: true)
         fieldValue.removeAll(keepingCapacity: true)

@@ -229,6 +229,24 @@ final class RequestParserTests: XCTestCase {
         }
     }
 
+    /// Found by FuzzHTTPRequest (Fuzz/corpus/FuzzHTTPRequest/regression-trailing-whitespace): field
+    /// values kept their trailing whitespace, so `Expect: 100-continue ` got 417 and
+    /// `Content-Length: 4 ` read as a value that is not a number.
+    func testFieldValuesLoseTrailingWhitespace() {
+        let collector = Collector()
+        let parser = RequestParser(settings: settings)
+        parser.delegate = collector
+        let text = "PUT /x HTTP/1.1\r\nHost: a \t\r\nContent-Length:04 \r\nExpect: 100-continue \r\nX-Inner: a  b\t\r\n\r\nabcd"
+        XCTAssertEqual(Array(text.utf8).withUnsafeBytes { parser.feed($0) }, .consumedAll)
+        XCTAssertEqual(collector.continues, 1)
+        let headers = collector.requests.first?.headers
+        XCTAssertEqual(headers?["Host"], "a")
+        XCTAssertEqual(headers?["Content-Length"], "04")
+        XCTAssertEqual(headers?["Expect"], "100-continue")
+        XCTAssertEqual(headers?["X-Inner"], "a  b", "only the ends are trimmed")
+        XCTAssertEqual(collector.requests.first.map { String(decoding: $0.body, as: UTF8.self) }, "abcd")
+    }
+
     /// C stays in its shims: libuv only in EventLoop, llhttp only in RequestParser.swift.
     func testCImportsStayWhereTheyBelong() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
