@@ -6,8 +6,9 @@
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET…]      e.g. scripts/fuzz.sh 300 FuzzHTTPRequest
 #
-# FUZZ_JOBS (default 2) targets run at once. New inputs go to .build-fuzz/corpus/TARGET
-# (kept between runs, never committed); a failing input is saved as
+# FUZZ_JOBS (default 2) targets run at once; FUZZ_CONFIG=debug builds faster, fuzzes slower.
+# New inputs go to .build-fuzz/corpus/TARGET (kept between runs, never committed); a
+# failing input is saved as
 # .build-fuzz/artifacts/TARGET-crash-… and replayed by `.build/debug/TARGET FILE`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -16,6 +17,8 @@ SECONDS_EACH="${1:-60}"
 TARGETS=("$@")
 [ "${#TARGETS[@]}" -eq 0 ] && TARGETS=(FuzzHTTPRequest FuzzJSON FuzzRESP FuzzRecordKey)
 JOBS="${FUZZ_JOBS:-2}"
+# Release: about 7× the executions per second of a debug build (FuzzRecordKey: 1,540/s vs 225/s).
+CONFIG="${FUZZ_CONFIG:-release}"
 SCRATCH=.build-fuzz
 export SWIFT_BACKTRACE=enable=no
 
@@ -26,7 +29,7 @@ PKG_DIR="$(./scripts/llhttp-sanitized.sh .deps/fuzz -fsanitize=fuzzer-no-link,ad
 
 # SwiftPM passes the two sanitizers as two -sanitize= flags and the compiler keeps only the
 # last, so Swift code got ASan or coverage, not both; the combined flag gives both.
-BUILD=(swift build --scratch-path "$SCRATCH" --pkg-config-path "$PKG_DIR" -Xswiftc -sanitize=fuzzer,address
+BUILD=(swift build -c "$CONFIG" --scratch-path "$SCRATCH" --pkg-config-path "$PKG_DIR" -Xswiftc -sanitize=fuzzer,address
     --sanitize=fuzzer --sanitize=address -Xswiftc -parse-as-library -Xswiftc -DFUZZING)
 start=$(date +%s)
 mkdir -p "$SCRATCH/logs" "$SCRATCH/artifacts"
