@@ -136,12 +136,9 @@ package final class RequestParser {
             let position = llhttp_get_error_pos(parser).map { UnsafeRawPointer($0) - UnsafeRawPointer(base) } ?? 0
             guard position >= 0, position < bytes.count else { return .failed(.malformed("invalid method")) }
             // llhttp has reported the method's bytes before the error through on_method, in
-            // this read and earlier ones (testAnUnknownMethodGivesTheSameAnswerHoweverItIsSplit).
-            var start = position
-            if method.isEmpty {
-                while start > 0, Self.isTokenByte(bytes[start - 1]) { start -= 1 }
-            }
-            unknownMethodLine = method + Array(bytes[start...])
+            // this read and earlier ones, so the line is those and what follows the error
+            // (no scan backwards: that read into the previous request's body).
+            unknownMethodLine = method + Array(bytes[position...])
             return unknownMethodResult()
         default:
             return .failed(failure ?? Self.describe(status, reason: llhttp_get_error_reason(parser)))

@@ -221,6 +221,14 @@ final class RequestParserTests: XCTestCase {
             }
             XCTAssertEqual(parse(bytes.map { [$0] }), whole, "byte by byte: \(text)")
         }
+        // Found by FuzzHTTPRequest (regression-unknown-method-after-body): the method was
+        // found by scanning back from the error, into the previous request's body.
+        let pipelined = Array("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nDELETE /b HTTP/1.1\r\n\r\n".utf8)
+        let afterBody = parse([pipelined])
+        XCTAssertEqual(afterBody.requests.last, "unknown method ETE /b")
+        for cut in 1..<pipelined.count {
+            XCTAssertEqual(parse([Array(pipelined[..<cut]), Array(pipelined[cut...])]), afterBody, "cut at \(cut)")
+        }
         // Not a request line, whatever the split: malformed.
         for text in ["QOST\r\n", "QOST x HTTP/1.1\r\n", String(repeating: "Q", count: 40) + " / HTTP/1.1\r\n"] {
             let bytes = Array(text.utf8)
