@@ -27,7 +27,10 @@ package enum RecordKeyCheck {
         case .success(let redisKey):
             let opening = redisKey.utf8.filter { $0 == UInt8(ascii: "{") }.count
             let closing = redisKey.utf8.filter { $0 == UInt8(ascii: "}") }.count
-            try require(opening == 1 && closing == 1 && redisKey.hasSuffix("}"), "hash tag broken in \(redisKey.debugDescription)")
+            // Bytes, not Characters: a key ending in a prepended mark (U+0600) joins the `}`.
+            try require(
+                opening == 1 && closing == 1 && redisKey.utf8.last == UInt8(ascii: "}"),
+                "hash tag broken in \(redisKey.debugDescription)")
             try require(
                 RequestValidation.userKey(fromRedisKey: redisKey, namespace: namespace, set: set) == key,
                 "user key does not come back from \(redisKey.debugDescription)")
