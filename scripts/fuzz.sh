@@ -53,28 +53,21 @@ run_one() {
 }
 
 failed=0
-declare -A pids
+declare -A target_of
 pending=("${TARGETS[@]}")
-running=()
+running=0
 status_of=()
-while [ "${#pending[@]}" -gt 0 ] || [ "${#running[@]}" -gt 0 ]; do
-    while [ "${#pending[@]}" -gt 0 ] && [ "${#running[@]}" -lt "$JOBS" ]; do
-        target="${pending[0]}"
+while [ "${#pending[@]}" -gt 0 ] || [ "$running" -gt 0 ]; do
+    while [ "${#pending[@]}" -gt 0 ] && [ "$running" -lt "$JOBS" ]; do
+        run_one "${pending[0]}" &
+        target_of[$!]="${pending[0]}"
         pending=("${pending[@]:1}")
-        run_one "$target" &
-        pids[$target]=$!
-        running+=("$target")
+        running=$((running + 1))
     done
-    wait -n || true
-    still=()
-    for target in "${running[@]}"; do
-        if kill -0 "${pids[$target]}" 2>/dev/null; then still+=("$target"); else
-            rc=0
-            wait "${pids[$target]}" || rc=$?
-            status_of+=("$target:$rc")
-        fi
-    done
-    running=("${still[@]}")
+    rc=0
+    wait -n -p done_pid || rc=$?
+    status_of+=("${target_of[$done_pid]}:$rc")
+    running=$((running - 1))
 done
 
 for entry in "${status_of[@]}"; do
@@ -82,7 +75,7 @@ for entry in "${status_of[@]}"; do
     rc="${entry##*:}"
     log="$SCRATCH/logs/$target.log"
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-    line=$(grep -E '^#[0-9]+' "$log" | tail -1)
+    line=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
     cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$line")
     ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$line")
     corp=$(sed -n 's/.* corp: \([0-9]*\/[0-9a-zA-Z]*\).*/\1/p' <<<"$line")
@@ -94,7 +87,7 @@ for entry in "${status_of[@]}"; do
     printf 'fuzz: %-16s %s s, %s executions, cov %s, ft %s, corpus %s, peak RSS %s MB: %s\n' \
         "$target" "$SECONDS_EACH" "${runs:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "${rss:-?}" "$verdict"
     if [ "$rc" -ne 0 ]; then
-        grep -E 'ERROR|SUMMARY|fuzz property failed|Fatal error|Test unit written|artifact' "$log" | head -20 | sed 's/^/    /'
+        grep -E 'ERROR|SUMMARY|fuzz property failed|Fatal error|Test unit written' "$log" | head -20 | sed 's/^/    /' || true
         echo "    full log: $log"
     fi
 done

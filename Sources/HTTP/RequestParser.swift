@@ -135,10 +135,16 @@ package final class RequestParser {
         case HPE_INVALID_METHOD where failure == nil:
             let position = llhttp_get_error_pos(parser).map { UnsafeRawPointer($0) - UnsafeRawPointer(base) } ?? 0
             guard position >= 0, position < bytes.count else { return .failed(.malformed("invalid method")) }
-            // llhttp has reported the method's bytes before the error through on_method, in
-            // this read and earlier ones, so the line is those and what follows the error
-            // (no scan backwards: that read into the previous request's body).
-            unknownMethodLine = method + Array(bytes[position...])
+            // The method so far: what on_method reported (earlier reads, or a whole known
+            // method such as PATCH before the X of PATCHX), then the span llhttp had open in
+            // this read (`T` of `T /`, not reported on an error). Never a scan backwards:
+            // that ran into the previous request's body.
+            var start = position
+            if let open = parser.pointee._span_pos0 {
+                let offset = UnsafeRawPointer(open) - UnsafeRawPointer(base)
+                if offset >= 0, offset < position { start = offset }
+            }
+            unknownMethodLine = method + Array(bytes[start...])
             return unknownMethodResult()
         default:
             return .failed(failure ?? Self.describe(status, reason: llhttp_get_error_reason(parser)))
