@@ -285,6 +285,8 @@ package final class RequestParser {
         valueStarted = false
         awaitingFirstValueSpan = false
         lastValueEnd = nil
+        // llhttp 8 accepts a line ": value"; a field name is a token, one byte at least.
+        if fieldName.isEmpty { return fail(.malformed("header field without a name")) }
         guard !inTrailers else {
             // Trailer fields are size-checked but never merged into the headers.
             fieldName.removeAll(keepingCapacity: true)
