@@ -87,7 +87,7 @@ for entry in "${status_of[@]}"; do
     printf 'fuzz: %-16s %s s, %s executions, cov %s, ft %s, corpus %s, peak RSS %s MB: %s\n' \
         "$target" "$SECONDS_EACH" "${runs:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "${rss:-?}" "$verdict"
     if [ "$rc" -ne 0 ]; then
-        grep -E 'ERROR|SUMMARY|fuzz property failed|Fatal error|Test unit written' "$log" | head -20 | sed 's/^/    /' || true
+        grep -E 'ERROR|SUMMARY|fuzz property failed|Fatal error|Test unit written|^Base64' "$log" | head -20 | sed 's/^/    /' || true
         echo "    full log: $log"
     fi
 done
