@@ -112,9 +112,9 @@ package enum HTTPRequestCheck {
         if !encodings.isEmpty {
             try require(request.versionMinor == 1, "Transfer-Encoding in HTTP/1.0: \(label)")
             try require(encodings.count == 1, "\(encodings.count) Transfer-Encoding fields in \(label)")
-            let coding = String(decoding: encodings[0].utf8.map(asciiLowercased), as: UTF8.self)
-                .trimmingPrefix { $0 == " " || $0 == "\t" }
-            try require(coding.hasPrefix("chunked") && coding.dropFirst(7).allSatisfy { $0 == " " || $0 == "\t" }, "Transfer-Encoding \(encodings[0].debugDescription)")
+            let codings = String(decoding: encodings[0].utf8.map(asciiLowercased), as: UTF8.self).split(separator: ",")
+                .map { $0.filter { $0 != " " && $0 != "\t" } }.filter { !$0.isEmpty }
+            try require(codings == ["chunked"], "Transfer-Encoding \(encodings[0].debugDescription)")
             try require(lengths.isEmpty, "Content-Length with Transfer-Encoding in \(label)")
         } else if !lengths.isEmpty {
             try require(lengths.count == 1, "\(lengths.count) Content-Length fields in \(label)")

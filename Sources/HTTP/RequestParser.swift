@@ -337,10 +337,12 @@ package final class RequestParser {
         let encodings = headers.values("Transfer-Encoding")
         guard !encodings.isEmpty else { return nil }
         if (major, minor) < (1, 1) { return .transferEncodingInHTTP10 }
+        // Empty list elements are ignored (RFC 9110 5.6.1), but not a second field: an
+        // empty `Transfer-Encoding:` line beside `chunked` is refused like two `chunked`.
         let codings = encodings.flatMap { $0.split(separator: ",") }.map {
             String(decoding: $0.utf8.map(asciiLowercased), as: UTF8.self).trimmingSpaces()
-        }
-        if codings == ["chunked"] { return nil }
+        }.filter { !$0.isEmpty }
+        if encodings.count == 1, codings == ["chunked"] { return nil }
         if let unknown = codings.first(where: { $0 != "chunked" }) {
             return .unsupportedTransferEncoding(unknown)
         }

@@ -168,6 +168,8 @@ final class RequestParserTests: XCTestCase {
         ("GET / HTTP/1.1\r\nHost: a\r\nX: a\u{1}b\r\n\r\n", 400),  // control byte in a value
         ("GET / HTTP/1.1\r\nHost: a\r\nX : b\r\n\r\n", 400),  // space before colon
         ("GET / HTTP/1.1\r\nHost: a\r\n X: b\r\n\r\n", 400),  // leading whitespace line
+        ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),  // fuzz: regression-empty-transfer-encoding
+        ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: ,\r\n\r\n0\r\n\r\n", 400),
         ("GET / HTTP/1.1\r\nHost: a\r\n: 19\r\n\r\n", 400),  // no field name (fuzz: regression-empty-field-name)
         ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n: t\r\n\r\n", 400),  // nor in a trailer
         ("GET / HTTP/1.2\r\nHost: a\r\n\r\n", 400),
