@@ -59,3 +59,17 @@ let package = Package(
             name: "OrdersTests", dependencies: ["Orders", "Gateway", "TestSupport"], swiftSettings: strictSettings),
     ]
 )
+
+// Fuzzing (docs/fuzzing.md). FuzzChecks holds each target's property check; the XCTest
+// suite runs it over Fuzz/corpus. Each Fuzz* executable is a libFuzzer target when built
+// by scripts/fuzz.sh (`--sanitize=fuzzer -Xswiftc -DFUZZING`) and a corpus replayer
+// (`FuzzJSON FILE|DIR…`) in an ordinary build.
+let fuzzTargets = ["FuzzHTTPRequest", "FuzzJSON", "FuzzRESP", "FuzzRecordKey"]
+package.targets += [
+    .target(
+        name: "FuzzChecks", dependencies: ["HTTP", "RESP", "Gateway", "Store", "EventLoop"], path: "Fuzz/Checks",
+        swiftSettings: strictSettings),
+    .testTarget(name: "FuzzTests", dependencies: ["FuzzChecks", "Gateway", "Store", "EventLoop"], swiftSettings: strictSettings),
+] + fuzzTargets.map {
+    .executableTarget(name: $0, dependencies: ["FuzzChecks"], path: "Fuzz/Targets/\($0)", swiftSettings: strictSettings)
+}

@@ -2,7 +2,8 @@
 # Runs every test: installs what is missing (scripts/setup.sh), builds, then runs the
 # whole suite. Test fixtures start their own redis-server / gateway processes on free
 # loopback ports and stop them. With no arguments it also runs the schemathesis
-# contract tests (scripts/contract.sh). Extra arguments go to `swift test` alone
+# contract tests (scripts/contract.sh), the fuzz smoke run and the suite under ASan
+# and TSan (STOREGATE_SKIP_SANITIZERS=1 skips those). Extra arguments go to `swift test` alone
 # (e.g. --filter HTTPTests).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -18,5 +19,14 @@ if [ "$#" -eq 0 ]; then
     ./scripts/deploy-lint.sh
     ./scripts/container-test.sh
 fi
+# --- fuzzing and sanitizers (docs/fuzzing.md): each fuzz target for
+# STOREGATE_FUZZ_SECONDS (default 60), then the XCTest suite under ASan and under TSan.
+# STOREGATE_SKIP_SANITIZERS=1 skips all three for a quick local run; CI runs them.
+if [ "$#" -eq 0 ] && [ "${STOREGATE_SKIP_SANITIZERS:-0}" != 1 ]; then
+    ./scripts/fuzz.sh "${STOREGATE_FUZZ_SECONDS:-60}"
+    ./scripts/asan.sh
+    ./scripts/asan.sh --sanitize=thread
+fi
+# --- end fuzzing and sanitizers ---
 # Every test is XCTest; without this flag Swift Testing closes the output with "0 tests".
 swift test --skip-build --disable-swift-testing "${PKG[@]}" "$@"

@@ -17,7 +17,8 @@ package final class DeadlineQueue {
         var target: any DeadlineTarget
     }
 
-    private let loop: Loop
+    /// Unowned: the loop owns its deadline queue (a strong reference here kept both alive forever).
+    private unowned let loop: Loop
     private let timer: UnsafeMutablePointer<uv_timer_t>
     private var heap: [Slot] = []
     private var armedAt: UInt64 = .max

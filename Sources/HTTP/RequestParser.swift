@@ -91,6 +91,9 @@ package final class RequestParser {
     package private(set) var currentRequestID = ""
     private let ids: RequestIDGenerator
     package private(set) var isInsideRequest = false
+    /// After llhttp refused the method: the request line so far, until it is complete
+    /// (then `.unknownMethod`) or malformed.
+    private var unknownMethodLine: [UInt8]?
 
     package init(settings: ParserSettings, ids: RequestIDGenerator = RequestIDGenerator()) {
         self.settings = settings
@@ -108,6 +111,10 @@ package final class RequestParser {
 
     /// Parses `bytes`; calls the delegate for each request found.
     package func feed(_ bytes: UnsafeRawBufferPointer) -> FeedResult {
+        if unknownMethodLine != nil {
+            unknownMethodLine!.append(contentsOf: bytes)
+            return unknownMethodResult()
+        }
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self) else { return .consumedAll }
         feedBase = UnsafePointer(base)
         lastValueEnd = nil
@@ -127,8 +134,18 @@ package final class RequestParser {
             return .paused(consumed: consumed)
         case HPE_INVALID_METHOD where failure == nil:
             let position = llhttp_get_error_pos(parser).map { UnsafeRawPointer($0) - UnsafeRawPointer(base) } ?? 0
-            guard let request = requestLine(bytes, errorAt: position) else { return .failed(.malformed("invalid method")) }
-            return .unknownMethod(request)
+            guard position >= 0, position < bytes.count else { return .failed(.malformed("invalid method")) }
+            // The method so far: what on_method reported (earlier reads, or a whole known
+            // method such as PATCH before the X of PATCHX), then the span llhttp had open in
+            // this read (`T` of `T /`, not reported on an error). Never a scan backwards:
+            // that ran into the previous request's body.
+            var start = position
+            if let open = parser.pointee._span_pos0 {
+                let offset = UnsafeRawPointer(open) - UnsafeRawPointer(base)
+                if offset >= 0, offset < position { start = offset }
+            }
+            unknownMethodLine = method + Array(bytes[start...])
+            return unknownMethodResult()
         default:
             return .failed(failure ?? Self.describe(status, reason: llhttp_get_error_reason(parser)))
         }
@@ -144,27 +161,45 @@ package final class RequestParser {
         llhttp_finish(parser) == HPE_OK ? nil : .malformed("connection closed in the middle of a request")
     }
 
-    /// `METHOD SP origin-form-target SP` around the position llhttp stopped at, when the
-    /// method is a well-formed token; nil for anything else (then it is malformed).
-    private func requestLine(_ bytes: UnsafeRawBufferPointer, errorAt position: Int) -> HTTPRequest? {
-        guard position >= 0, position < bytes.count else { return nil }
-        var start = position
-        while start > 0, Self.isTokenByte(bytes[start - 1]) { start -= 1 }
-        var end = start
-        while end < bytes.count, Self.isTokenByte(bytes[end]) { end += 1 }
-        guard end > start, end - start <= 32, end < bytes.count, bytes[end] == UInt8(ascii: " ") else { return nil }
+    /// The request line of an unknown method once it is complete, the same however the
+    /// bytes were split into reads: `METHOD SP origin-form-target` ending in a space or
+    /// control byte, or cut at the target limit. Malformed if the method is not a token of
+    /// at most 32 bytes or the target is not origin-form; `.consumedAll` while it may still
+    /// become a request line (held here, at most 34 bytes plus the target limit and one read).
+    private func unknownMethodResult() -> FeedResult {
+        guard let line = unknownMethodLine else { return .consumedAll }
+        var end = 0
+        while end < line.count, end <= 32, Self.isTokenByte(line[end]) { end += 1 }
+        guard end > 0, end <= 32 else { return failUnknownMethod() }
+        guard end < line.count else { return .consumedAll }
+        guard line[end] == UInt8(ascii: " ") else { return failUnknownMethod() }
         let targetStart = end + 1
+        guard targetStart < line.count else { return .consumedAll }
+        guard line[targetStart] == UInt8(ascii: "/") else { return failUnknownMethod() }
         var targetEnd = targetStart
-        while targetEnd < bytes.count, bytes[targetEnd] > 0x20, bytes[targetEnd] < 0x7F,
+        while targetEnd < line.count, line[targetEnd] > 0x20, line[targetEnd] < 0x7F,
             targetEnd - targetStart < limits.maxRequestTargetBytes
         {
             targetEnd += 1
         }
-        guard targetEnd > targetStart, bytes[targetStart] == UInt8(ascii: "/") else { return nil }
-        return HTTPRequest(
-            method: String(decoding: bytes[start..<end], as: UTF8.self),
-            target: String(decoding: bytes[targetStart..<targetEnd], as: UTF8.self),
-            keepAlive: false, id: currentRequestID.isEmpty ? ids.next() : currentRequestID)
+        if targetEnd == line.count, targetEnd - targetStart < limits.maxRequestTargetBytes { return .consumedAll }
+        endUnknownMethod()
+        return .unknownMethod(
+            HTTPRequest(
+                method: String(decoding: line[..<end], as: UTF8.self),
+                target: String(decoding: line[targetStart..<targetEnd], as: UTF8.self),
+                keepAlive: false, id: currentRequestID.isEmpty ? ids.next() : currentRequestID))
+    }
+
+    private func failUnknownMethod() -> FeedResult {
+        endUnknownMethod()
+        return .failed(.malformed("invalid method"))
+    }
+
+    /// Answered: any later feed fails at once (llhttp's error is sticky, and so is `failure`).
+    private func endUnknownMethod() {
+        unknownMethodLine = nil
+        failure = .malformed("invalid method")
     }
 
     private static func isTokenByte(_ byte: UInt8) -> Bool {
@@ -250,6 +285,8 @@ package final class RequestParser {
         valueStarted = false
         awaitingFirstValueSpan = false
         lastValueEnd = nil
+        // llhttp 8 accepts a line ": value"; a field name is a token, one byte at least.
+        if fieldName.isEmpty { return fail(.malformed("header field without a name")) }
         guard !inTrailers else {
             // Trailer fields are size-checked but never merged into the headers.
             fieldName.removeAll(keepingCapacity: true)
@@ -261,6 +298,8 @@ package final class RequestParser {
         if fieldValue.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) {
             return fail(.malformed("control character in header field '\(String(decoding: fieldName, as: UTF8.self))'"))
         }
+        // RFC 9110 §5.5: a field value has no trailing whitespace; llhttp 8 strips only the leading.
+        while let last = fieldValue.last, last == 0x20 || last == 0x09 { fieldValue.removeLast() }
         headers.add(name: String(decoding: fieldName, as: UTF8.self), value: String(decoding: fieldValue, as: UTF8.self))
         fieldName.removeAll(keepingCapacity: true)
         fieldValue.removeAll(keepingCapacity: true)
@@ -298,10 +337,12 @@ package final class RequestParser {
         let encodings = headers.values("Transfer-Encoding")
         guard !encodings.isEmpty else { return nil }
         if (major, minor) < (1, 1) { return .transferEncodingInHTTP10 }
+        // Empty list elements are ignored (RFC 9110 5.6.1), but not a second field: an
+        // empty `Transfer-Encoding:` line beside `chunked` is refused like two `chunked`.
         let codings = encodings.flatMap { $0.split(separator: ",") }.map {
             String(decoding: $0.utf8.map(asciiLowercased), as: UTF8.self).trimmingSpaces()
-        }
-        if codings == ["chunked"] { return nil }
+        }.filter { !$0.isEmpty }
+        if encodings.count == 1, codings == ["chunked"] { return nil }
         if let unknown = codings.first(where: { $0 != "chunked" }) {
             return .unsupportedTransferEncoding(unknown)
         }

@@ -23,6 +23,9 @@ package final class Node {
     private var queue: [StoreCommand] = []
     private var queueHead = 0
     private var reconnectTimer: Timer?
+    /// After `close()`: no reconnect is scheduled (a failure that closes the store from a
+    /// completion, e.g. exit 78 on a wrong password, came back here and started a timer).
+    private var isClosed = false
     private var failedConnects = 0
     private(set) var lastError: StoreError?
     package private(set) var stats = NodeStats()
@@ -202,6 +205,7 @@ package final class Node {
     }
 
     private func scheduleReconnect() {
+        guard !isClosed else { return }
         let exponent = min(failedConnects - 1, 16)
         let ceiling = min(limits.reconnectMaxMs, limits.reconnectBaseMs << UInt64(max(exponent, 0)))
         let delay = UInt64(Double(ceiling) * Double.random(in: 0.5...1.0))
@@ -217,6 +221,7 @@ package final class Node {
 
     /// Closes every connection and fails what is waiting; the node is unusable after.
     func close() {
+        isClosed = true
         reconnectTimer?.close()
         reconnectTimer = nil
         state = .down

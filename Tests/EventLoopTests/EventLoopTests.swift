@@ -152,4 +152,22 @@ final class EventLoopTests: XCTestCase {
         XCTAssertNil(SocketAddress(parsing: "unix://relative"))
         XCTAssertEqual(SocketAddress.inet(host: "::1", port: 1).description, "[::1]:1")
     }
+
+    /// Found by the ASan run (scripts/asan.sh): the deadline queue held its loop strongly,
+    /// so no loop was ever freed; LeakSanitizer reported every gateway process at exit.
+    func testALoopIsFreedOnceItsLastReferenceGoes() throws {
+        weak var weakLoop: Loop?
+        try {
+            let loop = try Loop()
+            loop.deadlines.schedule(NeverFires(), afterMs: 60_000)
+            weakLoop = loop
+            XCTAssertEqual(loop.close(), 0)
+        }()
+        XCTAssertNil(weakLoop)
+    }
+}
+
+private final class NeverFires: DeadlineTarget {
+    var deadlineHeapIndex = -1
+    func deadlineDidExpire() { XCTFail("fired") }
 }

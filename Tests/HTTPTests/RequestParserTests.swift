@@ -168,6 +168,10 @@ final class RequestParserTests: XCTestCase {
         ("GET / HTTP/1.1\r\nHost: a\r\nX: a\u{1}b\r\n\r\n", 400),  // control byte in a value
         ("GET / HTTP/1.1\r\nHost: a\r\nX : b\r\n\r\n", 400),  // space before colon
         ("GET / HTTP/1.1\r\nHost: a\r\n X: b\r\n\r\n", 400),  // leading whitespace line
+        ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),  // fuzz: regression-empty-transfer-encoding
+        ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: ,\r\n\r\n0\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nHost: a\r\n: 19\r\n\r\n", 400),  // no field name (fuzz: regression-empty-field-name)
+        ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n: t\r\n\r\n", 400),  // nor in a trailer
         ("GET / HTTP/1.2\r\nHost: a\r\n\r\n", 400),
         ("GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505),
         ("GET / HTTP/0.9\r\nHost: a\r\n\r\n", 505),
@@ -207,6 +211,63 @@ final class RequestParserTests: XCTestCase {
             let outcome = parse([bytes])
             XCTAssertEqual(outcome.error == nil, tchar.contains(UInt8(byte)), "byte \(byte)")
         }
+    }
+
+    /// Found by FuzzHTTPRequest (Fuzz/corpus/FuzzHTTPRequest/regression-unknown-method-split): an
+    /// unknown method read in pieces was refused as malformed (400) where one read gave 405.
+    func testAnUnknownMethodGivesTheSameAnswerHoweverItIsSplit() {
+        for text in ["QOST / HTTP/1.1\r\nHost: a\r\n\r\n", "PATCHX /v1/kv/a/b/c?x=1 HTTP/1.1\r\nHost: a\r\n\r\n"] {
+            let bytes = Array(text.utf8)
+            let whole = parse([bytes])
+            XCTAssertEqual(whole.requests.last?.hasPrefix("unknown method "), true, text)
+            for cut in 1..<bytes.count {
+                XCTAssertEqual(parse([Array(bytes[..<cut]), Array(bytes[cut...])]), whole, "cut at \(cut) of \(text)")
+            }
+            XCTAssertEqual(parse(bytes.map { [$0] }), whole, "byte by byte: \(text)")
+        }
+        // Found by FuzzHTTPRequest (regression-unknown-method-after-body): the method was
+        // found by scanning back from the error, into the previous request's body.
+        let pipelined = Array("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nDELETE /b HTTP/1.1\r\n\r\n".utf8)
+        let afterBody = parse([pipelined])
+        XCTAssertEqual(afterBody.requests.last, "unknown method ETE /b")
+        for cut in 1..<pipelined.count {
+            XCTAssertEqual(parse([Array(pipelined[..<cut]), Array(pipelined[cut...])]), afterBody, "cut at \(cut)")
+        }
+        // Found by FuzzHTTPRequest (regression-unknown-method-prefix): llhttp reports a
+        // partial known method (T of TRACE) through on_method only when a read ends in it.
+        for method in ["T", "DEL", "PATCHX", "QOST", "PROPPATCHX", "MKCOLX", "M-SEARCHX", "X", "GETT"] {
+            let bytes = Array("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc\(method) /s HTTP/1.1\r\n\r\n".utf8)
+            let whole = parse([bytes])
+            XCTAssertEqual(whole.requests.last, "unknown method \(method) /s", method)
+            for cut in 1..<bytes.count {
+                XCTAssertEqual(parse([Array(bytes[..<cut]), Array(bytes[cut...])]), whole, "cut at \(cut): \(method)")
+            }
+            XCTAssertEqual(parse(bytes.map { [$0] }), whole, "byte by byte: \(method)")
+        }
+        // Not a request line, whatever the split: malformed.
+        for text in ["QOST\r\n", "QOST x HTTP/1.1\r\n", String(repeating: "Q", count: 40) + " / HTTP/1.1\r\n"] {
+            let bytes = Array(text.utf8)
+            XCTAssertEqual(parse([bytes]).error?.status, 400, text)
+            XCTAssertEqual(parse(bytes.map { [$0] }).error?.status, 400, text)
+        }
+    }
+
+    /// Found by FuzzHTTPRequest (Fuzz/corpus/FuzzHTTPRequest/regression-trailing-whitespace): field
+    /// values kept their trailing whitespace, so `Expect: 100-continue ` got 417 and
+    /// `Content-Length: 4 ` read as a value that is not a number.
+    func testFieldValuesLoseTrailingWhitespace() {
+        let collector = Collector()
+        let parser = RequestParser(settings: settings)
+        parser.delegate = collector
+        let text = "PUT /x HTTP/1.1\r\nHost: a \t\r\nContent-Length:04 \r\nExpect: 100-continue \r\nX-Inner: a  b\t\r\n\r\nabcd"
+        XCTAssertEqual(Array(text.utf8).withUnsafeBytes { parser.feed($0) }, .consumedAll)
+        XCTAssertEqual(collector.continues, 1)
+        let headers = collector.requests.first?.headers
+        XCTAssertEqual(headers?["Host"], "a")
+        XCTAssertEqual(headers?["Content-Length"], "04")
+        XCTAssertEqual(headers?["Expect"], "100-continue")
+        XCTAssertEqual(headers?["X-Inner"], "a  b", "only the ends are trimmed")
+        XCTAssertEqual(collector.requests.first.map { String(decoding: $0.body, as: UTF8.self) }, "abcd")
     }
 
     /// C stays in its shims: libuv only in EventLoop, llhttp only in RequestParser.swift.

@@ -49,29 +49,61 @@ struct RecordKey: Equatable {
     static func scanPattern(namespace: String, set: String) -> String { "sg:{\(namespace)/\(set)/*}" }
 
     /// The user key back from a Redis key of `namespace`/`set`; nil if it is not one.
+    /// Compared and cut as UTF-8, never as Characters: a key starting with a combining
+    /// mark would join the `/` before it into one Character and fail `hasPrefix`.
     static func userKey(fromRedisKey redisKey: String, namespace: String, set: String) -> String? {
-        let prefix = "sg:{\(namespace)/\(set)/"
-        guard redisKey.hasPrefix(prefix), redisKey.hasSuffix("}") else { return nil }
-        return unescape(redisKey.dropFirst(prefix.count).dropLast())
+        let prefix = "sg:{\(namespace)/\(set)/".utf8
+        let bytes = redisKey.utf8
+        guard bytes.count > prefix.count, bytes.starts(with: prefix), bytes.last == UInt8(ascii: "}") else { return nil }
+        return unescape(bytes.dropFirst(prefix.count).dropLast())
     }
 
+    /// `%`, `{` and `}` as `%25`, `%7B`, `%7D`, scalar by scalar (a `{` followed by a
+    /// combining mark is one Character, and must still be escaped).
     static func escape(_ key: String) -> String {
-        guard key.contains(where: { $0 == "%" || $0 == "{" || $0 == "}" }) else { return key }
-        var out = ""
-        for character in key {
-            switch character {
-            case "%": out += "%25"
-            case "{": out += "%7B"
-            case "}": out += "%7D"
-            default: out.append(character)
+        guard key.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "{") || $0 == UInt8(ascii: "}") })
+        else { return key }
+        var out = String.UnicodeScalarView()
+        for scalar in key.unicodeScalars {
+            switch scalar {
+            case "%": out.append(contentsOf: "%25".unicodeScalars)
+            case "{": out.append(contentsOf: "%7B".unicodeScalars)
+            case "}": out.append(contentsOf: "%7D".unicodeScalars)
+            default: out.append(scalar)
             }
         }
-        return out
+        return String(out)
     }
 
-    static func unescape(_ text: Substring) -> String {
-        guard text.contains("%") else { return String(text) }
-        return String(text).replacingAll("%7B", "{").replacingAll("%7D", "}").replacingAll("%25", "%")
+    /// The inverse of `escape`, in one pass over the UTF-8.
+    static func unescape(_ text: Substring.UTF8View) -> String {
+        guard text.contains(UInt8(ascii: "%")) else { return String(decoding: text, as: UTF8.self) }
+        var out: [UInt8] = []
+        out.reserveCapacity(text.count)
+        var index = text.startIndex
+        while index != text.endIndex {
+            let byte = text[index]
+            index = text.index(after: index)
+            guard byte == UInt8(ascii: "%"), text.distance(from: index, to: text.endIndex) >= 2 else {
+                out.append(byte)
+                continue
+            }
+            let code = (text[index], text[text.index(after: index)])
+            let decoded: UInt8? =
+                switch code {
+                case (UInt8(ascii: "2"), UInt8(ascii: "5")): UInt8(ascii: "%")
+                case (UInt8(ascii: "7"), UInt8(ascii: "B")): UInt8(ascii: "{")
+                case (UInt8(ascii: "7"), UInt8(ascii: "D")): UInt8(ascii: "}")
+                default: nil
+                }
+            if let decoded {
+                out.append(decoded)
+                index = text.index(index, offsetBy: 2)
+            } else {
+                out.append(byte)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }
 
@@ -89,18 +121,4 @@ enum BinName {
     }
 
     static func field(_ name: String) -> String { fieldPrefix + name }
-}
-
-extension String {
-    func replacingAll(_ target: String, _ replacement: String) -> String {
-        guard !target.isEmpty else { return self }
-        var result = ""
-        var rest = self[...]
-        while let range = rest.firstRange(of: target) {
-            result += rest[..<range.lowerBound]
-            result += replacement
-            rest = rest[range.upperBound...]
-        }
-        return result + rest
-    }
 }

@@ -1,0 +1,88 @@
+package import HTTP
+
+/// What the record routes check before a request reaches the store, callable without a
+/// store or a socket, so the fuzz targets (Fuzz/, docs/fuzzing.md) can drive route
+/// matching, percent-decoding, query parsing, key, bin and body validation with
+/// arbitrary input. Each case repeats the checks of its handler in `RecordRoutes`, in
+/// the same order; `FuzzTests` asserts the templates are the gateway's own.
+package enum RequestValidation {
+    package static let recordTemplates: [(method: String, template: String)] = {
+        let path = "/v1/kv/{ns}/{set}/{key}"
+        return [
+            ("GET", path), ("POST", path), ("PUT", path), ("PATCH", path), ("DELETE", path), ("POST", path + "/operate"),
+        ]
+    }()
+
+    nonisolated(unsafe) private static let router: Router = {
+        var router = Router()
+        for (method, template) in recordTemplates { router.add(method, template) { _ in } }
+        return router
+    }()
+
+    /// The store operation `request` would become (described), or the error it is answered with.
+    package static func validate(_ request: HTTPRequest) -> Result<String, GatewayError> {
+        Result { () throws(GatewayError) in try plan(request) }
+    }
+
+    private static func plan(_ request: HTTPRequest) throws(GatewayError) -> String {
+        let template: String
+        let parameters: [String: String]
+        switch router.match(method: request.method, path: request.path) {
+        case .found(let found, let bound, _):
+            template = found
+            parameters = bound
+        case .methodNotAllowed:
+            throw GatewayError(status: 405, code: "method_not_allowed", message: "method \(request.method) is not allowed here")
+        case .notFound:
+            throw GatewayError(status: 404, code: "not_found", message: "no route")
+        }
+        let input = try RequestInput(request)
+        let method = request.method == "HEAD" ? "GET" : request.method
+        let operate = template.hasSuffix("/operate")
+        switch method {
+        case "GET":
+            try input.allowOnly(["bins", "timeout_ms"])
+        case "DELETE":
+            try input.allowOnly(["timeout_ms"])
+        default:
+            try input.allowOnly(["ttl", "timeout_ms"])
+        }
+        let key = try RecordKey(
+            namespace: parameters["ns"] ?? "", set: parameters["set"] ?? "", key: parameters["key"] ?? "")
+        var detail = ""
+        switch method {
+        case "GET":
+            detail = "bins=\(try input.bins ?? [])"
+        case "DELETE":
+            detail = "generation=\(String(describing: try input.expectedGeneration))"
+        case "POST" where operate:
+            detail = "operations=\(try OperateRequest.parse(try input.jsonObject()).count)"
+        case "PATCH":
+            detail = "changes=\(try binsFromBody(try input.jsonObject(), allowNull: true).count)"
+            detail += " generation=\(String(describing: try input.expectedGeneration))"
+        default:
+            detail = "bins=\(try binsFromBody(try input.jsonObject(), allowNull: true).count)"
+            if case .generation? = try input.precondition, method == "POST" {
+                throw GatewayError.badRequest("invalid_if_match", "POST creates; If-Match belongs on PUT")
+            }
+        }
+        if method != "GET", method != "DELETE" { detail += " ttl=\(String(describing: try input.ttl))" }
+        detail += " timeout=\(String(describing: try input.timeoutMs))"
+        return "\(method) \(template) \(key.redisKey) \(detail)"
+    }
+
+    /// A record address as its Redis key, validated as the routes do.
+    package static func redisKey(namespace: String, set: String, key: String) throws(GatewayError) -> String {
+        try RecordKey(namespace: namespace, set: set, key: key).redisKey
+    }
+
+    /// The user key back from a Redis key of `namespace`/`set` (what scan does).
+    package static func userKey(fromRedisKey redisKey: String, namespace: String, set: String) -> String? {
+        RecordKey.userKey(fromRedisKey: redisKey, namespace: namespace, set: set)
+    }
+
+    /// The query parameters, decoded as the routes do.
+    package static func query(of request: HTTPRequest) throws(GatewayError) -> [String: String] {
+        try RequestInput(request).query
+    }
+}
