@@ -8,22 +8,34 @@ import XCTest
 /// unknown).
 final class LoadLog: @unchecked Sendable {
     private let lock = NSLock()
-    private(set) var statuses: [Int: Int] = [:]
-    private(set) var unclearErrors: [String] = []
-    private(set) var wrongData: [String] = []
-    private(set) var acknowledged: [String: String] = [:]
-    private(set) var possible: [String: Set<String>] = [:]
-    private(set) var firstSuccessAfter: [String: Date] = [:]
+    private var _statuses: [Int: Int] = [:]
+    var statuses: [Int: Int] { locked { _statuses } }
+    private var _unclearErrors: [String] = []
+    var unclearErrors: [String] { locked { _unclearErrors } }
+    private var _wrongData: [String] = []
+    var wrongData: [String] { locked { _wrongData } }
+    private var _acknowledged: [String: String] = [:]
+    var acknowledged: [String: String] { locked { _acknowledged } }
+    private var _possible: [String: Set<String>] = [:]
+    var possible: [String: Set<String>] { locked { _possible } }
+    private var _firstSuccessAfter: [String: Date] = [:]
+    var firstSuccessAfter: [String: Date] { locked { _firstSuccessAfter } }
+
+    private func locked<T>(_ read: () -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return read()
+    }
 
     func record(_ response: ParsedResponse?, _ what: String) {
         lock.lock()
         defer { lock.unlock() }
         guard let response else {
-            unclearErrors.append("\(what): no response")
+            _unclearErrors.append("\(what): no response")
             return
         }
-        statuses[response.status, default: 0] += 1
-        if response.status >= 400, response.errorCode == nil { unclearErrors.append("\(what): \(response)") }
+        _statuses[response.status, default: 0] += 1
+        if response.status >= 400, response.errorCode == nil { _unclearErrors.append("\(what): \(response)") }
     }
 
     func wrote(_ key: String, _ value: String, _ response: ParsedResponse?) {
@@ -31,11 +43,11 @@ final class LoadLog: @unchecked Sendable {
         defer { lock.unlock() }
         guard let response else { return }
         if response.status / 100 == 2 {
-            acknowledged[key] = value
-            possible[key] = [value]
+            _acknowledged[key] = value
+            _possible[key] = [value]
         } else if (response.json?["error"] as? [String: Any])?["in_doubt"] as? Bool ?? true, response.status >= 500 {
-            possible[key, default: acknowledged[key].map { [$0] } ?? []].insert(value)
-            acknowledged[key] = nil
+            _possible[key, default: _acknowledged[key].map { [$0] } ?? []].insert(value)
+            _acknowledged[key] = nil
         }
     }
 
@@ -44,30 +56,31 @@ final class LoadLog: @unchecked Sendable {
         defer { lock.unlock() }
         guard let response, response.status == 200 else { return }
         let value = GatewayClient.value(response) ?? "?"
-        if let allowed = possible[key], !allowed.contains(value) {
-            wrongData.append("\(key): read \(value), expected one of \(allowed)")
+        if let allowed = _possible[key], !allowed.contains(value) {
+            _wrongData.append("\(key): read \(value), expected one of \(allowed)")
         }
     }
 
-    private(set) var otherSlotFailures: [String: Int] = [:]
+    private var _otherSlotFailures: [String: Int] = [:]
+    var otherSlotFailures: [String: Int] { locked { _otherSlotFailures } }
 
     /// A write to a slot the killed master did not own that did not succeed.
     func otherSlotFailed(_ response: ParsedResponse?) {
         lock.lock()
-        otherSlotFailures["\(response?.status ?? 0) \(response?.errorCode ?? "-")", default: 0] += 1
+        _otherSlotFailures["\(response?.status ?? 0) \(response?.errorCode ?? "-")", default: 0] += 1
         lock.unlock()
     }
 
     func mark(_ label: String) {
         lock.lock()
         defer { lock.unlock() }
-        if firstSuccessAfter[label] == nil { firstSuccessAfter[label] = Date() }
+        if _firstSuccessAfter[label] == nil { _firstSuccessAfter[label] = Date() }
     }
 
     var nonSuccess: Int {
         lock.lock()
         defer { lock.unlock() }
-        return statuses.filter { $0.key / 100 != 2 && $0.key != 404 }.values.reduce(0, +)
+        return _statuses.filter { $0.key / 100 != 2 && $0.key != 404 }.values.reduce(0, +)
     }
 }
 
