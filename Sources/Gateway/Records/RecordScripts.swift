@@ -32,6 +32,10 @@ enum RecordScripts {
         return {gen, ttl, out}
         """)
 
+    /// The record's key never stops existing inside a write script (no DEL then HSET):
+    /// in a Redis Cluster slot that is migrating, a script's call on a key that is gone
+    /// is refused, and the calls before it are not rolled back (docs/cluster.md).
+    ///
     /// Create or replace. KEYS[1] record; ARGV: mode ('create' | 'upsert'), expected
     /// generation, 'exists' (If-Match: *) or '', ttl ('' keep, '-1' none, 'N' seconds), then field/value pairs.
     /// → {-409|-412, gen} | {created 0/1, gen, ttl}
@@ -43,11 +47,17 @@ enum RecordScripts {
           if gen == 0 then return {-412, 0} end
         elseif ARGV[2] ~= '' and tonumber(ARGV[2]) ~= gen then return {-412, gen} end
         local ttl = -1
-        if gen > 0 then ttl = redis.call('TTL', KEYS[1]) end
-        redis.call('DEL', KEYS[1])
+        local stale = {}
+        if gen > 0 then
+          ttl = redis.call('TTL', KEYS[1])
+          for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do stale[field] = true end
+        end
+        stale['_gen'] = nil
+        for i = 4, #ARGV, 2 do stale[ARGV[i]] = nil end
         redis.call('HSET', KEYS[1], '_gen', gen + 1, unpack(ARGV, 4))
+        for field in pairs(stale) do redis.call('HDEL', KEYS[1], field) end
         if ARGV[3] ~= '' then ttl = tonumber(ARGV[3]) end
-        if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) else ttl = -1 end
+        if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) else ttl = -1; redis.call('PERSIST', KEYS[1]) end
         if gen > 0 then return {0, gen + 1, ttl} end
         return {1, gen + 1, ttl}
         """)
@@ -180,12 +190,14 @@ enum RecordScripts {
         for k, v in pairs(current) do if k ~= '_gen' then count = count + 1; size = size + #k + #v end end
         if count > tonumber(ARGV[2]) then return {-413, gen} end
         if size > tonumber(ARGV[3]) then return {-413, gen, 'bytes'} end
-        redis.call('DEL', KEYS[1])
         local pairsOut = {'_gen', gen + 1}
         for k, v in pairs(current) do if k ~= '_gen' then pairsOut[#pairsOut + 1] = k; pairsOut[#pairsOut + 1] = v end end
         redis.call('HSET', KEYS[1], unpack(pairsOut))
+        for i = 1, #flat, 2 do
+          if current[flat[i]] == nil then redis.call('HDEL', KEYS[1], flat[i]) end
+        end
         if ARGV[1] ~= '' then ttl = tonumber(ARGV[1]) end
-        if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) else ttl = -1 end
+        if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) else ttl = -1; redis.call('PERSIST', KEYS[1]) end
         return {1, gen + 1, ttl, results}
         """)
 }
