@@ -228,11 +228,12 @@ debian_mirror() {
     cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
         awk '$1 == "deb" { url = ""; for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { url = $i; suite = $(i + 1); break }
                            if (url != "" && suite == "bookworm" && url !~ /security/) print url }'
-    echo "http://deb.debian.org/debian"
 }
 
 if [ ! -s "$ROOTFS_CACHE" ]; then
+    # Only the machine's own apt configuration names the mirror; none means no base image.
     MIRROR=$(debian_mirror | head -n 1)
+    [ -n "$MIRROR" ] || die "no bookworm mirror in /etc/apt/sources.list or /etc/apt/sources.list.d/: add the one this machine uses, then run again"
     log "debootstrap --variant=minbase bookworm from $MIRROR (cached afterwards in ${ROOTFS_CACHE#"$ROOT"/})"
     mkdir -p "$(dirname "$ROOTFS_CACHE")"
     tmp_rootfs=$(mktemp -d "${TMPDIR:-/var/tmp}/storegate-rootfs.XXXXXX")
