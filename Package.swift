@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "HTTP", dependencies: ["EventLoop", "CLLHTTP"], swiftSettings: strictSettings),
         .target(name: "RESP", swiftSettings: strictSettings),
         .target(name: "Store", dependencies: ["EventLoop", "RESP"], swiftSettings: strictSettings),
-        .target(name: "Gateway", dependencies: ["HTTP", "EventLoop", "Store"], swiftSettings: strictSettings),
+        .target(name: "Gateway", dependencies: ["HTTP", "EventLoop", "Store", "RESP"], swiftSettings: strictSettings),
         .target(
             name: "Orders", dependencies: ["Gateway", "Store", "EventLoop", "HTTP", "RESP"], swiftSettings: strictSettings),
         .executableTarget(
@@ -53,7 +53,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["Gateway", "HTTP", "EventLoop", "Store", "TestSupport", "storegate", "Orders"],
+            dependencies: ["Gateway", "HTTP", "EventLoop", "Store", "RESP", "TestSupport", "storegate", "Orders"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "OrdersTests", dependencies: ["Orders", "Gateway", "TestSupport"], swiftSettings: strictSettings),

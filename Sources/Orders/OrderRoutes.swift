@@ -24,31 +24,31 @@ struct OrderRoutes {
 
     func register(on router: inout Router) {
         router.add("GET", "/v1/menu") { context in
-            run(context) { () throws(GatewayError) in
+            respond(context) { () throws(GatewayError) in
                 try Self.noQuery(context)
-                context.responder.respond(Self.json(Menu.json, status: 200))
+                context.respond(json: Menu.json, status: 200)
+                return nil
             }
         }
-        router.add("POST", "/v1/orders") { context in run(context) { () throws(GatewayError) in try place(context) } }
-        router.add("GET", "/v1/orders/{id}") { context in run(context) { () throws(GatewayError) in try show(context) }
-        }
+        router.add("POST", "/v1/orders") { context in respond(context) { () throws(GatewayError) in try place(context) } }
+        router.add("GET", "/v1/orders/{id}") { context in respond(context) { () throws(GatewayError) in try show(context) } }
         router.add("GET", "/v1/orders/{id}/events") { context in
-            run(context) { () throws(GatewayError) in
+            respond(context) { () throws(GatewayError) in
                 try Self.noQuery(context)
-                try streams.open(context, id: try Self.orderID(context))
+                return try streams.open(context, id: try Self.orderID(context))
             }
         }
-        router.add("GET", "/v1/kitchen") { context in run(context) { () throws(GatewayError) in try status(context) } }
+        router.add("GET", "/v1/kitchen") { context in respond(context) { () throws(GatewayError) in try status(context) } }
         router.add("POST", "/v1/kitchen/restock") { context in
-            run(context) { () throws(GatewayError) in try restock(context) }
+            respond(context) { () throws(GatewayError) in try restock(context) }
         }
     }
 
     // MARK: POST /v1/orders
 
-    private func place(_ context: RouteContext) throws(GatewayError) {
+    private func place(_ context: RouteContext) throws(GatewayError) -> GatewayError? {
         try Self.noQuery(context)
-        let body = try Self.jsonBody(context.request)
+        let body = try RequestInput(context.request).jsonObject()
         if let unknown = body.keys.first(where: { !["customer", "items", "address"].contains($0) }) {
             throw Self.bad("invalid_order", "unknown field '\(unknown.prefix(64))'")
         }
@@ -67,24 +67,21 @@ struct OrderRoutes {
         let idempotencyKey = try Self.idempotencyKey(context.request)
         let read = try RecordAccess.readCommand(
             namespace: OrderKeys.customerNamespace, set: OrderKeys.customerSet, key: customer)
-        try refused(
-            kitchen.orders.runOnce(read, isWrite: false) { result in
+        return kitchen.orders.runOnce(read, isWrite: false) { result in
                 switch result.flatMap({ reply in
-                    Result { () throws(GatewayError) in try RecordAccess.bins(fromReadReply: reply) }
-                }) {
-                case .failure(let error): fail(context, error)
-                case .success(nil):
-                    fail(
-                        context,
-                        GatewayError(
-                            status: 422, code: "unknown_customer",
-                            message: "no customer '\(customer)' in pizzeria/customers"))
-                case .success:
-                    claimID(context, idempotencyKey: idempotencyKey) { id, replayed in
-                        create(context, id: id, replayed: replayed, customer: customer, address: address, items: items)
-                    }
+                Result { () throws(GatewayError) in try RecordAccess.bins(fromReadReply: reply) }
+            }) {
+            case .failure(let error): context.fail(error)
+            case .success(nil):
+                context.fail(
+                    GatewayError(
+                        status: 422, code: "unknown_customer", message: "no customer '\(customer)' in pizzeria/customers"))
+            case .success:
+                claimID(context, idempotencyKey: idempotencyKey) { id, replayed in
+                    create(context, id: id, replayed: replayed, customer: customer, address: address, items: items)
                 }
-            })
+            }
+        }
     }
 
     /// A fresh id, or with an Idempotency-Key the id that key already names (SET NX GET:
@@ -98,15 +95,14 @@ struct OrderRoutes {
             "SET", OrderKeys.idempotency(idempotencyKey), fresh, "NX", "GET", "EX",
             String(OrderKeys.idempotencySeconds),
         ]
-        refusedLater(
-            context,
-            kitchen.orders.runOnce(command, isWrite: true) { result in
-                switch result {
-                case .failure(let error): fail(context, error)
-                case .success(let reply):
-                    if let existing = reply.string { then(existing, true) } else { then(fresh, false) }
-                }
-            })
+        let refusal = kitchen.orders.runOnce(command, isWrite: true) { result in
+            switch result {
+            case .failure(let error): context.fail(error)
+            case .success(let reply):
+                if let existing = reply.string { then(existing, true) } else { then(fresh, false) }
+            }
+        }
+        if let refusal { context.fail(refusal) }
     }
 
     private func create(
@@ -120,7 +116,7 @@ struct OrderRoutes {
         kitchen.creating.insert(id)
         let finish = { (failure: GatewayError?) in
             kitchen.creating.remove(id)
-            if let failure { fail(context, failure) }
+            if let failure { context.fail(failure) }
         }
         // Into the active index first: an order that exists is always found again on restart.
         let refusal = kitchen.orders.runOnce(["SADD", OrderKeys.active, id], isWrite: true) { result in
@@ -150,7 +146,7 @@ struct OrderRoutes {
     }
 
     private func accepted(_ context: RouteContext, id: String, order: JSONValue, replayed: Bool) {
-        var response = Self.json(order, status: 202)
+        var response = jsonResponse(order, status: 202)
         response.headers.add(name: "Location", value: "/v1/orders/\(id)")
         if replayed { response.headers.add(name: "Idempotent-Replayed", value: "true") }
         context.responder.respond(response)
@@ -158,46 +154,46 @@ struct OrderRoutes {
 
     // MARK: GET /v1/orders/{id}, /v1/kitchen, POST /v1/kitchen/restock
 
-    private func show(_ context: RouteContext) throws(GatewayError) {
+    private func show(_ context: RouteContext) throws(GatewayError) -> GatewayError? {
         try Self.noQuery(context)
         let id = try Self.orderID(context)
-        showStored(context, id: id) { context.responder.respond(Self.json($0, status: 200)) }
+        return readStored(context, id: id) { context.respond(json: $0, status: 200) }
     }
 
+    /// `readStored` from inside a completion: a refusal is answered at once.
     private func showStored(_ context: RouteContext, id: String, then: @escaping (JSONValue) -> Void) {
+        if let refusal = readStored(context, id: id, then: then) { context.fail(refusal) }
+    }
+
+    private func readStored(_ context: RouteContext, id: String, then: @escaping (JSONValue) -> Void) -> GatewayError? {
         let keys = [OrderKeys.order(id), OrderKeys.events(id)]
-        refusedLater(
-            context,
-            kitchen.orders.evalOnce(OrderScripts.read, keys: keys, [], isWrite: false) { result in
-                switch result {
-                case .failure(let error): fail(context, error)
-                case .success(let reply):
-                    guard let parts = reply.array, parts.count == 2,
-                        let order = StoredOrder(id: id, fields: parts[0].flatDictionary)
-                    else {
-                        return fail(
-                            context, GatewayError(status: 404, code: "order_not_found", message: "no order \(id)"))
-                    }
-                    then(order.json(events: StoredOrder.events(fromXRange: parts[1])))
+        return kitchen.orders.evalOnce(OrderScripts.read, keys: keys, [], isWrite: false) { result in
+            switch result {
+            case .failure(let error): context.fail(error)
+            case .success(let reply):
+                guard let parts = reply.array, parts.count == 2,
+                    let order = StoredOrder(id: id, fields: parts[0].flatDictionary)
+                else {
+                    return context.fail(GatewayError(status: 404, code: "order_not_found", message: "no order \(id)"))
                 }
-            })
+                then(order.json(events: StoredOrder.events(fromXRange: parts[1])))
+            }
+        }
     }
 
-    private func status(_ context: RouteContext) throws(GatewayError) {
+    private func status(_ context: RouteContext) throws(GatewayError) -> GatewayError? {
         try Self.noQuery(context)
-        try refused(
-            kitchen.orders.runOnce(["HGETALL", OrderKeys.stock], isWrite: false) { result in
-                switch result {
-                case .failure(let error): fail(context, error)
-                case .success(let reply):
-                    context.responder.respond(Self.json(kitchen.snapshot(stock: reply.flatDictionary), status: 200))
-                }
-            })
+        return kitchen.orders.runOnce(["HGETALL", OrderKeys.stock], isWrite: false) { result in
+            switch result {
+            case .failure(let error): context.fail(error)
+            case .success(let reply): context.respond(json: kitchen.snapshot(stock: reply.flatDictionary), status: 200)
+            }
+        }
     }
 
-    private func restock(_ context: RouteContext) throws(GatewayError) {
+    private func restock(_ context: RouteContext) throws(GatewayError) -> GatewayError? {
         try Self.noQuery(context)
-        let body = try Self.jsonBody(context.request)
+        let body = try RequestInput(context.request).jsonObject()
         guard body.keys == ["ingredients"], case .object(let ingredients)? = body["ingredients"], !ingredients.isEmpty
         else {
             throw Self.bad(
@@ -215,18 +211,17 @@ struct OrderRoutes {
             }
             arguments += [name, String(amount)]
         }
-        try refused(
-            kitchen.orders.evalOnce(OrderScripts.restock, keys: [OrderKeys.stock], arguments, isWrite: true) { result in
-                switch result {
-                case .failure(let error): fail(context, error)
-                case .success(let reply):
-                    kitchen.didRestock()
-                    let stock = reply.flatDictionary
-                    let pairs = Menu.ingredients.map { ($0, JSONValue.integer(stock[$0].flatMap { Int64($0) } ?? 0)) }
-                    context.responder.respond(
-                        Self.json(.object(JSONObject([("stock", .object(JSONObject(pairs)))])), status: 200))
-                }
-            })
+        return kitchen.orders.evalOnce(OrderScripts.restock, keys: [OrderKeys.stock], arguments, isWrite: true) {
+            result in
+            switch result {
+            case .failure(let error): context.fail(error)
+            case .success(let reply):
+                kitchen.didRestock()
+                let stock = reply.flatDictionary
+                let pairs = Menu.ingredients.map { ($0, JSONValue.integer(stock[$0].flatMap { Int64($0) } ?? 0)) }
+                context.respond(json: .object(JSONObject([("stock", .object(JSONObject(pairs)))])), status: 200)
+            }
+        }
     }
 
     // MARK: input
@@ -281,56 +276,10 @@ struct OrderRoutes {
             }
     }
 
+    /// These routes take no query parameters.
     static func noQuery(_ context: RouteContext) throws(GatewayError) {
-        if let query = context.request.query, !query.isEmpty {
-            throw bad("invalid_query", "this route takes no query parameters")
-        }
+        try RequestInput(context.request).allowOnly([])
     }
 
-    static func jsonBody(_ request: HTTPRequest) throws(GatewayError) -> JSONObject {
-        let contentType = request.headers["Content-Type"]?.split(separator: ";").first.map {
-            String($0).filter { $0 != " " && $0 != "\t" }.lowercased()
-        }
-        guard contentType == "application/json" else {
-            throw GatewayError(
-                status: 415, code: "unsupported_media_type", message: "request body must be application/json")
-        }
-        guard case .object(let object)? = try? JSONParser.parse(request.body) else {
-            throw bad("invalid_json", "request body must be a JSON object")
-        }
-        return object
-    }
-
-    static func bad(_ code: String, _ message: String) -> GatewayError {
-        GatewayError(status: 400, code: code, message: message)
-    }
-
-    static func json(_ value: JSONValue, status: Int) -> HTTPResponse {
-        var body: [UInt8] = []
-        JSONWriter.append(value, to: &body)
-        return HTTPResponse(status: status, headers: HTTPHeaders([("Content-Type", "application/json")]), body: body)
-    }
-}
-
-func fail(_ context: RouteContext, _ error: GatewayError) {
-    context.responder.respond(ErrorResponse.make(error, requestID: context.request.id))
-}
-
-/// Runs a handler; a validation error becomes the response.
-private func run(_ context: RouteContext, _ body: () throws(GatewayError) -> Void) {
-    do throws(GatewayError) {
-        try body()
-    } catch {
-        fail(context, error)
-    }
-}
-
-/// A synchronous store refusal, thrown as the response.
-private func refused(_ refusal: GatewayError?) throws(GatewayError) {
-    if let refusal { throw refusal }
-}
-
-/// A synchronous store refusal inside a completion: answered at once.
-private func refusedLater(_ context: RouteContext, _ refusal: GatewayError?) {
-    if let refusal { fail(context, refusal) }
+    static func bad(_ code: String, _ message: String) -> GatewayError { .badRequest(code, message) }
 }

@@ -48,15 +48,9 @@ final class OrderStore {
         -> GatewayError?
     {
         let refusal = store.execute(arguments, idempotent: !isWrite) { result in
-            switch result {
-            case .success(.error(let message)):
-                completion(
-                    .failure(GatewayError(status: 502, code: "store_error", message: "the store answered: \(message)")))
-            case .success(let value): completion(.success(value))
-            case .failure(let error): completion(.failure(GatewayError(storeError: error, isWrite: isWrite)))
-            }
+            completion(GatewayError.result(result, isWrite: isWrite))
         }
-        return refusal.map { GatewayError(storeError: $0, isWrite: isWrite) }
+        return refusal.map { GatewayError($0, isWrite: isWrite) }
     }
 
     func evalOnce(
@@ -127,21 +121,6 @@ final class OneShot: DeadlineTarget {
         let work = self.work
         self.work = nil
         work?()
-    }
-}
-
-extension GatewayError {
-    init(storeError error: StoreError, isWrite: Bool) {
-        switch error.kind {
-        case .overloaded, .nodeDown, .closed:
-            self.init(status: 503, code: "store_unavailable", message: error.message, retryAfterSeconds: 1)
-        case .timeout(let unknown):
-            self.init(status: 504, code: "store_timeout", message: error.message, inDoubt: isWrite ? unknown : nil)
-        default:
-            self.init(
-                status: 502, code: "store_error", message: error.message,
-                inDoubt: isWrite && error.outcomeUnknown ? true : nil)
-        }
     }
 }
 
