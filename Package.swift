@@ -25,14 +25,15 @@ let package = Package(
             name: "CLLHTTP", pkgConfig: "libllhttp",
             providers: [.apt(["libllhttp-dev"])]),
         .target(name: "EventLoop", dependencies: ["CLibUV"], swiftSettings: strictSettings),
-        .target(name: "HTTP", dependencies: ["EventLoop", "CLLHTTP"], swiftSettings: strictSettings),
+        .target(name: "JSON", swiftSettings: strictSettings),
+        .target(name: "HTTP", dependencies: ["EventLoop", "CLLHTTP", "JSON"], swiftSettings: strictSettings),
         .target(name: "RESP", swiftSettings: strictSettings),
         .target(name: "Store", dependencies: ["EventLoop", "RESP"], swiftSettings: strictSettings),
-        .target(name: "Gateway", dependencies: ["HTTP", "EventLoop", "Store", "RESP"], swiftSettings: strictSettings),
+        .target(name: "Gateway", dependencies: ["HTTP", "EventLoop", "Store", "RESP", "JSON"], swiftSettings: strictSettings),
         .target(
-            name: "Orders", dependencies: ["Gateway", "Store", "EventLoop", "HTTP", "RESP"], swiftSettings: strictSettings),
+            name: "Orders", dependencies: ["Gateway", "Store", "EventLoop", "HTTP", "RESP", "JSON"], swiftSettings: strictSettings),
         .executableTarget(
-            name: "storegate", dependencies: ["EventLoop", "HTTP", "Store", "Gateway", "Orders"],
+            name: "storegate", dependencies: ["EventLoop", "HTTP", "Store", "Gateway", "Orders", "JSON"],
             swiftSettings: strictSettings),
 
         .target(
@@ -43,7 +44,7 @@ let package = Package(
         .testTarget(
             name: "HTTPTests", dependencies: ["HTTP", "EventLoop", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "RESPTests", dependencies: ["RESP"], swiftSettings: strictSettings),
-        .testTarget(name: "JSONTests", dependencies: ["Gateway"], swiftSettings: strictSettings),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: strictSettings),
         .testTarget(
             name: "StoreTests", dependencies: ["Store", "RESP", "EventLoop", "TestSupport"],
             swiftSettings: strictSettings),
@@ -67,9 +68,9 @@ let package = Package(
 let fuzzTargets = ["FuzzHTTPRequest", "FuzzJSON", "FuzzRESP", "FuzzRecordKey"]
 package.targets += [
     .target(
-        name: "FuzzChecks", dependencies: ["HTTP", "RESP", "Gateway", "Store", "EventLoop"], path: "Fuzz/Checks",
+        name: "FuzzChecks", dependencies: ["HTTP", "RESP", "JSON", "Gateway", "Store", "EventLoop"], path: "Fuzz/Checks",
         swiftSettings: strictSettings),
-    .testTarget(name: "FuzzTests", dependencies: ["FuzzChecks", "Gateway", "Store", "EventLoop"], swiftSettings: strictSettings),
+    .testTarget(name: "FuzzTests", dependencies: ["FuzzChecks", "JSON", "Gateway", "Store", "EventLoop"], swiftSettings: strictSettings),
 ] + fuzzTargets.map {
     .executableTarget(name: $0, dependencies: ["FuzzChecks"], path: "Fuzz/Targets/\($0)", swiftSettings: strictSettings)
 }

@@ -1,3 +1,4 @@
+package import JSON
 package import HTTP
 
 /// What route handlers read from a request, validated: query parameters, the

@@ -1,3 +1,4 @@
+package import JSON
 package import HTTP
 
 // The route kit every route family uses (records, batch, scan, health, the pizzeria):

@@ -1,3 +1,4 @@
+internal import JSON
 package import EventLoop
 internal import Gateway
 internal import RESP

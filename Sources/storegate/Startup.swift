@@ -1,3 +1,4 @@
+internal import JSON
 internal import EventLoop
 internal import HTTP
 internal import Gateway
@@ -206,12 +207,12 @@ enum Log {
             return
         }
         var line = #"{"time":""# + WallClock().timestamp() + #"","level":"\#(level)","event":"#
-        appendJSONString(event, to: &line)
+        JSONWriter.appendString(event, to: &line)
         for (key, value) in fields {
             line += ","
-            appendJSONString(key, to: &line)
+            JSONWriter.appendString(key, to: &line)
             line += ":"
-            appendJSONString(value, to: &line)
+            JSONWriter.appendString(value, to: &line)
         }
         line += "}\n"
         var bytes = Array(line.utf8)

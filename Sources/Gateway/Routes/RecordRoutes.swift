@@ -1,3 +1,4 @@
+internal import JSON
 internal import HTTP
 
 /// `/v1/kv/{ns}/{set}/{key}`: GET (and HEAD), POST (create only), PUT (create or
