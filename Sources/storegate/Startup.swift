@@ -17,14 +17,10 @@ enum Startup {
         let loop = try Loop()
         let store = try Store(loop: loop, url: configuration.store, limits: configuration.storeLimits)
         let gateway = Gateway(
-            loop: loop, store: store, openAPIDocument: loadOpenAPI(configuration.openAPIPath),
-            workerID: configuration.workerID, security: configuration.security)
-        let server = HTTPServer(loop: loop, limits: configuration.limits, formatError: { error, id in
-            ErrorResponse.make(error, requestID: id)
-        }) { request, responder in
-            gateway.handle(request, responder)
-        }
-        gateway.server = server
+            loop: loop, store: store, limits: configuration.limits,
+            openAPIDocument: loadOpenAPI(configuration.openAPIPath), workerID: configuration.workerID,
+            security: configuration.security)
+        let server = gateway.server
         let pizzeria = configuration.kitchen.enabled ? Pizzeria(gateway: gateway, settings: configuration.kitchen) : nil
         Log.level = configuration.logLevel
         Log.format = configuration.logFormat
