@@ -22,8 +22,7 @@ final class OrderStore {
     private let loop: Loop
     private let maxOutstanding: Int
     private var outstanding = 0
-    private var waiting: [Pending] = []
-    private var waitingHead = 0
+    private var waiting = FIFO<Pending>()
     private(set) var retries = 0
 
     init(store: Store, loop: Loop, maxOutstanding: Int) {
@@ -32,7 +31,7 @@ final class OrderStore {
         self.maxOutstanding = max(1, maxOutstanding)
     }
 
-    var queuedCount: Int { waiting.count - waitingHead }
+    var queuedCount: Int { waiting.count }
 
     /// Sends `arguments` until a non-error reply arrives; `completion` hears it once.
     func run(_ arguments: [String], completion: @escaping Reply) {
@@ -83,18 +82,7 @@ final class OrderStore {
     }
 
     private func startWaiting() {
-        while outstanding < maxOutstanding, waitingHead < waiting.count {
-            let next = waiting[waitingHead]
-            waitingHead += 1
-            submit(next)
-        }
-        if waitingHead == waiting.count {
-            waiting.removeAll(keepingCapacity: true)
-            waitingHead = 0
-        } else if waitingHead > 4096, waitingHead * 2 > waiting.count {
-            waiting.removeFirst(waitingHead)
-            waitingHead = 0
-        }
+        while outstanding < maxOutstanding, let next = waiting.popFirst() { submit(next) }
     }
 
     /// Backoff 50 ms doubling to 2 s; the command goes to the back of the line.
