@@ -18,6 +18,8 @@ struct Configuration {
     /// and that the listening socket is shared.
     var workerID: Int?
     var reusePort = false
+    /// The supervisor's pid, passed down to its workers (environment only).
+    var supervisorPID: Int32?
     var logLevel = LogLevel.info
     var logFormat = LogFormat.json
     var shutdownGraceMs: UInt64 = 10_000
@@ -156,6 +158,7 @@ struct Configuration {
         }
         config.workerID = environment["STOREGATE_WORKER_ID"].flatMap { Int($0) }
         config.reusePort = environment["STOREGATE_REUSE_PORT"] == "1"
+        config.supervisorPID = environment["STOREGATE_SUPERVISOR_PID"].flatMap { Int32($0) }
         var index = 0
         while index < arguments.count {
             let argument = arguments[index]

@@ -14,18 +14,8 @@ if arguments.contains("--help") || arguments.contains("-h") {
     exit(0)
 }
 
-var environment: [String: String] = [:]
-var entry = environ
-while let pointer = entry.pointee {
-    let text = String(cString: pointer)
-    if let equals = text.firstIndex(of: "=") {
-        environment[String(text[..<equals])] = String(text[text.index(after: equals)...])
-    }
-    entry += 1
-}
-
 do {
-    let configuration = try Configuration.load(arguments: arguments, environment: environment)
+    let configuration = try Configuration.load(arguments: arguments, environment: ProcessEnvironment.variables)
     if configuration.workers > 1 {
         exit(try Supervisor.run(workers: configuration.workers, arguments: arguments))
     }
