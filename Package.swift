@@ -15,7 +15,8 @@ let strictSettings: [SwiftSetting] = [
 let package = Package(
     name: "storegate",
     products: [
-        .executable(name: "storegate", targets: ["storegate"])
+        .executable(name: "storegate", targets: ["storegate"]),
+        .executable(name: "StoreBench", targets: ["StoreBench"]),
     ],
     targets: [
         .systemLibrary(
@@ -34,6 +35,10 @@ let package = Package(
             name: "Orders", dependencies: ["Gateway", "Store", "EventLoop", "HTTP", "RESP", "JSON"], swiftSettings: strictSettings),
         .executableTarget(
             name: "storegate", dependencies: ["EventLoop", "HTTP", "Store", "Gateway", "Orders", "JSON"],
+            swiftSettings: strictSettings),
+        // The store client alone, for scripts/bench/records_and_store.sh; not in the production binary.
+        .executableTarget(
+            name: "StoreBench", dependencies: ["EventLoop", "Store"], path: "Benchmarks/StoreBench",
             swiftSettings: strictSettings),
 
         .target(

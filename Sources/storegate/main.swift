@@ -6,9 +6,6 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "healthcheck" {
     exit(Healthcheck.run(Array(arguments.dropFirst())))
 }
-if arguments.first == "bench-store" {
-    exit(StoreBench.run(Array(arguments.dropFirst())))
-}
 if arguments.contains("--help") || arguments.contains("-h") {
     print(Configuration.usage)
     exit(0)
