@@ -1,8 +1,8 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// One module per step of the data path; see docs/architecture.md (and style.md in
-// the design notes). CLibUV and CLLHTTP are pkg-config system libraries: run
+// One module per step of the data path; see docs/architecture.md (flags:
+// docs/configuration.md). CLibUV and CLLHTTP are pkg-config system libraries: run
 // scripts/setup.sh once and build with `--pkg-config-path .deps/lib/pkgconfig`
 // (the scripts do both).
 let strictSettings: [SwiftSetting] = [

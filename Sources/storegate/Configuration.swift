@@ -6,6 +6,7 @@ internal import Orders
 
 /// Everything the process can be told, by flag or by environment variable
 /// (`--max-body-bytes` ↔ `STOREGATE_MAX_BODY_BYTES`); a flag wins over the environment.
+/// docs/configuration.md lists every option; ConfigurationDocTests keeps it in step with `usage`.
 struct Configuration {
     var listen = SocketAddress.inet(host: "127.0.0.1", port: 8080)
     var store = (try? StoreURL(parsing: "redis://127.0.0.1:6379"))!
