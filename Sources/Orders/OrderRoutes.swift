@@ -51,16 +51,16 @@ struct OrderRoutes {
         try Self.noQuery(context)
         let body = try RequestInput(context.request).jsonObject()
         if let unknown = body.keys.first(where: { !["customer", "items", "address"].contains($0) }) {
-            throw Self.bad("invalid_order", "unknown field '\(unknown.prefix(64))'")
+            throw GatewayError.badRequest("invalid_order", "unknown field '\(unknown.prefix(64))'")
         }
         guard case .string(let customer)? = body["customer"], Self.isToken(customer, maxLength: 64) else {
-            throw Self.bad("invalid_customer", "customer must be a customer key: 1–64 of A–Z a–z 0–9 _ . : -")
+            throw GatewayError.badRequest("invalid_customer", "customer must be a customer key: 1–64 of A–Z a–z 0–9 _ . : -")
         }
         guard case .string(let address)? = body["address"], !address.isEmpty,
             address.unicodeScalars.count <= Self.maxAddressCharacters,
             !address.unicodeScalars.contains(where: { $0.value < 0x20 })
         else {
-            throw Self.bad(
+            throw GatewayError.badRequest(
                 "invalid_address",
                 "address must be 1–\(Self.maxAddressCharacters) characters without control characters")
         }
@@ -197,18 +197,18 @@ struct OrderRoutes {
         let body = try RequestInput(context.request).jsonObject()
         guard body.keys == ["ingredients"], case .object(let ingredients)? = body["ingredients"], !ingredients.isEmpty
         else {
-            throw Self.bad(
+            throw GatewayError.badRequest(
                 "invalid_restock", "the body is {\"ingredients\": {\"tomato\": 50, …}} with at least one ingredient")
         }
         var arguments: [String] = []
         for (name, value) in ingredients {
             guard Menu.ingredients.contains(name) else {
-                throw Self.bad(
+                throw GatewayError.badRequest(
                     "unknown_ingredient",
                     "no ingredient '\(name.prefix(64))' (known: \(Menu.ingredients.joined(separator: ", ")))")
             }
             guard let amount = value.exactInteger, (1...Int64(Self.maxRestockAmount)).contains(amount) else {
-                throw Self.bad("invalid_amount", "'\(name)' must be an integer 1…\(Self.maxRestockAmount)")
+                throw GatewayError.badRequest("invalid_amount", "'\(name)' must be an integer 1…\(Self.maxRestockAmount)")
             }
             arguments += [name, String(amount)]
         }
@@ -229,18 +229,18 @@ struct OrderRoutes {
 
     static func items(_ value: JSONValue?) throws(GatewayError) -> [OrderItem] {
         guard case .array(let raw)? = value, !raw.isEmpty, raw.count <= maxItems else {
-            throw bad("invalid_items", "items must be an array of 1–\(maxItems) {\"pizza\", \"quantity\"}")
+            throw GatewayError.badRequest("invalid_items", "items must be an array of 1–\(maxItems) {\"pizza\", \"quantity\"}")
         }
         var items: [OrderItem] = []
         for (index, entry) in raw.enumerated() {
             guard case .object(let fields) = entry, Set(fields.keys) == ["pizza", "quantity"],
                 case .string(let pizza)? = fields["pizza"]
-            else { throw bad("invalid_items", "items[\(index)] must be {\"pizza\": name, \"quantity\": n}") }
+            else { throw GatewayError.badRequest("invalid_items", "items[\(index)] must be {\"pizza\": name, \"quantity\": n}") }
             guard Menu.pizza(named: pizza) != nil else {
-                throw bad("unknown_pizza", "items[\(index)]: no pizza '\(pizza.prefix(64))' on the menu")
+                throw GatewayError.badRequest("unknown_pizza", "items[\(index)]: no pizza '\(pizza.prefix(64))' on the menu")
             }
             guard let quantity = fields["quantity"]?.exactInteger, (1...Int64(maxQuantity)).contains(quantity) else {
-                throw bad("invalid_quantity", "items[\(index)]: quantity must be an integer 1…\(maxQuantity)")
+                throw GatewayError.badRequest("invalid_quantity", "items[\(index)]: quantity must be an integer 1…\(maxQuantity)")
             }
             items.append(OrderItem(pizza: pizza, quantity: Int(quantity)))
         }
@@ -251,7 +251,7 @@ struct OrderRoutes {
         let values = request.headers.values("Idempotency-Key")
         guard let key = values.first else { return nil }
         guard values.count == 1, isToken(key, maxLength: 128) else {
-            throw bad("invalid_idempotency_key", "Idempotency-Key must be 1–128 of A–Z a–z 0–9 _ . - :, given once")
+            throw GatewayError.badRequest("invalid_idempotency_key", "Idempotency-Key must be 1–128 of A–Z a–z 0–9 _ . - :, given once")
         }
         return key
     }
@@ -259,7 +259,7 @@ struct OrderRoutes {
     static func orderID(_ context: RouteContext) throws(GatewayError) -> String {
         let id = context.parameters["id"] ?? ""
         guard id.utf8.count == 16, id.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
-            throw bad("invalid_order_id", "an order id is 16 lowercase hex digits")
+            throw GatewayError.badRequest("invalid_order_id", "an order id is 16 lowercase hex digits")
         }
         return id
     }
@@ -281,6 +281,4 @@ struct OrderRoutes {
     static func noQuery(_ context: RouteContext) throws(GatewayError) {
         try RequestInput(context.request).allowOnly([])
     }
-
-    static func bad(_ code: String, _ message: String) -> GatewayError { .badRequest(code, message) }
 }
