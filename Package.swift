@@ -1,8 +1,8 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// One module per step of the data path; see docs/architecture.md (and style.md in
-// the design notes). CLibUV and CLLHTTP are pkg-config system libraries: run
+// One module per step of the data path; see docs/architecture.md (flags:
+// docs/configuration.md). CLibUV and CLLHTTP are pkg-config system libraries: run
 // scripts/setup.sh once and build with `--pkg-config-path .deps/lib/pkgconfig`
 // (the scripts do both).
 let strictSettings: [SwiftSetting] = [
@@ -15,7 +15,8 @@ let strictSettings: [SwiftSetting] = [
 let package = Package(
     name: "storegate",
     products: [
-        .executable(name: "storegate", targets: ["storegate"])
+        .executable(name: "storegate", targets: ["storegate"]),
+        .executable(name: "StoreBench", targets: ["StoreBench"]),
     ],
     targets: [
         .systemLibrary(
@@ -25,14 +26,19 @@ let package = Package(
             name: "CLLHTTP", pkgConfig: "libllhttp",
             providers: [.apt(["libllhttp-dev"])]),
         .target(name: "EventLoop", dependencies: ["CLibUV"], swiftSettings: strictSettings),
-        .target(name: "HTTP", dependencies: ["EventLoop", "CLLHTTP"], swiftSettings: strictSettings),
+        .target(name: "JSON", swiftSettings: strictSettings),
+        .target(name: "HTTP", dependencies: ["EventLoop", "CLLHTTP", "JSON"], swiftSettings: strictSettings),
         .target(name: "RESP", swiftSettings: strictSettings),
         .target(name: "Store", dependencies: ["EventLoop", "RESP"], swiftSettings: strictSettings),
-        .target(name: "Gateway", dependencies: ["HTTP", "EventLoop", "Store"], swiftSettings: strictSettings),
+        .target(name: "Gateway", dependencies: ["HTTP", "EventLoop", "Store", "RESP", "JSON"], swiftSettings: strictSettings),
         .target(
-            name: "Orders", dependencies: ["Gateway", "Store", "EventLoop", "HTTP", "RESP"], swiftSettings: strictSettings),
+            name: "Orders", dependencies: ["Gateway", "Store", "EventLoop", "HTTP", "RESP", "JSON"], swiftSettings: strictSettings),
         .executableTarget(
-            name: "storegate", dependencies: ["EventLoop", "HTTP", "Store", "Gateway", "Orders"],
+            name: "storegate", dependencies: ["EventLoop", "HTTP", "Store", "Gateway", "Orders", "JSON"],
+            swiftSettings: strictSettings),
+        // The store client alone, for scripts/bench/records_and_store.sh; not in the production binary.
+        .executableTarget(
+            name: "StoreBench", dependencies: ["EventLoop", "Store"], path: "Benchmarks/StoreBench",
             swiftSettings: strictSettings),
 
         .target(
@@ -43,7 +49,7 @@ let package = Package(
         .testTarget(
             name: "HTTPTests", dependencies: ["HTTP", "EventLoop", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "RESPTests", dependencies: ["RESP"], swiftSettings: strictSettings),
-        .testTarget(name: "JSONTests", dependencies: ["Gateway"], swiftSettings: strictSettings),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: strictSettings),
         .testTarget(
             name: "StoreTests", dependencies: ["Store", "RESP", "EventLoop", "TestSupport"],
             swiftSettings: strictSettings),
@@ -53,7 +59,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["Gateway", "HTTP", "EventLoop", "Store", "TestSupport", "storegate", "Orders"],
+            dependencies: ["Gateway", "HTTP", "EventLoop", "Store", "RESP", "TestSupport", "storegate", "Orders"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "OrdersTests", dependencies: ["Orders", "Gateway", "TestSupport"], swiftSettings: strictSettings),
@@ -67,9 +73,9 @@ let package = Package(
 let fuzzTargets = ["FuzzHTTPRequest", "FuzzJSON", "FuzzRESP", "FuzzRecordKey"]
 package.targets += [
     .target(
-        name: "FuzzChecks", dependencies: ["HTTP", "RESP", "Gateway", "Store", "EventLoop"], path: "Fuzz/Checks",
+        name: "FuzzChecks", dependencies: ["HTTP", "RESP", "JSON", "Gateway", "Store", "EventLoop"], path: "Fuzz/Checks",
         swiftSettings: strictSettings),
-    .testTarget(name: "FuzzTests", dependencies: ["FuzzChecks", "Gateway", "Store", "EventLoop"], swiftSettings: strictSettings),
+    .testTarget(name: "FuzzTests", dependencies: ["FuzzChecks", "JSON", "Gateway", "Store", "EventLoop"], swiftSettings: strictSettings),
 ] + fuzzTargets.map {
     .executableTarget(name: $0, dependencies: ["FuzzChecks"], path: "Fuzz/Targets/\($0)", swiftSettings: strictSettings)
 }

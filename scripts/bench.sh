@@ -33,8 +33,9 @@ say() { printf 'bench: %s\n' "$*" >&2; }
 
 # --- tools and binary ------------------------------------------------------------------
 ./scripts/setup.sh wrk nginx-light
-say "building release storegate into .build-bench/"
+say "building release storegate and StoreBench into .build-bench/"
 swift build -c release --product storegate --pkg-config-path .deps/lib/pkgconfig --scratch-path .build-bench
+swift build -c release --product StoreBench --pkg-config-path .deps/lib/pkgconfig --scratch-path .build-bench
 STOREGATE="$ROOT/.build-bench/release/storegate"
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 
@@ -257,7 +258,7 @@ if [ "$ERRORS" -gt 0 ]; then
 fi
 echo
 echo "records and store (redis-server and storegate pinned to cpu1, load generators to cpu0)"
-"$ROOT/scripts/bench/records_and_store.sh" "$STOREGATE"
+"$ROOT/scripts/bench/records_and_store.sh" "$STOREGATE" "$ROOT/.build-bench/release/StoreBench"
 echo
 echo "Redis Cluster vs one node (gateway and every redis-server pinned to cpu1, wrk to cpu0)"
 "$ROOT/scripts/bench/cluster.sh" "$STOREGATE"

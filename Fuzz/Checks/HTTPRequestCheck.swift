@@ -1,3 +1,4 @@
+internal import JSON
 internal import Gateway
 internal import HTTP
 

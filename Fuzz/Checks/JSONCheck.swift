@@ -1,4 +1,4 @@
-internal import Gateway
+internal import JSON
 
 /// FuzzJSON: the gateway's JSON parser on arbitrary bytes. A parse that succeeds must
 /// round-trip (parse → write → parse gives the same value, and writing that again gives

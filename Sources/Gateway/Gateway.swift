@@ -2,52 +2,73 @@ package import HTTP
 package import EventLoop
 package import Store
 
-/// The REST surface: builds the route table once and dispatches each request.
+/// The REST surface and the HTTP server that feeds it: builds the route table once,
+/// owns the server whose handler dispatches into that table, and serves /metrics
+/// from both.
 ///
 /// ```
-///  HTTPServer ─request─▶ Gateway.handle ─▶ Router ─▶ route ─▶ RecordService ─▶ Store
+///  HTTPServer ─request─▶ RequestDispatcher.handle ─▶ Router ─▶ route ─▶ RecordService ─▶ Store
 ///  HTTPResponder ◀──────────── JSON or ErrorResponse ◀── completion ◀─────────┘
 /// ```
-/// Unknown paths get 404, wrong methods 405 with `Allow`; every error is the JSON
-/// body of `ErrorResponse`.
+/// Ownership is a tree: the composition root holds the gateway (and the store), the
+/// gateway holds the server and the dispatcher, the server's handler holds the
+/// dispatcher. Nothing points back up. Unknown paths get 404, wrong methods 405 with
+/// `Allow`; every error is the JSON body of `ErrorResponse`.
 package final class Gateway {
     package let loop: Loop
     package let store: Store
     package let metrics = Metrics()
-    /// Set once the server exists (it is built with this gateway's handler).
-    package weak var server: HTTPServer?
-    private var router = Router()
-    /// API keys and CORS (docs/security.md); nil when neither is configured.
-    private let access: AccessControl?
+    /// Listens once the composition root calls `server.listen`.
+    package let server: HTTPServer
+    private let dispatcher: RequestDispatcher
 
     package init(
-        loop: Loop, store: Store, openAPIDocument: [UInt8]? = nil, workerID: Int? = nil,
-        security: SecurityConfiguration = SecurityConfiguration()
+        loop: Loop, store: Store, limits: HTTPLimits = HTTPLimits(), openAPIDocument: [UInt8]? = nil,
+        workerID: Int? = nil, security: SecurityConfiguration = SecurityConfiguration()
     ) {
         self.loop = loop
         self.store = store
-        access = security.isInactive ? nil : AccessControl(security)
+        let dispatcher = RequestDispatcher(access: security.isInactive ? nil : AccessControl(security))
+        let server = HTTPServer(
+            loop: loop, limits: limits, formatError: { error, id in ErrorResponse.make(error, requestID: id) },
+            handler: dispatcher.handle)
+        self.dispatcher = dispatcher
+        self.server = server
         metrics.workerID = workerID
         let records = RecordService(store: store)
-        HealthRoutes(store: store, workerID: workerID).register(on: &router)
-        OpenAPIRoute(document: openAPIDocument).register(on: &router)
-        RecordRoutes(records: records).register(on: &router)
-        BatchRoutes(records: records).register(on: &router)
-        ScanRoute(store: store, records: records).register(on: &router)
-        router.add("GET", "/metrics") { [unowned self] context in
-            context.responder.respond(
-                HTTPResponse(
-                    status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
-                    body: metrics.render(server: server, store: store)))
+        addRoutes { router in
+            HealthRoutes(store: store, workerID: workerID).register(on: &router)
+            OpenAPIRoute(document: openAPIDocument).register(on: &router)
+            RecordRoutes(records: records).register(on: &router)
+            BatchRoutes(records: records).register(on: &router)
+            ScanRoute(store: store, records: records).register(on: &router)
+            // Unowned: only the server calls into the routes, so it is alive whenever this runs.
+            router.add("GET", "/metrics") { [metrics, unowned server] context in
+                context.responder.respond(
+                    HTTPResponse(
+                        status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
+                        body: metrics.render(server: server, store: store)))
+            }
         }
     }
 
-    package var routeTemplates: [(method: String, template: String)] { router.templates }
+    package var routeTemplates: [(method: String, template: String)] { dispatcher.router.templates }
 
     /// Adds routes owned by modules the gateway can't import (Orders); called once at start-up.
-    package func addRoutes(_ register: (inout Router) -> Void) { register(&router) }
+    package func addRoutes(_ register: (inout Router) -> Void) { register(&dispatcher.router) }
 
-    package func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
+    package func handle(_ request: HTTPRequest, _ responder: HTTPResponder) { dispatcher.handle(request, responder) }
+}
+
+/// The route table and the access check in front of it: the server's handler.
+final class RequestDispatcher {
+    var router = Router()
+    /// API keys and CORS (docs/security.md); nil when neither is configured.
+    private let access: AccessControl?
+
+    init(access: AccessControl?) { self.access = access }
+
+    func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         let match = router.match(method: request.method, path: request.path)
         var principal: String?
         if let access {

@@ -1,4 +1,5 @@
-internal import Store
+package import Store
+package import RESP
 
 /// A request the gateway answers with an error: status, stable code, message, and
 /// for store writes whose fate is unknown, `inDoubt`. Built by the static functions
@@ -20,32 +21,33 @@ package struct GatewayError: Error, Equatable, CustomStringConvertible {
 
     package var description: String { "\(status) \(code): \(message)" }
 
-    static func badRequest(_ code: String, _ message: String) -> GatewayError {
+    package static func badRequest(_ code: String, _ message: String) -> GatewayError {
         GatewayError(status: 400, code: code, message: message)
     }
-    static func notFound(_ message: String) -> GatewayError {
+    package static func notFound(_ message: String) -> GatewayError {
         GatewayError(status: 404, code: "record_not_found", message: message)
     }
-    static func conflict(_ message: String) -> GatewayError {
+    package static func conflict(_ message: String) -> GatewayError {
         GatewayError(status: 409, code: "record_exists", message: message)
     }
-    static func preconditionFailed(current generation: Int) -> GatewayError {
+    package static func preconditionFailed(current generation: Int) -> GatewayError {
         GatewayError(
             status: 412, code: "generation_mismatch",
             message: generation == 0
                 ? "the record does not exist" : "the record's generation is \(generation)")
     }
-    static func tooLarge(_ code: String, _ message: String) -> GatewayError {
+    package static func tooLarge(_ code: String, _ message: String) -> GatewayError {
         GatewayError(status: 413, code: code, message: message)
     }
-    static let unsupportedMediaType = GatewayError(
+    package static let unsupportedMediaType = GatewayError(
         status: 415, code: "unsupported_media_type", message: "request body must be application/json")
-    static func storeReplyError(_ message: String) -> GatewayError {
+    package static func storeReplyError(_ message: String) -> GatewayError {
         GatewayError(status: 502, code: "store_error", message: "the store answered: \(message)")
     }
 
-    /// The store client's refusals and failures, as HTTP.
-    init(_ error: StoreError, isWrite: Bool) {
+    /// The store client's refusals and failures, as HTTP: the one mapping every route
+    /// family uses. `isWrite` decides whether `in_doubt` is said (only writes can be in doubt).
+    package init(_ error: StoreError, isWrite: Bool) {
         switch error.kind {
         case .overloaded:
             self.init(status: 503, code: "overloaded", message: error.message, retryAfterSeconds: 1)
@@ -71,6 +73,16 @@ package struct GatewayError: Error, Equatable, CustomStringConvertible {
             self.init(status: 503, code: "cluster_unavailable", message: error.message, retryAfterSeconds: 1)
         case .crossSlot:
             self.init(status: 400, code: "cross_slot", message: error.message)
+        }
+    }
+
+    /// A store completion as a route sees it: an error reply is a 502 `store_error`,
+    /// a failure is mapped as above, anything else is the reply.
+    package static func result(_ result: Result<RESPValue, StoreError>, isWrite: Bool) -> Result<RESPValue, GatewayError> {
+        switch result {
+        case .success(.error(let message)): .failure(.storeReplyError(message))
+        case .success(let value): .success(value)
+        case .failure(let error): .failure(GatewayError(error, isWrite: isWrite))
         }
     }
 }

@@ -2,51 +2,88 @@ package import HTTP
 internal import Store
 internal import EventLoop
 
-/// Everything /metrics shows, declared once as a table (name, kind, help) and
+/// Everything /metrics shows, declared once as an enum (name, kind, help) and
 /// rendered in the Prometheus text format. Values are plain integers updated on the
 /// loop thread: no locks, which is why this is hand-written rather than built on
 /// swift-metrics/swift-prometheus (whose registries lock on every update).
 package final class Metrics {
     enum Kind: String { case counter, gauge, histogram }
 
-    struct Definition {
-        let name: String
-        let kind: Kind
-        let help: String
-    }
+    /// Every metric /metrics shows, in the order it shows them. A sample can only be
+    /// added under one of these names, so a typo is a compile error, not a new series.
+    enum Name: String, CaseIterable {
+        case workerInfo = "storegate_worker_info"
+        case httpRequestsTotal = "storegate_http_requests_total"
+        case httpRequestDurationSeconds = "storegate_http_request_duration_seconds"
+        case httpReceivedBodyBytesTotal = "storegate_http_received_body_bytes_total"
+        case httpSentBytesTotal = "storegate_http_sent_bytes_total"
+        case httpConnectionsOpen = "storegate_http_connections_open"
+        case httpConnectionsAcceptedTotal = "storegate_http_connections_accepted_total"
+        case httpConnectionsRefusedTotal = "storegate_http_connections_refused_total"
+        case httpRefusedRequestsTotal = "storegate_http_refused_requests_total"
+        case layer1PipelinePausesTotal = "storegate_layer1_pipeline_pauses_total"
+        case layer2RequestsInProgress = "storegate_layer2_requests_in_progress"
+        case layer2Capacity = "storegate_layer2_capacity"
+        case layer2Waiting = "storegate_layer2_waiting"
+        case layer2RejectedTotal = "storegate_layer2_rejected_total"
+        case layer3StoreConnectionsOpen = "storegate_layer3_store_connections_open"
+        case layer3StoreConnectionsMax = "storegate_layer3_store_connections_max"
+        case layer3StoreCommandsInFlight = "storegate_layer3_store_commands_in_flight"
+        case layer3StoreQueueDepth = "storegate_layer3_store_queue_depth"
+        case layer3StoreQueueMax = "storegate_layer3_store_queue_max"
+        case layer3StoreRejectedTotal = "storegate_layer3_store_rejected_total"
+        case storeCommandsTotal = "storegate_store_commands_total"
+        case storeTimeoutsTotal = "storegate_store_timeouts_total"
+        case storeErrorsTotal = "storegate_store_errors_total"
+        case storeReconnectsTotal = "storegate_store_reconnects_total"
+        case storeNodeUp = "storegate_store_node_up"
+        case clusterRedirectsTotal = "storegate_cluster_redirects_total"
+        case clusterSlotsUncovered = "storegate_cluster_slots_uncovered"
+        case clusterTopologyRefreshesTotal = "storegate_cluster_topology_refreshes_total"
+        case layer4SlowReaderPausesTotal = "storegate_layer4_slow_reader_pauses_total"
+        case layer4SlowReaderResetsTotal = "storegate_layer4_slow_reader_resets_total"
 
-    static let table: [Definition] = [
-        .init(name: "storegate_worker_info", kind: .gauge, help: "1, labelled with the worker process id (1 when single-process)."),
-        .init(name: "storegate_http_requests_total", kind: .counter, help: "Responses by route template, method and status."),
-        .init(name: "storegate_http_request_duration_seconds", kind: .histogram, help: "Time from a complete request to its response being queued, by route."),
-        .init(name: "storegate_http_received_body_bytes_total", kind: .counter, help: "Request body bytes received."),
-        .init(name: "storegate_http_sent_bytes_total", kind: .counter, help: "Response bytes queued for sending."),
-        .init(name: "storegate_http_connections_open", kind: .gauge, help: "Client connections open."),
-        .init(name: "storegate_http_connections_accepted_total", kind: .counter, help: "Client connections accepted."),
-        .init(name: "storegate_http_connections_refused_total", kind: .counter, help: "Connections closed at once because max_connections was reached."),
-        .init(name: "storegate_http_refused_requests_total", kind: .counter, help: "Malformed, oversized or timed-out requests answered with an error and a close."),
-        .init(name: "storegate_layer1_pipeline_pauses_total", kind: .counter, help: "Layer 1: times a connection stopped being read at its pipelined-request cap."),
-        .init(name: "storegate_layer2_requests_in_progress", kind: .gauge, help: "Layer 2: requests being handled."),
-        .init(name: "storegate_layer2_capacity", kind: .gauge, help: "Layer 2: max_requests_in_progress."),
-        .init(name: "storegate_layer2_waiting", kind: .gauge, help: "Layer 2: requests waiting for capacity."),
-        .init(name: "storegate_layer2_rejected_total", kind: .counter, help: "Layer 2: requests answered 503 after waiting past the admission timeout."),
-        .init(name: "storegate_layer3_store_connections_open", kind: .gauge, help: "Layer 3: backend connections open, per store node."),
-        .init(name: "storegate_layer3_store_connections_max", kind: .gauge, help: "Layer 3: max_conns_per_node."),
-        .init(name: "storegate_layer3_store_commands_in_flight", kind: .gauge, help: "Layer 3: commands sent or queued and not yet answered, per node."),
-        .init(name: "storegate_layer3_store_queue_depth", kind: .gauge, help: "Layer 3: commands waiting in the node queue."),
-        .init(name: "storegate_layer3_store_queue_max", kind: .gauge, help: "Layer 3: max_queued_per_node."),
-        .init(name: "storegate_layer3_store_rejected_total", kind: .counter, help: "Layer 3: commands refused at once, by reason (overloaded, node_down)."),
-        .init(name: "storegate_store_commands_total", kind: .counter, help: "Commands accepted, per node."),
-        .init(name: "storegate_store_timeouts_total", kind: .counter, help: "Commands that passed their deadline, per node."),
-        .init(name: "storegate_store_errors_total", kind: .counter, help: "Backend connection failures, per node."),
-        .init(name: "storegate_store_reconnects_total", kind: .counter, help: "Reconnect probes after a node went down, per node."),
-        .init(name: "storegate_store_node_up", kind: .gauge, help: "1 when the node is usable, 0 while it is down."),
-        .init(name: "storegate_cluster_redirects_total", kind: .counter, help: "Redis Cluster: redirect replies followed, by kind (moved, ask, tryagain, clusterdown)."),
-        .init(name: "storegate_cluster_slots_uncovered", kind: .gauge, help: "Redis Cluster: slots with no live master (readyz is 503 meanwhile)."),
-        .init(name: "storegate_cluster_topology_refreshes_total", kind: .counter, help: "Redis Cluster: CLUSTER SLOTS answers applied."),
-        .init(name: "storegate_layer4_slow_reader_pauses_total", kind: .counter, help: "Layer 4: times a client was not read because its unsent responses passed max_unsent_bytes."),
-        .init(name: "storegate_layer4_slow_reader_resets_total", kind: .counter, help: "Layer 4: clients reset after staying stuck past the slow-reader timeout."),
-    ]
+        /// Prometheus naming: counters end in `_total`; the one histogram is in seconds.
+        var kind: Kind {
+            if rawValue.hasSuffix("_total") { return .counter }
+            return self == .httpRequestDurationSeconds ? .histogram : .gauge
+        }
+
+        var help: String {
+            switch self {
+            case .workerInfo: "1, labelled with the worker process id (1 when single-process)."
+            case .httpRequestsTotal: "Responses by route template, method and status."
+            case .httpRequestDurationSeconds: "Time from a complete request to its response being queued, by route."
+            case .httpReceivedBodyBytesTotal: "Request body bytes received."
+            case .httpSentBytesTotal: "Response bytes queued for sending."
+            case .httpConnectionsOpen: "Client connections open."
+            case .httpConnectionsAcceptedTotal: "Client connections accepted."
+            case .httpConnectionsRefusedTotal: "Connections closed at once because max_connections was reached."
+            case .httpRefusedRequestsTotal: "Malformed, oversized or timed-out requests answered with an error and a close."
+            case .layer1PipelinePausesTotal: "Layer 1: times a connection stopped being read at its pipelined-request cap."
+            case .layer2RequestsInProgress: "Layer 2: requests being handled."
+            case .layer2Capacity: "Layer 2: max_requests_in_progress."
+            case .layer2Waiting: "Layer 2: requests waiting for capacity."
+            case .layer2RejectedTotal: "Layer 2: requests answered 503 after waiting past the admission timeout."
+            case .layer3StoreConnectionsOpen: "Layer 3: backend connections open, per store node."
+            case .layer3StoreConnectionsMax: "Layer 3: max_conns_per_node."
+            case .layer3StoreCommandsInFlight: "Layer 3: commands sent or queued and not yet answered, per node."
+            case .layer3StoreQueueDepth: "Layer 3: commands waiting in the node queue."
+            case .layer3StoreQueueMax: "Layer 3: max_queued_per_node."
+            case .layer3StoreRejectedTotal: "Layer 3: commands refused at once, by reason (overloaded, node_down)."
+            case .storeCommandsTotal: "Commands accepted, per node."
+            case .storeTimeoutsTotal: "Commands that passed their deadline, per node."
+            case .storeErrorsTotal: "Backend connection failures, per node."
+            case .storeReconnectsTotal: "Reconnect probes after a node went down, per node."
+            case .storeNodeUp: "1 when the node is usable, 0 while it is down."
+            case .clusterRedirectsTotal: "Redis Cluster: redirect replies followed, by kind (moved, ask, tryagain, clusterdown)."
+            case .clusterSlotsUncovered: "Redis Cluster: slots with no live master (readyz is 503 meanwhile)."
+            case .clusterTopologyRefreshesTotal: "Redis Cluster: CLUSTER SLOTS answers applied."
+            case .layer4SlowReaderPausesTotal: "Layer 4: times a client was not read because its unsent responses passed max_unsent_bytes."
+            case .layer4SlowReaderResetsTotal: "Layer 4: clients reset after staying stuck past the slow-reader timeout."
+            }
+        }
+    }
 
     /// Upper bounds in seconds.
     static let latencyBuckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
@@ -85,73 +122,73 @@ package final class Metrics {
         sentBytes += summary.bytesOut
     }
 
-    /// The Prometheus text exposition of every metric in `table`.
-    func render(server: HTTPServer?, store: Store) -> String {
-        var samples: [String: [String]] = [:]
-        func add(_ name: String, _ labels: String, _ value: String) {
-            samples[name, default: []].append(labels.isEmpty ? "\(name) \(value)" : "\(name){\(labels)} \(value)")
+    /// The Prometheus text exposition of every metric in `Name`.
+    func render(server: HTTPServer, store: Store) -> String {
+        var samples: [Name: [String]] = [:]
+        func add(_ metric: Name, _ labels: String, _ value: String) {
+            let name = metric.rawValue
+            samples[metric, default: []].append(labels.isEmpty ? "\(name) \(value)" : "\(name){\(labels)} \(value)")
         }
         for (key, count) in requests.sorted(by: { ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status) }) {
-            add("storegate_http_requests_total", "route=\(quote(key.route)),method=\(quote(key.method)),status=\"\(key.status)\"", String(count))
+            add(.httpRequestsTotal, "route=\(quote(key.route)),method=\(quote(key.method)),status=\"\(key.status)\"", String(count))
         }
+        let histogramName = Name.httpRequestDurationSeconds.rawValue
         for (route, histogram) in latency.sorted(by: { $0.key < $1.key }) {
             var cumulative = 0
             for (index, bound) in Self.latencyBuckets.enumerated() {
                 cumulative += histogram.buckets[index]
-                samples["storegate_http_request_duration_seconds", default: []].append(
-                    "storegate_http_request_duration_seconds_bucket{route=\(quote(route)),le=\"\(bound)\"} \(cumulative)")
+                samples[.httpRequestDurationSeconds, default: []].append(
+                    "\(histogramName)_bucket{route=\(quote(route)),le=\"\(bound)\"} \(cumulative)")
             }
-            samples["storegate_http_request_duration_seconds", default: []] += [
-                "storegate_http_request_duration_seconds_bucket{route=\(quote(route)),le=\"+Inf\"} \(histogram.count)",
-                "storegate_http_request_duration_seconds_sum{route=\(quote(route))} \(Double(histogram.sumNanoseconds) / 1e9)",
-                "storegate_http_request_duration_seconds_count{route=\(quote(route))} \(histogram.count)",
+            samples[.httpRequestDurationSeconds, default: []] += [
+                "\(histogramName)_bucket{route=\(quote(route)),le=\"+Inf\"} \(histogram.count)",
+                "\(histogramName)_sum{route=\(quote(route))} \(Double(histogram.sumNanoseconds) / 1e9)",
+                "\(histogramName)_count{route=\(quote(route))} \(histogram.count)",
             ]
         }
-        add("storegate_worker_info", "worker=\"\(workerID ?? 1)\"", "1")
-        add("storegate_http_received_body_bytes_total", "", String(receivedBytes))
-        add("storegate_http_sent_bytes_total", "", String(sentBytes))
-        if let server {
-            let connections = server.connectionStats
-            add("storegate_http_connections_open", "", String(server.connectionCount))
-            add("storegate_http_connections_accepted_total", "", String(connections.accepted))
-            add("storegate_http_connections_refused_total", "", String(server.refusedConnections))
-            add("storegate_http_refused_requests_total", "", String(connections.refusedRequests))
-            add("storegate_layer1_pipeline_pauses_total", "", String(connections.pipelinePauses))
-            add("storegate_layer2_requests_in_progress", "", String(server.admission.inProgress))
-            add("storegate_layer2_capacity", "", String(server.limits.maxRequestsInProgress))
-            add("storegate_layer2_waiting", "", String(server.admission.waitingCount))
-            add("storegate_layer2_rejected_total", "", String(server.admission.stats.rejected))
-            add("storegate_layer4_slow_reader_pauses_total", "", String(connections.slowReaderPauses))
-            add("storegate_layer4_slow_reader_resets_total", "", String(connections.slowReaderResets))
-        }
-        add("storegate_layer3_store_connections_max", "", String(store.limits.maxConnectionsPerNode))
-        add("storegate_layer3_store_queue_max", "", String(store.limits.maxQueuedPerNode))
+        add(.workerInfo, "worker=\"\(workerID ?? 1)\"", "1")
+        add(.httpReceivedBodyBytesTotal, "", String(receivedBytes))
+        add(.httpSentBytesTotal, "", String(sentBytes))
+        let connections = server.connectionStats
+        add(.httpConnectionsOpen, "", String(server.connectionCount))
+        add(.httpConnectionsAcceptedTotal, "", String(connections.accepted))
+        add(.httpConnectionsRefusedTotal, "", String(server.refusedConnections))
+        add(.httpRefusedRequestsTotal, "", String(connections.refusedRequests))
+        add(.layer1PipelinePausesTotal, "", String(connections.pipelinePauses))
+        add(.layer2RequestsInProgress, "", String(server.admission.inProgress))
+        add(.layer2Capacity, "", String(server.limits.maxRequestsInProgress))
+        add(.layer2Waiting, "", String(server.admission.waitingCount))
+        add(.layer2RejectedTotal, "", String(server.admission.stats.rejected))
+        add(.layer4SlowReaderPausesTotal, "", String(connections.slowReaderPauses))
+        add(.layer4SlowReaderResetsTotal, "", String(connections.slowReaderResets))
+        add(.layer3StoreConnectionsMax, "", String(store.limits.maxConnectionsPerNode))
+        add(.layer3StoreQueueMax, "", String(store.limits.maxQueuedPerNode))
         for node in store.nodes {
             let label = "node=\(quote(node.address.description))"
             let stats = node.stats
-            add("storegate_layer3_store_connections_open", label, String(node.openConnections))
-            add("storegate_layer3_store_commands_in_flight", label, String(stats.inFlight))
-            add("storegate_layer3_store_queue_depth", label, String(stats.queued))
-            add("storegate_layer3_store_rejected_total", label + ",reason=\"overloaded\"", String(stats.rejectedOverloaded))
-            add("storegate_layer3_store_rejected_total", label + ",reason=\"node_down\"", String(stats.rejectedNodeDown))
-            add("storegate_store_commands_total", label, String(stats.submitted))
-            add("storegate_store_timeouts_total", label, String(stats.timeouts))
-            add("storegate_store_errors_total", label, String(stats.errors))
-            add("storegate_store_reconnects_total", label, String(stats.reconnects))
-            add("storegate_store_node_up", label, node.isUp ? "1" : "0")
+            add(.layer3StoreConnectionsOpen, label, String(node.openConnections))
+            add(.layer3StoreCommandsInFlight, label, String(stats.inFlight))
+            add(.layer3StoreQueueDepth, label, String(stats.queued))
+            add(.layer3StoreRejectedTotal, label + ",reason=\"overloaded\"", String(stats.rejectedOverloaded))
+            add(.layer3StoreRejectedTotal, label + ",reason=\"node_down\"", String(stats.rejectedNodeDown))
+            add(.storeCommandsTotal, label, String(stats.submitted))
+            add(.storeTimeoutsTotal, label, String(stats.timeouts))
+            add(.storeErrorsTotal, label, String(stats.errors))
+            add(.storeReconnectsTotal, label, String(stats.reconnects))
+            add(.storeNodeUp, label, node.isUp ? "1" : "0")
         }
         if store.isCluster {
             let cluster = store.clusterStats
             for (kind, count) in [("moved", cluster.moved), ("ask", cluster.asked), ("tryagain", cluster.tryAgain), ("clusterdown", cluster.clusterDown)] {
-                add("storegate_cluster_redirects_total", "kind=\"\(kind)\"", String(count))
+                add(.clusterRedirectsTotal, "kind=\"\(kind)\"", String(count))
             }
-            add("storegate_cluster_slots_uncovered", "", String(store.uncoveredSlots))
-            add("storegate_cluster_topology_refreshes_total", "", String(cluster.refreshes))
+            add(.clusterSlotsUncovered, "", String(store.uncoveredSlots))
+            add(.clusterTopologyRefreshesTotal, "", String(cluster.refreshes))
         }
         var text = ""
-        for definition in Self.table {
-            text += "# HELP \(definition.name) \(definition.help)\n# TYPE \(definition.name) \(definition.kind.rawValue)\n"
-            for line in samples[definition.name] ?? [] { text += line + "\n" }
+        for metric in Name.allCases {
+            text += "# HELP \(metric.rawValue) \(metric.help)\n# TYPE \(metric.rawValue) \(metric.kind.rawValue)\n"
+            for line in samples[metric] ?? [] { text += line + "\n" }
         }
         return text
     }

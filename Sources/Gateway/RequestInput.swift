@@ -1,16 +1,18 @@
-internal import HTTP
+package import JSON
+package import HTTP
 
 /// What route handlers read from a request, validated: query parameters, the
-/// `If-Match` generation, per-request overrides, and the JSON body.
-struct RequestInput {
-    let request: HTTPRequest
-    let query: [String: String]
+/// `If-Match` generation, per-request overrides, and the JSON body. Every route family
+/// reads its input through this, so the same mistake gets the same answer everywhere.
+package struct RequestInput {
+    package let request: HTTPRequest
+    package let query: [String: String]
 
     static let maxTTLSeconds = 10 * 365 * 24 * 3600
     static let minTimeoutMs: UInt64 = 100
     static let maxTimeoutMs: UInt64 = 60_000
 
-    init(_ request: HTTPRequest) throws(GatewayError) {
+    package init(_ request: HTTPRequest) throws(GatewayError) {
         self.request = request
         var query: [String: String] = [:]
         for pair in (request.query ?? "").split(separator: "&") where !pair.isEmpty {
@@ -25,14 +27,14 @@ struct RequestInput {
     }
 
     /// Rejects parameters the route does not know.
-    func allowOnly(_ names: Set<String>) throws(GatewayError) {
+    package func allowOnly(_ names: Set<String>) throws(GatewayError) {
         if let unknown = query.keys.first(where: { !names.contains($0) }) {
             throw GatewayError.badRequest("invalid_query", "unknown query parameter '\(unknown.prefix(64))'")
         }
     }
 
     /// `?ttl=N`: seconds (1…10 years), or -1 / 0 for no expiry; nil when absent.
-    var ttl: Int? {
+    package var ttl: Int? {
         get throws(GatewayError) {
             guard let text = query["ttl"] else { return nil }
             guard let value = Int(text), (-1...Self.maxTTLSeconds).contains(value) else {
@@ -43,7 +45,7 @@ struct RequestInput {
     }
 
     /// `?timeout_ms=N`: the store deadline for this request (1…60000 ms).
-    var timeoutMs: UInt64? {
+    package var timeoutMs: UInt64? {
         get throws(GatewayError) {
             guard let text = query["timeout_ms"] else { return nil }
             guard let value = UInt64(text), (Self.minTimeoutMs...Self.maxTimeoutMs).contains(value) else {
@@ -95,7 +97,7 @@ struct RequestInput {
     }
 
     /// The body as a JSON object; requires `Content-Type: application/json`.
-    func jsonObject() throws(GatewayError) -> JSONObject {
+    package func jsonObject() throws(GatewayError) -> JSONObject {
         let contentType = request.headers["Content-Type"]?.split(separator: ";").first.map {
             String($0).trimmingCharacters(" \t").lowercased()
         }

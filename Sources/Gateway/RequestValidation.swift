@@ -1,3 +1,4 @@
+internal import JSON
 package import HTTP
 
 /// What the record routes check before a request reaches the store, callable without a

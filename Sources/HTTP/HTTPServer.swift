@@ -1,4 +1,5 @@
 package import EventLoop
+internal import JSON
 
 /// Called with each complete request. Answer through the responder, now or later.
 package typealias HTTPHandler = (HTTPRequest, HTTPResponder) -> Void
@@ -146,33 +147,14 @@ package final class HTTPServer: TCPListenerDelegate {
     /// The error body every component uses; `inDoubt` only for writes of unknown outcome.
     package static func errorBody(code: String, message: String, requestID: String, inDoubt: Bool? = nil) -> String {
         var body = #"{"error":{"code":"#
-        appendJSONString(code, to: &body)
+        JSONWriter.appendString(code, to: &body)
         body += #","message":"#
-        appendJSONString(message, to: &body)
+        JSONWriter.appendString(message, to: &body)
         body += #","request_id":"#
-        appendJSONString(requestID, to: &body)
+        JSONWriter.appendString(requestID, to: &body)
         if let inDoubt { body += #","in_doubt":\#(inDoubt)"# }
         return body + "}}"
     }
-}
-
-/// Appends `value` as a JSON string literal.
-package func appendJSONString(_ value: String, to out: inout String) {
-    out.append("\"")
-    for scalar in value.unicodeScalars {
-        switch scalar {
-        case "\"": out.append("\\\"")
-        case "\\": out.append("\\\\")
-        case "\n": out.append("\\n")
-        case "\r": out.append("\\r")
-        case "\t": out.append("\\t")
-        case _ where scalar.value < 0x20:
-            let hex = String(scalar.value, radix: 16)
-            out.append("\\u" + String(repeating: "0", count: 4 - hex.count) + hex)
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    out.append("\"")
 }
 
 /// One answered request, for the access log and metrics.

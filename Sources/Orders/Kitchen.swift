@@ -1,3 +1,4 @@
+internal import JSON
 package import EventLoop
 internal import Gateway
 internal import RESP
@@ -103,18 +104,12 @@ package final class Kitchen {
 
     private func resume(_ ids: [String], completion: @escaping () -> Void) {
         guard !ids.isEmpty else { return completion() }
-        var loaded: [LiveOrder] = []
-        var remaining = ids.count
-        for id in ids {
-            load(id) { order in
-                if let order { loaded.append(order) }
-                remaining -= 1
-                guard remaining == 0 else { return }
-                // Oldest first, so the rebuilt queues keep their order.
-                for order in loaded.sorted(by: { $0.createdAtMs < $1.createdAtMs }) { self.reinstate(order) }
-                completion()
-            }
+        let gather = Gather<LiveOrder>(count: ids.count) { [self] loaded in
+            // Oldest first, so the rebuilt queues keep their order.
+            for order in loaded.compactMap({ $0 }).sorted(by: { $0.createdAtMs < $1.createdAtMs }) { reinstate(order) }
+            completion()
         }
+        for (index, id) in ids.enumerated() { load(id) { gather.finish(index, $0) } }
     }
 
     /// Reads one order from the store for resuming; nil (and out of the index) when it
@@ -378,34 +373,10 @@ package final class Kitchen {
     }
 }
 
-/// A first-in first-out queue with O(1) pop: a head index into an array, compacted
-/// when the consumed prefix is most of it.
-struct FIFO<Element: AnyObject> {
-    private var items: [Element] = []
-    private var head = 0
-
-    var count: Int { items.count - head }
-    var isEmpty: Bool { count == 0 }
-
-    mutating func append(_ item: Element) { items.append(item) }
-
-    mutating func popFirst() -> Element? {
-        guard head < items.count else { return nil }
-        let item = items[head]
-        head += 1
-        if head == items.count {
-            items.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head > 1024, head * 2 > items.count {
-            items.removeFirst(head)
-            head = 0
-        }
-        return item
-    }
-
-    /// Removes `item` wherever it is (rare: an order leaving early).
-    mutating func remove(_ item: Element) {
-        guard let index = items[head...].firstIndex(where: { $0 === item }) else { return }
-        items.remove(at: index)
+extension FIFO where Element == LiveOrder {
+    /// Takes `order` out wherever it waits (rare: an order leaving early), keeping the others' order.
+    mutating func remove(_ order: LiveOrder) {
+        guard elements.contains(where: { $0 === order }) else { return }
+        for other in removeAll() where other !== order { append(other) }
     }
 }

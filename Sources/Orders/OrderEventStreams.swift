@@ -1,3 +1,4 @@
+internal import JSON
 internal import EventLoop
 internal import Gateway
 internal import HTTP
@@ -29,7 +30,8 @@ final class OrderEventStreams {
     var draining: Bool { isDraining() }
     var orders: OrderStore { kitchen.orders }
 
-    func open(_ context: RouteContext, id: String) throws(GatewayError) {
+    /// Nil when the read is on its way (its completion answers), else the store's refusal.
+    func open(_ context: RouteContext, id: String) throws(GatewayError) -> GatewayError? {
         guard openCount < kitchen.settings.maxEventStreams else {
             throw GatewayError(
                 status: 503, code: "too_many_streams", message: "\(openCount) event streams are open",
@@ -44,10 +46,10 @@ final class OrderEventStreams {
         let keys = [OrderKeys.order(id), OrderKeys.events(id)]
         let refusal = orders.evalOnce(OrderScripts.read, keys: keys, [], isWrite: false) { [self] result in
             switch result {
-            case .failure(let error): fail(context, error)
+            case .failure(let error): context.fail(error)
             case .success(let reply):
                 guard let parts = reply.array, parts.count == 2 else {
-                    return fail(context, GatewayError(status: 404, code: "order_not_found", message: "no order \(id)"))
+                    return context.fail(GatewayError(status: 404, code: "order_not_found", message: "no order \(id)"))
                 }
                 var headers = HTTPHeaders([("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
                 guard !context.responder.isHead else {
@@ -63,7 +65,7 @@ final class OrderEventStreams {
                 if !stream.isEnded { kitchen.loop.deadlines.schedule(stream, afterMs: Self.pollMs) }
             }
         }
-        if let refusal { throw refusal }
+        return refusal
     }
 
     func didEnd(_ stream: OrderEventStream) {

@@ -1,4 +1,4 @@
-package import Gateway
+package import JSON
 
 /// Where an order is in the kitchen; the raw values are the API's status names.
 package enum OrderStatus: String, CaseIterable, Sendable {

@@ -1,3 +1,4 @@
+internal import JSON
 internal import Gateway
 internal import HTTP
 internal import RESP
@@ -24,42 +25,42 @@ struct OrderRoutes {
 
     func register(on router: inout Router) {
         router.add("GET", "/v1/menu") { context in
-            run(context) { () throws(GatewayError) in
+            respond(context) { () throws(GatewayError) in
                 try Self.noQuery(context)
-                context.responder.respond(Self.json(Menu.json, status: 200))
+                context.respond(json: Menu.json, status: 200)
+                return nil
             }
         }
-        router.add("POST", "/v1/orders") { context in run(context) { () throws(GatewayError) in try place(context) } }
-        router.add("GET", "/v1/orders/{id}") { context in run(context) { () throws(GatewayError) in try show(context) }
-        }
+        router.add("POST", "/v1/orders") { context in respond(context) { () throws(GatewayError) in try place(context) } }
+        router.add("GET", "/v1/orders/{id}") { context in respond(context) { () throws(GatewayError) in try show(context) } }
         router.add("GET", "/v1/orders/{id}/events") { context in
-            run(context) { () throws(GatewayError) in
+            respond(context) { () throws(GatewayError) in
                 try Self.noQuery(context)
-                try streams.open(context, id: try Self.orderID(context))
+                return try streams.open(context, id: try Self.orderID(context))
             }
         }
-        router.add("GET", "/v1/kitchen") { context in run(context) { () throws(GatewayError) in try status(context) } }
+        router.add("GET", "/v1/kitchen") { context in respond(context) { () throws(GatewayError) in try status(context) } }
         router.add("POST", "/v1/kitchen/restock") { context in
-            run(context) { () throws(GatewayError) in try restock(context) }
+            respond(context) { () throws(GatewayError) in try restock(context) }
         }
     }
 
     // MARK: POST /v1/orders
 
-    private func place(_ context: RouteContext) throws(GatewayError) {
+    private func place(_ context: RouteContext) throws(GatewayError) -> GatewayError? {
         try Self.noQuery(context)
-        let body = try Self.jsonBody(context.request)
+        let body = try RequestInput(context.request).jsonObject()
         if let unknown = body.keys.first(where: { !["customer", "items", "address"].contains($0) }) {
-            throw Self.bad("invalid_order", "unknown field '\(unknown.prefix(64))'")
+            throw GatewayError.badRequest("invalid_order", "unknown field '\(unknown.prefix(64))'")
         }
         guard case .string(let customer)? = body["customer"], Self.isToken(customer, maxLength: 64) else {
-            throw Self.bad("invalid_customer", "customer must be a customer key: 1–64 of A–Z a–z 0–9 _ . : -")
+            throw GatewayError.badRequest("invalid_customer", "customer must be a customer key: 1–64 of A–Z a–z 0–9 _ . : -")
         }
         guard case .string(let address)? = body["address"], !address.isEmpty,
             address.unicodeScalars.count <= Self.maxAddressCharacters,
             !address.unicodeScalars.contains(where: { $0.value < 0x20 })
         else {
-            throw Self.bad(
+            throw GatewayError.badRequest(
                 "invalid_address",
                 "address must be 1–\(Self.maxAddressCharacters) characters without control characters")
         }
@@ -67,24 +68,21 @@ struct OrderRoutes {
         let idempotencyKey = try Self.idempotencyKey(context.request)
         let read = try RecordAccess.readCommand(
             namespace: OrderKeys.customerNamespace, set: OrderKeys.customerSet, key: customer)
-        try refused(
-            kitchen.orders.runOnce(read, isWrite: false) { result in
+        return kitchen.orders.runOnce(read, isWrite: false) { result in
                 switch result.flatMap({ reply in
-                    Result { () throws(GatewayError) in try RecordAccess.bins(fromReadReply: reply) }
-                }) {
-                case .failure(let error): fail(context, error)
-                case .success(nil):
-                    fail(
-                        context,
-                        GatewayError(
-                            status: 422, code: "unknown_customer",
-                            message: "no customer '\(customer)' in pizzeria/customers"))
-                case .success:
-                    claimID(context, idempotencyKey: idempotencyKey) { id, replayed in
-                        create(context, id: id, replayed: replayed, customer: customer, address: address, items: items)
-                    }
+                Result { () throws(GatewayError) in try RecordAccess.bins(fromReadReply: reply) }
+            }) {
+            case .failure(let error): context.fail(error)
+            case .success(nil):
+                context.fail(
+                    GatewayError(
+                        status: 422, code: "unknown_customer", message: "no customer '\(customer)' in pizzeria/customers"))
+            case .success:
+                claimID(context, idempotencyKey: idempotencyKey) { id, replayed in
+                    create(context, id: id, replayed: replayed, customer: customer, address: address, items: items)
                 }
-            })
+            }
+        }
     }
 
     /// A fresh id, or with an Idempotency-Key the id that key already names (SET NX GET:
@@ -98,15 +96,14 @@ struct OrderRoutes {
             "SET", OrderKeys.idempotency(idempotencyKey), fresh, "NX", "GET", "EX",
             String(OrderKeys.idempotencySeconds),
         ]
-        refusedLater(
-            context,
-            kitchen.orders.runOnce(command, isWrite: true) { result in
-                switch result {
-                case .failure(let error): fail(context, error)
-                case .success(let reply):
-                    if let existing = reply.string { then(existing, true) } else { then(fresh, false) }
-                }
-            })
+        let refusal = kitchen.orders.runOnce(command, isWrite: true) { result in
+            switch result {
+            case .failure(let error): context.fail(error)
+            case .success(let reply):
+                if let existing = reply.string { then(existing, true) } else { then(fresh, false) }
+            }
+        }
+        if let refusal { context.fail(refusal) }
     }
 
     private func create(
@@ -120,7 +117,7 @@ struct OrderRoutes {
         kitchen.creating.insert(id)
         let finish = { (failure: GatewayError?) in
             kitchen.creating.remove(id)
-            if let failure { fail(context, failure) }
+            if let failure { context.fail(failure) }
         }
         // Into the active index first: an order that exists is always found again on restart.
         let refusal = kitchen.orders.runOnce(["SADD", OrderKeys.active, id], isWrite: true) { result in
@@ -150,7 +147,7 @@ struct OrderRoutes {
     }
 
     private func accepted(_ context: RouteContext, id: String, order: JSONValue, replayed: Bool) {
-        var response = Self.json(order, status: 202)
+        var response = jsonResponse(order, status: 202)
         response.headers.add(name: "Location", value: "/v1/orders/\(id)")
         if replayed { response.headers.add(name: "Idempotent-Replayed", value: "true") }
         context.responder.respond(response)
@@ -158,93 +155,92 @@ struct OrderRoutes {
 
     // MARK: GET /v1/orders/{id}, /v1/kitchen, POST /v1/kitchen/restock
 
-    private func show(_ context: RouteContext) throws(GatewayError) {
+    private func show(_ context: RouteContext) throws(GatewayError) -> GatewayError? {
         try Self.noQuery(context)
         let id = try Self.orderID(context)
-        showStored(context, id: id) { context.responder.respond(Self.json($0, status: 200)) }
+        return readStored(context, id: id) { context.respond(json: $0, status: 200) }
     }
 
+    /// `readStored` from inside a completion: a refusal is answered at once.
     private func showStored(_ context: RouteContext, id: String, then: @escaping (JSONValue) -> Void) {
+        if let refusal = readStored(context, id: id, then: then) { context.fail(refusal) }
+    }
+
+    private func readStored(_ context: RouteContext, id: String, then: @escaping (JSONValue) -> Void) -> GatewayError? {
         let keys = [OrderKeys.order(id), OrderKeys.events(id)]
-        refusedLater(
-            context,
-            kitchen.orders.evalOnce(OrderScripts.read, keys: keys, [], isWrite: false) { result in
-                switch result {
-                case .failure(let error): fail(context, error)
-                case .success(let reply):
-                    guard let parts = reply.array, parts.count == 2,
-                        let order = StoredOrder(id: id, fields: parts[0].flatDictionary)
-                    else {
-                        return fail(
-                            context, GatewayError(status: 404, code: "order_not_found", message: "no order \(id)"))
-                    }
-                    then(order.json(events: StoredOrder.events(fromXRange: parts[1])))
+        return kitchen.orders.evalOnce(OrderScripts.read, keys: keys, [], isWrite: false) { result in
+            switch result {
+            case .failure(let error): context.fail(error)
+            case .success(let reply):
+                guard let parts = reply.array, parts.count == 2,
+                    let order = StoredOrder(id: id, fields: parts[0].flatDictionary)
+                else {
+                    return context.fail(GatewayError(status: 404, code: "order_not_found", message: "no order \(id)"))
                 }
-            })
+                then(order.json(events: StoredOrder.events(fromXRange: parts[1])))
+            }
+        }
     }
 
-    private func status(_ context: RouteContext) throws(GatewayError) {
+    private func status(_ context: RouteContext) throws(GatewayError) -> GatewayError? {
         try Self.noQuery(context)
-        try refused(
-            kitchen.orders.runOnce(["HGETALL", OrderKeys.stock], isWrite: false) { result in
-                switch result {
-                case .failure(let error): fail(context, error)
-                case .success(let reply):
-                    context.responder.respond(Self.json(kitchen.snapshot(stock: reply.flatDictionary), status: 200))
-                }
-            })
+        return kitchen.orders.runOnce(["HGETALL", OrderKeys.stock], isWrite: false) { result in
+            switch result {
+            case .failure(let error): context.fail(error)
+            case .success(let reply): context.respond(json: kitchen.snapshot(stock: reply.flatDictionary), status: 200)
+            }
+        }
     }
 
-    private func restock(_ context: RouteContext) throws(GatewayError) {
+    private func restock(_ context: RouteContext) throws(GatewayError) -> GatewayError? {
         try Self.noQuery(context)
-        let body = try Self.jsonBody(context.request)
+        let body = try RequestInput(context.request).jsonObject()
         guard body.keys == ["ingredients"], case .object(let ingredients)? = body["ingredients"], !ingredients.isEmpty
         else {
-            throw Self.bad(
+            throw GatewayError.badRequest(
                 "invalid_restock", "the body is {\"ingredients\": {\"tomato\": 50, …}} with at least one ingredient")
         }
         var arguments: [String] = []
         for (name, value) in ingredients {
             guard Menu.ingredients.contains(name) else {
-                throw Self.bad(
+                throw GatewayError.badRequest(
                     "unknown_ingredient",
                     "no ingredient '\(name.prefix(64))' (known: \(Menu.ingredients.joined(separator: ", ")))")
             }
             guard let amount = value.exactInteger, (1...Int64(Self.maxRestockAmount)).contains(amount) else {
-                throw Self.bad("invalid_amount", "'\(name)' must be an integer 1…\(Self.maxRestockAmount)")
+                throw GatewayError.badRequest("invalid_amount", "'\(name)' must be an integer 1…\(Self.maxRestockAmount)")
             }
             arguments += [name, String(amount)]
         }
-        try refused(
-            kitchen.orders.evalOnce(OrderScripts.restock, keys: [OrderKeys.stock], arguments, isWrite: true) { result in
-                switch result {
-                case .failure(let error): fail(context, error)
-                case .success(let reply):
-                    kitchen.didRestock()
-                    let stock = reply.flatDictionary
-                    let pairs = Menu.ingredients.map { ($0, JSONValue.integer(stock[$0].flatMap { Int64($0) } ?? 0)) }
-                    context.responder.respond(
-                        Self.json(.object(JSONObject([("stock", .object(JSONObject(pairs)))])), status: 200))
-                }
-            })
+        return kitchen.orders.evalOnce(OrderScripts.restock, keys: [OrderKeys.stock], arguments, isWrite: true) {
+            result in
+            switch result {
+            case .failure(let error): context.fail(error)
+            case .success(let reply):
+                kitchen.didRestock()
+                let stock = reply.flatDictionary
+                let pairs = Menu.ingredients.map { ($0, JSONValue.integer(stock[$0].flatMap { Int64($0) } ?? 0)) }
+                context.respond(json: .object(JSONObject([("stock", .object(JSONObject(pairs)))])), status: 200)
+            }
+        }
     }
 
     // MARK: input
 
     static func items(_ value: JSONValue?) throws(GatewayError) -> [OrderItem] {
         guard case .array(let raw)? = value, !raw.isEmpty, raw.count <= maxItems else {
-            throw bad("invalid_items", "items must be an array of 1–\(maxItems) {\"pizza\", \"quantity\"}")
+            throw GatewayError.badRequest("invalid_items", "items must be an array of 1–\(maxItems) {\"pizza\", \"quantity\"}")
         }
         var items: [OrderItem] = []
         for (index, entry) in raw.enumerated() {
             guard case .object(let fields) = entry, Set(fields.keys) == ["pizza", "quantity"],
                 case .string(let pizza)? = fields["pizza"]
-            else { throw bad("invalid_items", "items[\(index)] must be {\"pizza\": name, \"quantity\": n}") }
+            else { throw GatewayError.badRequest("invalid_items", "items[\(index)] must be {\"pizza\": name, \"quantity\": n}") }
             guard Menu.pizza(named: pizza) != nil else {
-                throw bad("unknown_pizza", "items[\(index)]: no pizza '\(pizza.prefix(64))' on the menu")
+                throw GatewayError.badRequest("unknown_pizza", "items[\(index)]: no pizza '\(pizza.prefix(64))' on the menu")
             }
             guard let quantity = fields["quantity"]?.exactInteger, (1...Int64(maxQuantity)).contains(quantity) else {
-                throw bad("invalid_quantity", "items[\(index)]: quantity must be an integer 1…\(maxQuantity)")
+                throw GatewayError.badRequest("invalid_quantity", "items[\(index)]: quantity must be an integer 1…\(maxQuantity)")
             }
             items.append(OrderItem(pizza: pizza, quantity: Int(quantity)))
         }
@@ -255,7 +251,7 @@ struct OrderRoutes {
         let values = request.headers.values("Idempotency-Key")
         guard let key = values.first else { return nil }
         guard values.count == 1, isToken(key, maxLength: 128) else {
-            throw bad("invalid_idempotency_key", "Idempotency-Key must be 1–128 of A–Z a–z 0–9 _ . - :, given once")
+            throw GatewayError.badRequest("invalid_idempotency_key", "Idempotency-Key must be 1–128 of A–Z a–z 0–9 _ . - :, given once")
         }
         return key
     }
@@ -263,7 +259,7 @@ struct OrderRoutes {
     static func orderID(_ context: RouteContext) throws(GatewayError) -> String {
         let id = context.parameters["id"] ?? ""
         guard id.utf8.count == 16, id.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
-            throw bad("invalid_order_id", "an order id is 16 lowercase hex digits")
+            throw GatewayError.badRequest("invalid_order_id", "an order id is 16 lowercase hex digits")
         }
         return id
     }
@@ -281,56 +277,8 @@ struct OrderRoutes {
             }
     }
 
+    /// These routes take no query parameters.
     static func noQuery(_ context: RouteContext) throws(GatewayError) {
-        if let query = context.request.query, !query.isEmpty {
-            throw bad("invalid_query", "this route takes no query parameters")
-        }
+        try RequestInput(context.request).allowOnly([])
     }
-
-    static func jsonBody(_ request: HTTPRequest) throws(GatewayError) -> JSONObject {
-        let contentType = request.headers["Content-Type"]?.split(separator: ";").first.map {
-            String($0).filter { $0 != " " && $0 != "\t" }.lowercased()
-        }
-        guard contentType == "application/json" else {
-            throw GatewayError(
-                status: 415, code: "unsupported_media_type", message: "request body must be application/json")
-        }
-        guard case .object(let object)? = try? JSONParser.parse(request.body) else {
-            throw bad("invalid_json", "request body must be a JSON object")
-        }
-        return object
-    }
-
-    static func bad(_ code: String, _ message: String) -> GatewayError {
-        GatewayError(status: 400, code: code, message: message)
-    }
-
-    static func json(_ value: JSONValue, status: Int) -> HTTPResponse {
-        var body: [UInt8] = []
-        JSONWriter.append(value, to: &body)
-        return HTTPResponse(status: status, headers: HTTPHeaders([("Content-Type", "application/json")]), body: body)
-    }
-}
-
-func fail(_ context: RouteContext, _ error: GatewayError) {
-    context.responder.respond(ErrorResponse.make(error, requestID: context.request.id))
-}
-
-/// Runs a handler; a validation error becomes the response.
-private func run(_ context: RouteContext, _ body: () throws(GatewayError) -> Void) {
-    do throws(GatewayError) {
-        try body()
-    } catch {
-        fail(context, error)
-    }
-}
-
-/// A synchronous store refusal, thrown as the response.
-private func refused(_ refusal: GatewayError?) throws(GatewayError) {
-    if let refusal { throw refusal }
-}
-
-/// A synchronous store refusal inside a completion: answered at once.
-private func refusedLater(_ context: RouteContext, _ refusal: GatewayError?) {
-    if let refusal { fail(context, refusal) }
 }

@@ -22,8 +22,7 @@ final class OrderStore {
     private let loop: Loop
     private let maxOutstanding: Int
     private var outstanding = 0
-    private var waiting: [Pending] = []
-    private var waitingHead = 0
+    private var waiting = FIFO<Pending>()
     private(set) var retries = 0
 
     init(store: Store, loop: Loop, maxOutstanding: Int) {
@@ -32,7 +31,7 @@ final class OrderStore {
         self.maxOutstanding = max(1, maxOutstanding)
     }
 
-    var queuedCount: Int { waiting.count - waitingHead }
+    var queuedCount: Int { waiting.count }
 
     /// Sends `arguments` until a non-error reply arrives; `completion` hears it once.
     func run(_ arguments: [String], completion: @escaping Reply) {
@@ -48,15 +47,9 @@ final class OrderStore {
         -> GatewayError?
     {
         let refusal = store.execute(arguments, idempotent: !isWrite) { result in
-            switch result {
-            case .success(.error(let message)):
-                completion(
-                    .failure(GatewayError(status: 502, code: "store_error", message: "the store answered: \(message)")))
-            case .success(let value): completion(.success(value))
-            case .failure(let error): completion(.failure(GatewayError(storeError: error, isWrite: isWrite)))
-            }
+            completion(GatewayError.result(result, isWrite: isWrite))
         }
-        return refusal.map { GatewayError(storeError: $0, isWrite: isWrite) }
+        return refusal.map { GatewayError($0, isWrite: isWrite) }
     }
 
     func evalOnce(
@@ -89,18 +82,7 @@ final class OrderStore {
     }
 
     private func startWaiting() {
-        while outstanding < maxOutstanding, waitingHead < waiting.count {
-            let next = waiting[waitingHead]
-            waitingHead += 1
-            submit(next)
-        }
-        if waitingHead == waiting.count {
-            waiting.removeAll(keepingCapacity: true)
-            waitingHead = 0
-        } else if waitingHead > 4096, waitingHead * 2 > waiting.count {
-            waiting.removeFirst(waitingHead)
-            waitingHead = 0
-        }
+        while outstanding < maxOutstanding, let next = waiting.popFirst() { submit(next) }
     }
 
     /// Backoff 50 ms doubling to 2 s; the command goes to the back of the line.
@@ -127,21 +109,6 @@ final class OneShot: DeadlineTarget {
         let work = self.work
         self.work = nil
         work?()
-    }
-}
-
-extension GatewayError {
-    init(storeError error: StoreError, isWrite: Bool) {
-        switch error.kind {
-        case .overloaded, .nodeDown, .closed:
-            self.init(status: 503, code: "store_unavailable", message: error.message, retryAfterSeconds: 1)
-        case .timeout(let unknown):
-            self.init(status: 504, code: "store_timeout", message: error.message, inDoubt: isWrite ? unknown : nil)
-        default:
-            self.init(
-                status: 502, code: "store_error", message: error.message,
-                inDoubt: isWrite && error.outcomeUnknown ? true : nil)
-        }
     }
 }
 

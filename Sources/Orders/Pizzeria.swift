@@ -1,7 +1,7 @@
 package import Gateway
 internal import HTTP
 
-/// The pizzeria order workflow (issue 7): the kitchen, its routes and its event streams,
+/// The pizzeria order workflow: the kitchen, its routes and its event streams,
 /// attached to a gateway by the executable (Gateway can't import this module).
 ///
 /// ```
@@ -17,7 +17,7 @@ package final class Pizzeria {
 
     package init(gateway: Gateway, settings: KitchenSettings) {
         kitchen = Kitchen(loop: gateway.loop, store: gateway.store, settings: settings)
-        streams = OrderEventStreams(kitchen: kitchen) { [weak gateway] in gateway?.server?.isDraining ?? false }
+        streams = OrderEventStreams(kitchen: kitchen) { [weak server = gateway.server] in server?.isDraining ?? true }
         gateway.addRoutes { router in OrderRoutes(kitchen: kitchen, streams: streams).register(on: &router) }
     }
 

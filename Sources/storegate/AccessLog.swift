@@ -1,3 +1,4 @@
+internal import JSON
 internal import EventLoop
 internal import HTTP
 internal import Gateway
@@ -32,13 +33,13 @@ final class AccessLog {
         var line = #"{"time":""#
         line += clock.timestamp()
         line += #"","event":"request","method":"#
-        appendJSONString(summary.method, to: &line)
+        JSONWriter.appendString(summary.method, to: &line)
         line += #","route":"#
-        appendJSONString(summary.route, to: &line)
+        JSONWriter.appendString(summary.route, to: &line)
         line += #","status":\#(summary.status),"duration_ms":"#
         line += formatMilliseconds(summary.durationNanoseconds)
         line += #","bytes_in":\#(summary.bytesIn),"bytes_out":\#(summary.bytesOut),"request_id":"#
-        appendJSONString(summary.requestID, to: &line)
+        JSONWriter.appendString(summary.requestID, to: &line)
         line += "}\n"
         sink.write(Array(line.utf8))
     }

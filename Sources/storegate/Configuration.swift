@@ -6,6 +6,7 @@ internal import Orders
 
 /// Everything the process can be told, by flag or by environment variable
 /// (`--max-body-bytes` ↔ `STOREGATE_MAX_BODY_BYTES`); a flag wins over the environment.
+/// docs/configuration.md lists every option; ConfigurationDocTests keeps it in step with `usage`.
 struct Configuration {
     var listen = SocketAddress.inet(host: "127.0.0.1", port: 8080)
     var store = (try? StoreURL(parsing: "redis://127.0.0.1:6379"))!
@@ -18,6 +19,8 @@ struct Configuration {
     /// and that the listening socket is shared.
     var workerID: Int?
     var reusePort = false
+    /// The supervisor's pid, passed down to its workers (environment only).
+    var supervisorPID: Int32?
     var logLevel = LogLevel.info
     var logFormat = LogFormat.json
     var shutdownGraceMs: UInt64 = 10_000
@@ -156,6 +159,7 @@ struct Configuration {
         }
         config.workerID = environment["STOREGATE_WORKER_ID"].flatMap { Int($0) }
         config.reusePort = environment["STOREGATE_REUSE_PORT"] == "1"
+        config.supervisorPID = environment["STOREGATE_SUPERVISOR_PID"].flatMap { Int32($0) }
         var index = 0
         while index < arguments.count {
             let argument = arguments[index]

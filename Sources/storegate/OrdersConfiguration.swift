@@ -1,6 +1,6 @@
 internal import Orders
 
-/// The pizzeria's options (issue 7), kept apart from the gateway's own.
+/// The pizzeria's options, kept apart from the gateway's own.
 extension Configuration {
     static var kitchenOptions: [Option] {
         [

@@ -48,7 +48,7 @@ extension Configuration {
         var keys = APIKeyRing()
         var fileText: String?
         if let path = apiKeysFile {
-            fileText = readTextFile(path)
+            fileText = ProcessEnvironment.readTextFile(path)
             if fileText == nil { throw ConfigurationError("--api-keys-file: cannot read '\(path)'") }
         }
         do throws(APIKeyError) {
@@ -80,19 +80,6 @@ extension Configuration {
             }
             return names
         }
-    }
-
-    private func readTextFile(_ path: String) -> String? {
-        guard let file = fopen(path, "rb") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = fread(&chunk, 1, chunk.count, file)
-            if count <= 0 { break }
-            bytes.append(contentsOf: chunk[..<count])
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

@@ -48,7 +48,7 @@ final class Supervisor {
 
     private func spawn(_ index: Int) throws {
         let own = ["STOREGATE_WORKERS=", "STOREGATE_WORKER_ID=", "STOREGATE_REUSE_PORT=", "STOREGATE_SUPERVISOR_PID="]
-        var environment = Self.environment().filter { entry in !own.contains { entry.hasPrefix($0) } }
+        var environment = ProcessEnvironment.entries.filter { entry in !own.contains { entry.hasPrefix($0) } }
         environment += [
             "STOREGATE_WORKERS=1", "STOREGATE_WORKER_ID=\(index)", "STOREGATE_REUSE_PORT=1",
             "STOREGATE_SUPERVISOR_PID=\(getpid())",
@@ -125,15 +125,5 @@ final class Supervisor {
         let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         guard length > 0 else { return CommandLine.arguments[0] }
         return String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    private static func environment() -> [String] {
-        var result: [String] = []
-        var entry = environ
-        while let pointer = entry.pointee {
-            result.append(String(cString: pointer))
-            entry += 1
-        }
-        return result
     }
 }

@@ -6,26 +6,13 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "healthcheck" {
     exit(Healthcheck.run(Array(arguments.dropFirst())))
 }
-if arguments.first == "bench-store" {
-    exit(StoreBench.run(Array(arguments.dropFirst())))
-}
 if arguments.contains("--help") || arguments.contains("-h") {
     print(Configuration.usage)
     exit(0)
 }
 
-var environment: [String: String] = [:]
-var entry = environ
-while let pointer = entry.pointee {
-    let text = String(cString: pointer)
-    if let equals = text.firstIndex(of: "=") {
-        environment[String(text[..<equals])] = String(text[text.index(after: equals)...])
-    }
-    entry += 1
-}
-
 do {
-    let configuration = try Configuration.load(arguments: arguments, environment: environment)
+    let configuration = try Configuration.load(arguments: arguments, environment: ProcessEnvironment.variables)
     if configuration.workers > 1 {
         exit(try Supervisor.run(workers: configuration.workers, arguments: arguments))
     }

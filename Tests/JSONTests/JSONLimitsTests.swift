@@ -1,4 +1,4 @@
-@testable import Gateway
+@testable import JSON
 import XCTest
 
 /// `JSONLimits`: depth, input size, elements per container, string size.

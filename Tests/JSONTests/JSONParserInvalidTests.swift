@@ -1,4 +1,4 @@
-@testable import Gateway
+@testable import JSON
 import XCTest
 
 /// Inputs that must be rejected, grouped like JSONTestSuite's n_ cases.

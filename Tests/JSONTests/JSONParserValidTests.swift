@@ -1,4 +1,4 @@
-@testable import Gateway
+@testable import JSON
 import XCTest
 
 /// Inputs that must parse, with their exact values.

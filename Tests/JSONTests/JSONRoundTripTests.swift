@@ -1,4 +1,4 @@
-@testable import Gateway
+@testable import JSON
 import XCTest
 
 /// parse(write(v)) == v for generated values, and the `JSONObject` API.

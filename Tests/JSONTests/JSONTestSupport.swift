@@ -1,4 +1,4 @@
-@testable import Gateway
+@testable import JSON
 import XCTest
 
 /// Shared helpers for the JSON tests: parsing shortcuts, failure assertions and

@@ -1,4 +1,4 @@
-@testable import Gateway
+@testable import JSON
 import XCTest
 
 /// Exact writer output.
@@ -70,6 +70,22 @@ final class JSONWriterTests: XCTestCase {
         var text = "y="
         JSONWriter.appendString("é\t", to: &text)
         XCTAssertEqual(text, #"y="é\t""#)
+    }
+
+    /// The String form is the one escaper of log lines and HTTP error bodies: for every
+    /// text, plain or not, it writes exactly what the byte form writes, and it parses back.
+    func testAppendStringToTextMatchesTheByteForm() throws {
+        var samples = ["", "plain", "route=/v1/kv/{ns}", "é ü 日本 🍕", String(repeating: "abcdefgh", count: 9) + "\u{7F}"]
+        for scalar in 0..<0x20 { samples.append("a" + String(UnicodeScalar(UInt8(scalar))) + "b") }
+        samples += ["\"", "\\", "x\"y\\z", "long " + String(repeating: "z", count: 40) + "\n"]
+        for sample in samples {
+            var bytes: [UInt8] = Array("k=".utf8)
+            JSONWriter.appendString(sample, to: &bytes)
+            var text = "k="
+            JSONWriter.appendString(sample, to: &text)
+            XCTAssertEqual(Array(text.utf8), bytes, sample.debugDescription)
+            XCTAssertEqual(try JSONParser.parse(String(text.dropFirst(2))), .string(sample), sample.debugDescription)
+        }
     }
 
     func testContainers() {

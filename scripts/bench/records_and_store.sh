@@ -3,10 +3,12 @@
 #   wrk GET and PUT (put_record.lua) of a 3-bin record (c=64, keep-alive): req/s,
 #   p50/p99, gateway and redis-server CPU µs per request; a batch of 100 keys, ordered
 #   JSON vs streamed NDJSON (batch_latency.py: time to first and last result); redis-benchmark GET -P 1 / -P 16 (redis CPU per
-#   command); `storegate bench-store` over 1, 2 and 4 connections; an overload run.
-# Usage: scripts/bench/records_and_store.sh BINARY   (BENCH_SECONDS=10 by default)
+#   command); `StoreBench` (the store client alone) over 1, 2 and 4 connections; an overload run.
+# Usage: scripts/bench/records_and_store.sh BINARY [STOREBENCH]   (BENCH_SECONDS=10 by default;
+#   STOREBENCH defaults to the StoreBench executable next to BINARY)
 set -euo pipefail
 BIN="$1"
+STORE_BENCH="${2:-$(dirname "$BIN")/StoreBench}"
 SECONDS_PER_RUN="${BENCH_SECONDS:-10}"
 TICKS="$(getconf CLK_TCK)"
 WORK="$(mktemp -d)"
@@ -106,7 +108,7 @@ redis-cli -p "$REDIS_PORT" set bench:key "some value" >/dev/null
 STORE_ROWS=""
 for connections in 1 2 4; do
     r0="$(cpu_ticks "$REDIS_PID")"
-    line="$(taskset -c 0 "$BIN" bench-store --store "redis://127.0.0.1:$REDIS_PORT" --connections "$connections" --commands 400000 --window 512)"
+    line="$(taskset -c 0 "$STORE_BENCH" --store "redis://127.0.0.1:$REDIS_PORT" --connections "$connections" --commands 400000 --window 512)"
     r1="$(cpu_ticks "$REDIS_PID")"
     rate="$(echo "$line" | sed -E 's/.*commands_per_second=([0-9]+).*/\1/')"
     gw="$(echo "$line" | sed -E 's/.*gateway_cpu_us_per_command=([0-9.]+).*/\1/')"

@@ -1,3 +1,4 @@
+internal import JSON
 internal import RESP
 
 /// A record as the API shows it: bins, generation and TTL (-1: never expires).

@@ -1,3 +1,4 @@
+package import JSON
 package import RESP
 
 /// Records for modules Gateway can't see (the order workflow reads its customers as

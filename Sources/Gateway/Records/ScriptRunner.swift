@@ -33,10 +33,6 @@ struct ScriptRunner {
     }
 
     static func map(_ result: Result<RESPValue, StoreError>, isWrite: Bool) -> Result<RESPValue, GatewayError> {
-        switch result {
-        case .success(.error(let message)): .failure(.storeReplyError(message))
-        case .success(let value): .success(value)
-        case .failure(let error): .failure(GatewayError(error, isWrite: isWrite))
-        }
+        GatewayError.result(result, isWrite: isWrite)
     }
 }

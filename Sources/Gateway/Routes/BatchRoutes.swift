@@ -1,3 +1,4 @@
+internal import JSON
 internal import HTTP
 
 /// `POST /v1/batch`: reads, writes and deletes on many records, all sent at once

@@ -1,3 +1,4 @@
+internal import JSON
 internal import HTTP
 internal import Store
 internal import EventLoop
@@ -32,7 +33,7 @@ struct HealthRoutes {
                     retryAfterSeconds: 1))
         }
         let refusal = store.execute(["PING"], idempotent: true, timeoutMs: 1000) { result in
-            switch ScriptRunner.map(result, isWrite: false) {
+            switch GatewayError.result(result, isWrite: false) {
             case .success:
                 context.responder.respond(jsonResponse(.object(JSONObject([("status", .string("ready"))])), status: 200))
             case .failure(let error):

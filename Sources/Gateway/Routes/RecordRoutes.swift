@@ -1,3 +1,4 @@
+internal import JSON
 internal import HTTP
 
 /// `/v1/kv/{ns}/{set}/{key}`: GET (and HEAD), POST (create only), PUT (create or
@@ -196,30 +197,5 @@ enum OperateRequest {
         }
         let normalized = op == "incr" ? value?.exactInteger.map(JSONValue.integer) : value
         return RecordService.Operation(op: op, bin: bin, value: normalized)
-    }
-}
-
-func jsonResponse(_ value: JSONValue, status: Int) -> HTTPResponse {
-    var body: [UInt8] = []
-    JSONWriter.append(value, to: &body)
-    return HTTPResponse(status: status, headers: HTTPHeaders([("Content-Type", "application/json")]), body: body)
-}
-
-extension RouteContext {
-    /// Answers with the error's status and JSON body.
-    func fail(_ error: GatewayError) {
-        responder.respond(ErrorResponse.make(error, requestID: request.id))
-    }
-}
-
-/// Runs a handler that may throw a validation error or return a synchronous store
-/// refusal; either becomes the response.
-func respond(_ context: RouteContext, _ body: () throws -> GatewayError?) {
-    do {
-        if let refusal = try body() { context.fail(refusal) }
-    } catch let error as GatewayError {
-        context.fail(error)
-    } catch {
-        context.fail(GatewayError(status: 500, code: "internal_error", message: "\(error)"))
     }
 }

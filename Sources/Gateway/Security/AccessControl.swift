@@ -1,3 +1,4 @@
+internal import JSON
 internal import HTTP
 
 /// The door in front of every route: CORS (preflight answers and response headers)

@@ -70,10 +70,20 @@ package enum JSONWriter {
         out.append(UInt8(ascii: "\""))
     }
 
-    /// Appends `text` as a quoted JSON string literal with the required escapes.
+    /// Appends `text` as a quoted JSON string literal with the required escapes. The
+    /// one escaper for text built as a `String`: HTTP error bodies, log lines, the access log.
     package static func appendString(_ text: String, to out: inout String) {
+        var text = text
+        let plain = text.withUTF8 { JSONUTF8.endOfPlainRun($0, from: 0, stopAtNonASCII: false) == $0.count }
+        if plain {
+            out.reserveCapacity(out.utf8.count + text.utf8.count + 2)
+            out += "\""
+            out += text
+            out += "\""
+            return
+        }
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count + 2)
+        bytes.reserveCapacity(text.utf8.count + 8)
         appendString(text, to: &bytes)
         out += String(decoding: bytes, as: UTF8.self)
     }

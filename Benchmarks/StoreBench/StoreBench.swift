@@ -4,10 +4,10 @@ internal import Store
 internal import Glibc
 #endif
 
-/// `storegate bench-store --store URL --connections N --commands M --window W`:
-/// the store client alone, on this process's loop: W commands kept outstanding
+/// `StoreBench --store URL --connections N --commands M --window W` (its own
+/// executable, not part of the production binary): the store client alone, on this process's loop: W commands kept outstanding
 /// (GET of one key), over a pool of N connections, until M have completed. Prints
-/// commands/s and this process's CPU µs per command. Used by scripts/bench.sh.
+/// commands/s and this process's CPU µs per command. Used by scripts/bench/records_and_store.sh.
 enum StoreBench {
     static func run(_ arguments: [String]) -> Int32 {
         var options: [String: String] = ["--store": "redis://127.0.0.1:6379", "--connections": "1",
@@ -21,7 +21,7 @@ enum StoreBench {
             let total = Int(options["--commands"]!), let window = Int(options["--window"]!),
             let url = try? StoreURL(parsing: options["--store"]!)
         else {
-            print("usage: storegate bench-store [--store URL] [--connections N] [--commands M] [--window W] [--key K]")
+            print("usage: StoreBench [--store URL] [--connections N] [--commands M] [--window W] [--key K]")
             return 2
         }
         do {
@@ -74,7 +74,7 @@ enum StoreBench {
             _ = loop.close()
             return failed == 0 ? 0 : 1
         } catch {
-            print("bench-store: \(error)")
+            print("StoreBench: \(error)")
             return 1
         }
     }

@@ -1,0 +1,31 @@
+import XCTest
+
+@testable import Gateway
+
+/// The fan-out/gather helper: outcomes in index order whatever order they arrive in,
+/// the completion exactly once and only after the last, repeats ignored.
+final class GatherTests: XCTestCase {
+    func testOutcomesArriveInIndexOrderOnceTheLastIsIn() {
+        var calls: [[String?]] = []
+        let gather = Gather<String>(count: 4) { calls.append($0) }
+        gather.finish(2, "c")
+        gather.finish(0, "a")
+        gather.finish(2, "again")  // a repeat does not count
+        gather.finish(3, nil)
+        XCTAssertEqual(calls.count, 0, "one is still missing")
+        XCTAssertFalse(gather.isComplete)
+        gather.finish(1, "b")
+        XCTAssertEqual(calls, [["a", "b", "c", nil]])
+        XCTAssertTrue(gather.isComplete)
+        gather.finish(1, "late")
+        XCTAssertEqual(calls.count, 1, "the completion runs once")
+    }
+
+    func testASingleOperation() {
+        var got: [Int?]?
+        let gather = Gather<Int>(count: 1) { got = $0 }
+        XCTAssertNil(got)
+        gather.finish(0, 7)
+        XCTAssertEqual(got, [7])
+    }
+}
