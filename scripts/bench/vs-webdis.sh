@@ -11,7 +11,8 @@
 #      HGETALL, HSET; nginx `return 200` — req/s, p50, p99, gateway and redis CPU µs
 #      per request (/proc/PID/stat), non-2xx;
 #   4. callgrind instructions per request for the same six calls (a warm-up, then
-#      `callgrind_control -z`, N requests over 16 keep-alive connections, `-d`);
+#      `callgrind_control -z`, N requests over 16 keep-alive connections, `-d`), and
+#      the functions storegate spends them in;
 #   5. RSS per idle keep-alive connection at 5,000 and 10,000 connections;
 #   6. a 5,000-key batch get: time to first and last result, the gateway's VmHWM;
 #   7. a report on stdout, also written to .bench/vs-webdis-DATE.txt (the callgrind
@@ -486,6 +487,12 @@ cp -r "$CG_DIR" "$CG_KEEP"
         printf 'call\tIr per request\n'
         for call in "${CALLS[@]}"; do printf '%s\t%s\n' "${CALL_LABEL[$call]}" "${IR_OF[$call]}"; done
     } | table
+    for call in sg_get sg_put sg_healthz; do
+        [ -f "$CG_DIR/$call.callgrind.out" ] || continue
+        echo
+        echo "where ${CALL_LABEL[$call]}'s instructions go (self cost, share of the total; scripts/bench/callgrind_top.py):"
+        python3 "$BENCH/callgrind_top.py" "$CG_DIR/$call.callgrind.out" 8 100 | sed 's/^/  /'
+    done
     echo
     echo "RSS per idle keep-alive connection ((VmRSS with N idle − before) ÷ N; N = ${IDLE_COUNTS//,/ \/ }; each served one request first)"
     {
