@@ -3,7 +3,9 @@
 # docs/benchmarks.md. It reports numbers; it never fails because a number is slow.
 #
 #   1. installs wrk and nginx-light (scripts/setup.sh), builds a release storegate into
-#      .build-bench/ (kept apart from the debug builds in .build/);
+#      .build-bench/ (kept apart from the debug builds in .build/), then runs
+#      scripts/bench/vs-webdis.sh with it (storegate beside Webdis and nginx: wrk,
+#      callgrind, idle memory, a 5,000-key batch; its report also in .bench/);
 #   2. HTTP floor: GET /healthz (storegate) and `return 200 "ok"` (nginx, 1 worker, no
 #      access log) under `wrk -t1 -c64 --latency`, 3 runs each after a short warm-up;
 #      the median run by requests/s gives req/s, p50, p99 and the server's CPU per
@@ -201,6 +203,10 @@ idle_last() { awk -F'bytes_per_conn=' '/^stage=/ { split($2, a, " "); last = a[1
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2fx\n", a / b }'; }
 
 START_TIME="$(date +%s)"
+
+# --- 1. storegate vs Webdis and nginx, one report -----------------------------------------
+"$ROOT/scripts/bench/vs-webdis.sh" "$STOREGATE"
+echo
 
 # --- 2. HTTP floor ----------------------------------------------------------------------
 PORT="$(free_port)"
