@@ -2,12 +2,14 @@ package import RESP
 internal import EventLoop
 
 /// One command on its way to the store: its encoded bytes, whether repeating it is
-/// harmless, its deadline, and the completion that hears the reply exactly once.
+/// harmless, its deadline, and the completion that hears the outcome exactly once.
 ///
 /// States: `queued` (in the node's wait queue), `sent` (in a connection's
-/// awaiting-reply FIFO), `finished` (completed: replied, timed out or failed). A command
-/// that times out while `sent` stays in the FIFO, abandoned, so its late reply is read
-/// and dropped and later replies still match their commands.
+/// awaiting-reply FIFO), `finished` (its outcome is known: replied, timed out or
+/// failed). A finished command's outcome is held until its node delivers it on a later
+/// loop turn (`deliver`), so no completion runs inside the call that produced it. A
+/// command that times out while `sent` stays in the FIFO, abandoned, so its late reply
+/// is read and dropped and later replies still match their commands.
 package final class StoreCommand: DeadlineTarget {
     package typealias Completion = (Result<RESPValue, StoreError>) -> Void
 
@@ -25,10 +27,12 @@ package final class StoreCommand: DeadlineTarget {
     var repliesToSkip = 0
     let timeoutMs: UInt64
     private var completion: Completion?
+    private var outcome: Result<RESPValue, StoreError>?
     var state = State.new
     unowned(unsafe) var node: Node?
-    /// The connection carrying it once sent (until finished).
-    weak var connection: BackendConnection?
+    /// The connection carrying it; meaningful only while `state == .sent` (the connection
+    /// settles every command it holds before it goes away).
+    unowned(unsafe) var connection: BackendConnection?
     package var deadlineHeapIndex = -1
 
     /// `slot` pins a keyless command (SCAN) to the node serving that slot.
@@ -57,14 +61,32 @@ package final class StoreCommand: DeadlineTarget {
         self.completion = completion
     }
 
-    /// Still waiting for its reply (not timed out, not failed).
-    var isLive: Bool { completion != nil }
+    /// Its outcome is not known yet (not replied, timed out or failed).
+    var isLive: Bool { state != .finished }
 
-    func finish(_ result: Result<RESPValue, StoreError>) {
-        guard let completion else { return }
-        self.completion = nil
+    /// Records the outcome without running the completion; false when it already had one.
+    @discardableResult
+    func settle(_ result: Result<RESPValue, StoreError>) -> Bool {
+        guard state != .finished else { return false }
         state = .finished
-        completion(result)
+        connection = nil
+        outcome = result
+        return true
+    }
+
+    /// Runs the completion with the settled outcome, once.
+    func deliver() {
+        guard let completion, let outcome else { return }
+        self.completion = nil
+        self.outcome = nil
+        completion(outcome)
+    }
+
+    /// Settles and delivers at once: only for a caller's command finished from an event
+    /// that is itself a later loop turn (the cluster router's attempt completions).
+    func finish(_ result: Result<RESPValue, StoreError>) {
+        guard settle(result) else { return }
+        deliver()
     }
 
     package func deadlineDidExpire() {
