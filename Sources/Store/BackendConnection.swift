@@ -54,7 +54,7 @@ final class BackendConnection: SocketStreamDelegate, DeadlineTarget {
         machine.send(command)
         command.state = .sent
         command.connection = self
-        stream.write(command.encoded)
+        stream.write { out in command.encode(into: &out) }
     }
 
     /// A command on this connection timed out; returns true when that closed the

@@ -93,7 +93,7 @@ struct BackendConnectionStateMachine {
     /// Appends `command` to the FIFO (behind the replies it skips); the owner writes it.
     mutating func send(_ command: StoreCommand) {
         precondition(state == .ready, "commands go to ready connections only")
-        for _ in 0..<command.repliesToSkip { awaiting.append(.skip) }
+        if command.sendsAsking { awaiting.append(.skip) }
         awaiting.append(.command(command))
         depth += 1
     }

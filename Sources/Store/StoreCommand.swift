@@ -1,8 +1,9 @@
 package import RESP
 internal import EventLoop
 
-/// One command on its way to the store: its encoded bytes, whether repeating it is
-/// harmless, its deadline, and the completion that hears the outcome exactly once.
+/// One command on its way to the store: its arguments (encoded only when it is written,
+/// straight into the connection's output buffer), whether repeating it is harmless, its
+/// deadline, and the completion that hears the outcome exactly once.
 ///
 /// States: `queued` (in the node's wait queue), `sent` (in a connection's
 /// awaiting-reply FIFO), `finished` (its outcome is known: replied, timed out or
@@ -15,19 +16,24 @@ package final class StoreCommand: DeadlineTarget {
 
     enum State { case new, queued, sent, finished }
 
-    let encoded: [UInt8]
+    /// What goes on the wire: the caller's arguments, encoded straight into the
+    /// connection's output buffer when sent, or bytes encoded once already.
+    enum Payload {
+        case arguments([String])
+        case encoded([UInt8])
+    }
+
+    let payload: Payload
     /// Safe to repeat (a read, or a write guarded by a condition): a lost reply does not
     /// leave its outcome unknown.
     package let isIdempotent: Bool
-    /// Where it goes in a cluster (ignored by a single node).
-    package let routing: CommandRouting
-    /// A replica in READONLY mode may answer it.
-    package let isReadOnly: Bool
-    /// Replies to read and drop before this command's own: 1 when ASKING rides in front.
-    var repliesToSkip = 0
+    /// ASKING rides in front of it (a cluster ASK redirect); its reply is read and dropped.
+    let sendsAsking: Bool
     let timeoutMs: UInt64
     private var completion: Completion?
     private var outcome: Result<RESPValue, StoreError>?
+    private var routingCache: CommandRouting?
+    private var readOnlyCache: Bool?
     var state = State.new
     unowned(unsafe) var node: Node?
     /// The connection carrying it; meaningful only while `state == .sent` (the connection
@@ -39,26 +45,63 @@ package final class StoreCommand: DeadlineTarget {
     package init(
         _ arguments: [String], idempotent: Bool, timeoutMs: UInt64, slot: Int? = nil, completion: @escaping Completion
     ) {
-        var bytes: [UInt8] = []
-        RESPEncoder.appendCommand(arguments, to: &bytes)
-        self.encoded = bytes
+        self.payload = .arguments(arguments)
         self.isIdempotent = idempotent
-        self.routing = slot.map { .slot($0) } ?? CommandRouting(arguments: arguments)
-        self.isReadOnly = CommandRouting.isReadOnly(arguments)
+        self.sendsAsking = false
+        self.routingCache = slot.map { .slot($0) }
         self.timeoutMs = timeoutMs
         self.completion = completion
     }
 
-    package init(
+    package convenience init(
         encoded: [UInt8], idempotent: Bool, timeoutMs: UInt64, routing: CommandRouting = .keyless,
         readOnly: Bool = false, completion: @escaping Completion
     ) {
-        self.encoded = encoded
+        self.init(
+            payload: .encoded(encoded), asking: false, idempotent: idempotent, timeoutMs: timeoutMs, routing: routing,
+            readOnly: readOnly, completion: completion)
+    }
+
+    init(
+        payload: Payload, asking: Bool, idempotent: Bool, timeoutMs: UInt64, routing: CommandRouting, readOnly: Bool,
+        completion: @escaping Completion
+    ) {
+        self.payload = payload
+        self.sendsAsking = asking
         self.isIdempotent = idempotent
-        self.routing = routing
-        self.isReadOnly = readOnly
+        self.routingCache = routing
+        self.readOnlyCache = readOnly
         self.timeoutMs = timeoutMs
         self.completion = completion
+    }
+
+    /// Where it goes in a cluster (ignored by a single node), worked out on first use:
+    /// a single node never pays for hashing the key.
+    package var routing: CommandRouting {
+        if let routingCache { return routingCache }
+        let routing: CommandRouting =
+            if case .arguments(let arguments) = payload { CommandRouting(arguments: arguments) } else { .keyless }
+        routingCache = routing
+        return routing
+    }
+
+    /// A replica in READONLY mode may answer it.
+    package var isReadOnly: Bool {
+        if let readOnlyCache { return readOnlyCache }
+        let readOnly = if case .arguments(let arguments) = payload { CommandRouting.isReadOnly(arguments) } else { false }
+        readOnlyCache = readOnly
+        return readOnly
+    }
+
+    private static let askingBytes: [UInt8] = Array("*1\r\n$6\r\nASKING\r\n".utf8)
+
+    /// Appends the command's bytes (ASKING first when it rides in front) to `buffer`.
+    func encode(into buffer: inout [UInt8]) {
+        if sendsAsking { buffer.append(contentsOf: Self.askingBytes) }
+        switch payload {
+        case .arguments(let arguments): RESPEncoder.appendCommand(arguments, to: &buffer)
+        case .encoded(let bytes): buffer.append(contentsOf: bytes)
+        }
     }
 
     /// Its outcome is not known yet (not replied, timed out or failed).

@@ -9,9 +9,11 @@ final class BackendConnectionStateMachineTests: XCTestCase {
     private let address = SocketAddress.inet(host: "127.0.0.1", port: 6379)
     private var names: [ObjectIdentifier: String] = [:]
 
-    private func command(_ name: String, idempotent: Bool = true, skipping: Int = 0) -> StoreCommand {
-        let command = StoreCommand(["ECHO", name], idempotent: idempotent, timeoutMs: 1000) { _ in }
-        command.repliesToSkip = skipping
+    private func command(_ name: String, idempotent: Bool = true, asking: Bool = false) -> StoreCommand {
+        let command = StoreCommand(
+            payload: .arguments(["ECHO", name]), asking: asking, idempotent: idempotent, timeoutMs: 1000,
+            routing: .keyless, readOnly: false
+        ) { _ in }
         names[ObjectIdentifier(command)] = name
         return command
     }
@@ -115,7 +117,7 @@ final class BackendConnectionStateMachineTests: XCTestCase {
 
     func testAReplyToSkipRidesInFrontOfItsCommand() {
         var machine = readyMachine()
-        let asked = command("asked", skipping: 1)
+        let asked = command("asked", asking: true)
         machine.send(asked)
         XCTAssertEqual(machine.depth, 1, "one command, two replies")
         XCTAssertEqual(describe(machine.didReceive(.simpleString("OK"))), "none", "ASKING's reply is dropped")
@@ -172,5 +174,41 @@ final class BackendConnectionStateMachineTests: XCTestCase {
             XCTAssertEqual(error.kind, expected, "\(kind)")
             XCTAssertEqual(error.message, "why")
         }
+    }
+}
+
+/// What a command writes, and where it routes, without a socket.
+final class StoreCommandTests: XCTestCase {
+    private func bytes(_ command: StoreCommand) -> String {
+        var out: [UInt8] = Array("prefix|".utf8)
+        command.encode(into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    func testEncodingAppendsToTheCallersBuffer() {
+        let plain = StoreCommand(["GET", "k"], idempotent: true, timeoutMs: 1) { _ in }
+        XCTAssertEqual(bytes(plain), "prefix|*2\r\n$3\r\nGET\r\n$1\r\nk\r\n")
+        let asking = StoreCommand(
+            payload: plain.payload, asking: true, idempotent: true, timeoutMs: 1, routing: plain.routing,
+            readOnly: plain.isReadOnly
+        ) { _ in }
+        XCTAssertEqual(bytes(asking), "prefix|*1\r\n$6\r\nASKING\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n")
+        let encoded = StoreCommand(encoded: Array("*1\r\n$4\r\nPING\r\n".utf8), idempotent: true, timeoutMs: 1) { _ in }
+        XCTAssertEqual(bytes(encoded), "prefix|*1\r\n$4\r\nPING\r\n")
+        XCTAssertEqual(bytes(encoded), "prefix|*1\r\n$4\r\nPING\r\n", "a command can be written again (a cluster retry)")
+    }
+
+    func testRoutingIsWorkedOutFromTheArgumentsOrGiven() {
+        let get = StoreCommand(["GET", "{user1}:a"], idempotent: true, timeoutMs: 1) { _ in }
+        XCTAssertEqual(get.routing, .slot(HashSlot.of("user1")))
+        XCTAssertTrue(get.isReadOnly)
+        let set = StoreCommand(["MSET", "a", "1", "b", "2"], idempotent: false, timeoutMs: 1) { _ in }
+        XCTAssertEqual(set.routing, .crossSlot)
+        XCTAssertFalse(set.isReadOnly)
+        let scan = StoreCommand(["SCAN", "0"], idempotent: true, timeoutMs: 1, slot: 42) { _ in }
+        XCTAssertEqual(scan.routing, .slot(42), "a pinned slot wins")
+        let encoded = StoreCommand(encoded: [], idempotent: true, timeoutMs: 1, routing: .slot(7), readOnly: true) { _ in }
+        XCTAssertEqual(encoded.routing, .slot(7))
+        XCTAssertTrue(encoded.isReadOnly)
     }
 }
