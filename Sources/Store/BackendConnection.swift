@@ -17,10 +17,12 @@ internal import EventLoop
 /// outcomes on a later loop turn. A connect that fails inside `uv_tcp_connect` is
 /// reported on the next turn too, like one that fails in the connect callback.
 final class BackendConnection: SocketStreamDelegate, DeadlineTarget {
-    private var machine: BackendConnectionStateMachine
+    // Changed only by the pure state machine and decoder calls: no run-time exclusivity
+    // check (see Node).
+    @exclusivity(unchecked) private var machine: BackendConnectionStateMachine
     private let stream: SocketStream
     private unowned let node: Node
-    private var decoder: RESPDecoder
+    @exclusivity(unchecked) private var decoder: RESPDecoder
     var deadlineHeapIndex = -1
     /// The stream's delegate reference is unowned: stay alive until its close callback.
     private var keepAliveUntilClosed: BackendConnection?

@@ -30,16 +30,18 @@ package final class StoreCommand: DeadlineTarget {
     /// ASKING rides in front of it (a cluster ASK redirect); its reply is read and dropped.
     let sendsAsking: Bool
     let timeoutMs: UInt64
-    private var completion: Completion?
-    private var outcome: Result<RESPValue, StoreError>?
+    // No run-time exclusivity checks on the fields the data path touches: they are only
+    // assigned, never held across a call (see Node for the measurement).
+    @exclusivity(unchecked) private var completion: Completion?
+    @exclusivity(unchecked) private var outcome: Result<RESPValue, StoreError>?
     private var routingCache: CommandRouting?
     private var readOnlyCache: Bool?
-    var state = State.new
-    unowned(unsafe) var node: Node?
+    @exclusivity(unchecked) var state = State.new
+    @exclusivity(unchecked) unowned(unsafe) var node: Node?
     /// The connection carrying it; meaningful only while `state == .sent` (the connection
     /// settles every command it holds before it goes away).
-    unowned(unsafe) var connection: BackendConnection?
-    package var deadlineHeapIndex = -1
+    @exclusivity(unchecked) unowned(unsafe) var connection: BackendConnection?
+    @exclusivity(unchecked) package var deadlineHeapIndex = -1
 
     /// `slot` pins a keyless command (SCAN) to the node serving that slot.
     package init(
