@@ -1,5 +1,5 @@
-internal import RESP
 internal import EventLoop
+internal import RESP
 
 /// One pipelined connection to a store node: the socket, the reply decoder and the
 /// connect deadline. What happens on each event is decided by its
@@ -106,11 +106,14 @@ final class BackendConnection: SocketStreamDelegate, DeadlineTarget {
     }
 
     func streamDidEnd(_ stream: SocketStream, error: EventLoopError?) {
-        perform(machine.close(StoreError(.connectionLost(outcomeUnknown: true), "\(node.address) closed the connection")))
+        perform(
+            machine.close(StoreError(.connectionLost(outcomeUnknown: true), "\(node.address) closed the connection")))
     }
 
     func streamDidFailWrite(_ stream: SocketStream, error: EventLoopError) {
-        perform(machine.close(StoreError(.connectionLost(outcomeUnknown: true), "writing to \(node.address) failed: \(error)")))
+        perform(
+            machine.close(
+                StoreError(.connectionLost(outcomeUnknown: true), "writing to \(node.address) failed: \(error)")))
     }
 
     func streamDidClose(_ stream: SocketStream) {

@@ -67,7 +67,11 @@ package final class Node {
         let connection = leastLoadedConnection()
         switch machine.submit(command, canSendNow: connection != nil) {
         case .refuse(let error):
-            if case .overloaded = error.kind { counters.rejectedOverloaded += 1 } else { counters.rejectedNodeDown += 1 }
+            if case .overloaded = error.kind {
+                counters.rejectedOverloaded += 1
+            } else {
+                counters.rejectedNodeDown += 1
+            }
             return error
         case .send:
             accept(command)
@@ -146,7 +150,9 @@ package final class Node {
         switch command.state {
         case .queued:
             machine.queuedCommandDidTimeOut()
-            settle(command, .failure(StoreError(.timeout(outcomeUnknown: false), "\(address): not sent before the deadline")))
+            settle(
+                command,
+                .failure(StoreError(.timeout(outcomeUnknown: false), "\(address): not sent before the deadline")))
         case .sent:
             let connection = command.connection
             let unknown = !command.isIdempotent

@@ -148,7 +148,8 @@ struct NodeStateMachine {
         queuedCount = 0
         let kind: StoreError.Kind = error.kind == .authenticationFailed ? .authenticationFailed : .nodeDown
         return .markDown(
-            waiting: waiting, error: StoreError(kind, error.message), reconnectAfterMs: backoffMs(failedConnects: failed))
+            waiting: waiting, error: StoreError(kind, error.message),
+            reconnectAfterMs: backoffMs(failedConnects: failed))
     }
 
     /// The reconnect timer fired: one probe connection while down with none open.

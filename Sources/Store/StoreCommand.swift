@@ -1,5 +1,5 @@
-package import RESP
 internal import EventLoop
+package import RESP
 
 /// One command on its way to the store: its arguments (encoded only when it is written,
 /// straight into the connection's output buffer), whether repeating it is harmless, its
@@ -90,7 +90,8 @@ package final class StoreCommand: DeadlineTarget {
     /// A replica in READONLY mode may answer it.
     package var isReadOnly: Bool {
         if let readOnlyCache { return readOnlyCache }
-        let readOnly = if case .arguments(let arguments) = payload { CommandRouting.isReadOnly(arguments) } else { false }
+        let readOnly =
+            if case .arguments(let arguments) = payload { CommandRouting.isReadOnly(arguments) } else { false }
         readOnlyCache = readOnly
         return readOnly
     }

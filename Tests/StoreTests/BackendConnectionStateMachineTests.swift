@@ -1,7 +1,8 @@
 import EventLoop
 import RESP
-@testable import Store
 import XCTest
+
+@testable import Store
 
 /// Every transition of a backend connection, without a socket.
 final class BackendConnectionStateMachineTests: XCTestCase {
@@ -63,7 +64,8 @@ final class BackendConnectionStateMachineTests: XCTestCase {
         for (message, kind) in cases {
             var machine = Machine(address: address, maxConsecutiveTimeouts: 3)
             _ = machine.didConnect(handshakeCommands: 2)
-            XCTAssertEqual(describe(machine.didReceive(.error(message))), "close(\(kind), lost: [], wasReady: false)", message)
+            XCTAssertEqual(
+                describe(machine.didReceive(.error(message))), "close(\(kind), lost: [], wasReady: false)", message)
             XCTAssertTrue(machine.isClosed)
         }
     }
@@ -101,7 +103,9 @@ final class BackendConnectionStateMachineTests: XCTestCase {
 
     func testRepliesSettleTheHeadAndAbandonedHeadsAreDropped() {
         var machine = readyMachine()
-        let a = command("a"), b = command("b"), c = command("c")
+        let a = command("a")
+        let b = command("b")
+        let c = command("c")
         for each in [a, b, c] { machine.send(each) }
         XCTAssertEqual(machine.depth, 3)
         b.settle(.failure(StoreError(.timeout(outcomeUnknown: false), "late")))  // its node timed it out
@@ -111,7 +115,8 @@ final class BackendConnectionStateMachineTests: XCTestCase {
         XCTAssertEqual(replies, ["complete(a, a)", "dropReply", "complete(c, c)"])
         XCTAssertEqual(machine.abandonedSinceLastReply, 0, "a live reply resets the count")
         XCTAssertEqual(machine.depth, 0)
-        XCTAssertEqual(describe(machine.didReceive(.simpleString("OK"))), "close(protocolError, lost: [], wasReady: true)",
+        XCTAssertEqual(
+            describe(machine.didReceive(.simpleString("OK"))), "close(protocolError, lost: [], wasReady: true)",
             "a reply nobody asked for")
     }
 
@@ -127,7 +132,8 @@ final class BackendConnectionStateMachineTests: XCTestCase {
 
     func testRepliesOutsideTheReadyState() {
         var connecting = Machine(address: address, maxConsecutiveTimeouts: 3)
-        XCTAssertEqual(describe(connecting.didReceive(.simpleString("OK"))), "close(protocolError, lost: [], wasReady: false)")
+        XCTAssertEqual(
+            describe(connecting.didReceive(.simpleString("OK"))), "close(protocolError, lost: [], wasReady: false)")
         var closed = readyMachine()
         _ = closed.close(StoreError(.closed, "closed"))
         XCTAssertEqual(describe(closed.didReceive(.simpleString("OK"))), "none")
@@ -135,12 +141,16 @@ final class BackendConnectionStateMachineTests: XCTestCase {
 
     func testConsecutiveTimeoutsCloseAStuckConnection() {
         var machine = readyMachine(maxConsecutiveTimeouts: 2)
-        let a = command("a"), b = command("b"), c = command("c", idempotent: false)
+        let a = command("a")
+        let b = command("b")
+        let c = command("c", idempotent: false)
         for each in [a, b, c] { machine.send(each) }
         a.settle(.failure(StoreError(.timeout(outcomeUnknown: false), "late")))
         XCTAssertEqual(describe(machine.didAbandonCommand()), "none")
         b.settle(.failure(StoreError(.timeout(outcomeUnknown: false), "late")))
-        XCTAssertEqual(describe(machine.didAbandonCommand()), "close(connectionLost(outcomeUnknown: true), lost: [c], wasReady: true)")
+        XCTAssertEqual(
+            describe(machine.didAbandonCommand()),
+            "close(connectionLost(outcomeUnknown: true), lost: [c], wasReady: true)")
         XCTAssertEqual(machine.depth, 0)
         XCTAssertEqual(describe(machine.didAbandonCommand()), "none", "closed already")
 
@@ -151,7 +161,9 @@ final class BackendConnectionStateMachineTests: XCTestCase {
 
     func testCloseHandsBackTheLiveCommandsOnceInOrder() {
         var machine = readyMachine()
-        let a = command("a"), b = command("b"), c = command("c")
+        let a = command("a")
+        let b = command("b")
+        let c = command("c")
         for each in [a, b, c] { machine.send(each) }
         b.settle(.failure(StoreError(.timeout(outcomeUnknown: false), "late")))
         XCTAssertEqual(describe(machine.close(StoreError(.closed, "x"))), "close(closed, lost: [a, c], wasReady: true)")
@@ -160,7 +172,8 @@ final class BackendConnectionStateMachineTests: XCTestCase {
     }
 
     func testWhatALostCommandFailsWith() {
-        let read = command("r"), write = command("w", idempotent: false)
+        let read = command("r")
+        let write = command("w", idempotent: false)
         let cases: [(StoreError.Kind, StoreCommand, StoreError.Kind)] = [
             (.connectionLost(outcomeUnknown: true), read, .connectionLost(outcomeUnknown: false)),
             (.connectionLost(outcomeUnknown: true), write, .connectionLost(outcomeUnknown: true)),
@@ -195,7 +208,8 @@ final class StoreCommandTests: XCTestCase {
         XCTAssertEqual(bytes(asking), "prefix|*1\r\n$6\r\nASKING\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n")
         let encoded = StoreCommand(encoded: Array("*1\r\n$4\r\nPING\r\n".utf8), idempotent: true, timeoutMs: 1) { _ in }
         XCTAssertEqual(bytes(encoded), "prefix|*1\r\n$4\r\nPING\r\n")
-        XCTAssertEqual(bytes(encoded), "prefix|*1\r\n$4\r\nPING\r\n", "a command can be written again (a cluster retry)")
+        XCTAssertEqual(
+            bytes(encoded), "prefix|*1\r\n$4\r\nPING\r\n", "a command can be written again (a cluster retry)")
     }
 
     func testRoutingIsWorkedOutFromTheArgumentsOrGiven() {
@@ -207,7 +221,9 @@ final class StoreCommandTests: XCTestCase {
         XCTAssertFalse(set.isReadOnly)
         let scan = StoreCommand(["SCAN", "0"], idempotent: true, timeoutMs: 1, slot: 42) { _ in }
         XCTAssertEqual(scan.routing, .slot(42), "a pinned slot wins")
-        let encoded = StoreCommand(encoded: [], idempotent: true, timeoutMs: 1, routing: .slot(7), readOnly: true) { _ in }
+        let encoded = StoreCommand(encoded: [], idempotent: true, timeoutMs: 1, routing: .slot(7), readOnly: true) {
+            _ in
+        }
         XCTAssertEqual(encoded.routing, .slot(7))
         XCTAssertTrue(encoded.isReadOnly)
     }

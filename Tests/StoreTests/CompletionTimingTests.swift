@@ -25,9 +25,11 @@ final class CompletionTimingTests: XCTestCase {
 
     func testConnectRefusedCompletesOnALaterTurnThenTheDownNodeRefusesAtOnce() throws {
         let harness = try StoreHarness(url: "redis://127.0.0.1:\(freePort())")
-        let outcomes = Box<[Result<RESPValue, StoreError>]>([]), inside = Box(0)
+        let outcomes = Box<[Result<RESPValue, StoreError>]>([])
+        let inside = Box(0)
         for index in 0..<5 {
-            XCTAssertNil(send(harness, ["ECHO", "\(index)"], into: outcomes, ranInsideCall: inside), "accepted: queued")
+            XCTAssertNil(
+                send(harness, ["ECHO", "\(index)"], into: outcomes, ranInsideCall: inside), "accepted: queued")
         }
         XCTAssertEqual(outcomes.value.count, 0, "nothing completed inside execute")
         XCTAssertTrue(harness.run { outcomes.value.count == 5 })
@@ -46,7 +48,8 @@ final class CompletionTimingTests: XCTestCase {
         // A TCP connect to the broadcast address fails inside connect(2) (ENETUNREACH):
         // uv_tcp_connect returns the error instead of calling back.
         let harness = try StoreHarness(url: "redis://255.255.255.255:6379")
-        let outcomes = Box<[Result<RESPValue, StoreError>]>([]), inside = Box(0)
+        let outcomes = Box<[Result<RESPValue, StoreError>]>([])
+        let inside = Box(0)
         XCTAssertNil(send(harness, ["PING"], into: outcomes, ranInsideCall: inside), "accepted, then failed later")
         XCTAssertEqual(outcomes.value.count, 0)
         XCTAssertEqual(harness.store.nodes[0].stats.connectAttempts, 1)
@@ -66,7 +69,8 @@ final class CompletionTimingTests: XCTestCase {
         let harness = try StoreHarness(url: redis.url, limits: limits)
         guard case .success = harness.call(["PING"]) else { return XCTFail("no PING") }
         redis.pause()
-        let outcomes = Box<[Result<RESPValue, StoreError>]>([]), inside = Box(0)
+        let outcomes = Box<[Result<RESPValue, StoreError>]>([])
+        let inside = Box(0)
         for index in 0..<4 {
             XCTAssertNil(send(harness, ["ECHO", "\(index)"], into: outcomes, ranInsideCall: inside))
         }
@@ -85,7 +89,10 @@ final class CompletionTimingTests: XCTestCase {
         limits.maxConnectionsPerNode = 1
         let harness = try StoreHarness(url: redis.url, limits: limits)
         guard case .success = harness.call(["PING"]) else { return XCTFail("no PING") }
-        var running = false, nested = 0, wrong = 0, done = 0
+        var running = false
+        var nested = 0
+        var wrong = 0
+        var done = 0
         func issue(_ payload: String, followUps: Int) {
             var inside = true
             let refusal = harness.store.execute(["ECHO", payload], idempotent: true) { result in
@@ -116,7 +123,10 @@ final class CompletionTimingTests: XCTestCase {
         limits.maxPipelinePerConnection = 10
         let harness = try StoreHarness(url: redis.url, limits: limits)
         guard case .success = harness.call(["PING"]) else { return XCTFail("no PING") }
-        var running = false, nested = 0, insideClose = 0, closing = false
+        var running = false
+        var nested = 0
+        var insideClose = 0
+        var closing = false
         var outcomes: [Int: Result<RESPValue, StoreError>] = [:]
         redis.pause()
         for index in 0..<30 {  // 10 on the wire, 20 waiting in the node's queue

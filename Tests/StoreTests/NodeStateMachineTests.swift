@@ -1,7 +1,8 @@
 import EventLoop
 import RESP
-@testable import Store
 import XCTest
+
+@testable import Store
 
 /// Every transition of a node's admission and health, without sockets or timers.
 final class NodeStateMachineTests: XCTestCase {
@@ -37,10 +38,12 @@ final class NodeStateMachineTests: XCTestCase {
         XCTAssertEqual(machine.state, .connecting)
         XCTAssertTrue(machine.acceptsCommands)
         XCTAssertEqual(machine.submit(command(), canSendNow: false), .queued(openConnection: true))
-        XCTAssertEqual(machine.submit(command(), canSendNow: false), .queued(openConnection: false), "one opening at a time")
+        XCTAssertEqual(
+            machine.submit(command(), canSendNow: false), .queued(openConnection: false), "one opening at a time")
         XCTAssertEqual(machine.openingConnections, 1)
         XCTAssertEqual(machine.queuedCount, 2)
-        XCTAssertEqual(machine.submit(command(), canSendNow: true), .queued(openConnection: false), "nothing overtakes the queue")
+        XCTAssertEqual(
+            machine.submit(command(), canSendNow: true), .queued(openConnection: false), "nothing overtakes the queue")
         XCTAssertEqual(
             machine.submit(command(), canSendNow: false),
             .refuse(StoreError(.overloaded, "10.0.0.1:6379: 3 commands already waiting")))
@@ -49,7 +52,9 @@ final class NodeStateMachineTests: XCTestCase {
 
     func testReadyConnectionsTakeTheQueueInOrderSkippingTimedOutCommands() {
         var machine = Machine(address: address, limits: limits())
-        let a = command("a"), b = command("b"), c = command("c")
+        let a = command("a")
+        let b = command("b")
+        let c = command("c")
         for each in [a, b, c] { _ = machine.submit(each, canSendNow: false) }
         b.settle(.failure(StoreError(.timeout(outcomeUnknown: false), "late")))
         machine.queuedCommandDidTimeOut()
@@ -80,13 +85,18 @@ final class NodeStateMachineTests: XCTestCase {
 
     func testAFailedConnectWithNoReadyConnectionMarksTheNodeDown() {
         var machine = Machine(address: address, limits: limits(), random: { 1 })
-        let a = command("a"), b = command("b"), c = command("c")
+        let a = command("a")
+        let b = command("b")
+        let c = command("c")
         for each in [a, b, c] { _ = machine.submit(each, canSendNow: false) }
         b.settle(.failure(StoreError(.timeout(outcomeUnknown: false), "late")))
         machine.queuedCommandDidTimeOut()
-        guard case .markDown(let waiting, let error, let delay) = machine.connectionDidClose(wasReady: false, error: refused)
+        guard
+            case .markDown(let waiting, let error, let delay) = machine.connectionDidClose(
+                wasReady: false, error: refused)
         else { return XCTFail("down") }
-        XCTAssertEqual(waiting.map(ObjectIdentifier.init), [a, c].map(ObjectIdentifier.init), "the live waiting commands")
+        XCTAssertEqual(
+            waiting.map(ObjectIdentifier.init), [a, c].map(ObjectIdentifier.init), "the live waiting commands")
         XCTAssertEqual(error, refused)
         XCTAssertEqual(delay, 100)
         XCTAssertEqual(machine.state, .down(failedConnects: 1))
@@ -111,7 +121,8 @@ final class NodeStateMachineTests: XCTestCase {
         XCTAssertTrue(machine.reconnectTimerDidFire(), "one probe")
         XCTAssertFalse(machine.reconnectTimerDidFire(), "not while the probe is open")
         XCTAssertFalse(machine.acceptsCommands, "down until the probe is ready")
-        guard case .markDown(let waiting, _, let delay) = machine.connectionDidClose(wasReady: false, error: refused) else {
+        guard case .markDown(let waiting, _, let delay) = machine.connectionDidClose(wasReady: false, error: refused)
+        else {
             return XCTFail("the probe failed: still down")
         }
         XCTAssertTrue(waiting.isEmpty)
@@ -177,13 +188,15 @@ final class NodeStateMachineTests: XCTestCase {
 
     func testCloseFailsTheWaitingAndRefusesEverythingAfter() {
         var machine = Machine(address: address, limits: limits())
-        let a = command("a"), b = command("b")
+        let a = command("a")
+        let b = command("b")
         _ = machine.submit(a, canSendNow: false)
         _ = machine.submit(b, canSendNow: false)
         XCTAssertEqual(machine.close().map(ObjectIdentifier.init), [a, b].map(ObjectIdentifier.init))
         XCTAssertEqual(machine.state, .closed)
         XCTAssertEqual(machine.queuedCount, 0)
-        XCTAssertEqual(machine.submit(command(), canSendNow: true), .refuse(StoreError(.nodeDown, "the store is closed")))
+        XCTAssertEqual(
+            machine.submit(command(), canSendNow: true), .refuse(StoreError(.nodeDown, "the store is closed")))
         guard case .none = machine.connectionDidClose(wasReady: false, error: StoreError(.closed, "closed")) else {
             return XCTFail("closed: nothing reopens")
         }
