@@ -3,25 +3,34 @@
 /// least half the storage, so memory follows what is queued, not what ever was.
 /// `capacity`, when set, is a bound the owner checks with `isFull` before appending
 /// (the queue itself never refuses: a full queue is the owner's backpressure signal).
-package struct FIFO<Element> {
-    private var storage: [Element] = []
-    private var head = 0
-    package let capacity: Int?
+/// Public and inlinable so that each module's FIFO of a concrete type is specialised and
+/// inlined: the compiler does not specialise package-level inlinable code across modules.
+public struct FIFO<Element> {
+    @usableFromInline var storage: [Element] = []
+    @usableFromInline var head = 0
+    public let capacity: Int?
 
-    package init(capacity: Int? = nil) {
+    @inlinable
+    public init(capacity: Int? = nil) {
         self.capacity = capacity
     }
 
-    package var count: Int { storage.count - head }
-    package var isEmpty: Bool { head == storage.count }
-    package var isFull: Bool { capacity.map { count >= $0 } ?? false }
-    package var first: Element? { isEmpty ? nil : storage[head] }
+    @inlinable
+    public var count: Int { storage.count - head }
+    @inlinable
+    public var isEmpty: Bool { head == storage.count }
+    @inlinable
+    public var isFull: Bool { capacity.map { count >= $0 } ?? false }
+    @inlinable
+    public var first: Element? { isEmpty ? nil : storage[head] }
 
-    package mutating func append(_ element: Element) {
+    @inlinable
+    public mutating func append(_ element: Element) {
         storage.append(element)
     }
 
-    package mutating func popFirst() -> Element? {
+    @inlinable
+    public mutating func popFirst() -> Element? {
         guard head < storage.count else { return nil }
         let element = storage[head]
         head += 1
@@ -30,7 +39,8 @@ package struct FIFO<Element> {
     }
 
     /// Removes and returns everything queued, oldest first.
-    package mutating func removeAll() -> ArraySlice<Element> {
+    @inlinable
+    public mutating func removeAll() -> ArraySlice<Element> {
         let rest = storage[head...]
         storage = []
         head = 0
@@ -38,9 +48,11 @@ package struct FIFO<Element> {
     }
 
     /// The queued elements, oldest first.
-    package var elements: ArraySlice<Element> { storage[head...] }
+    @inlinable
+    public var elements: ArraySlice<Element> { storage[head...] }
 
-    private mutating func compact() {
+    @inlinable
+    mutating func compact() {
         if head == storage.count {
             storage.removeAll(keepingCapacity: storage.count <= 256)
             head = 0

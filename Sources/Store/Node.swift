@@ -1,34 +1,36 @@
 package import EventLoop
+internal import RESP
 
 /// One store address and everything the gateway holds for it: at most
 /// `maxConnectionsPerNode` pipelined connections (opened lazily, when every open one is
-/// at `maxPipelinePerConnection`), a bounded wait queue, and reconnect backoff.
+/// at `maxPipelinePerConnection`), a bounded wait queue, reconnect backoff, and the
+/// queue of settled commands whose completions run on a later loop turn.
 ///
 /// ```
 ///  submit ─▶ least-loaded ready connection under its depth cap
-///        └─▶ else the wait queue (bounded) ─▶ else rejected: overloaded (synchronously)
+///        └─▶ else the wait queue (bounded) ─▶ else refused: overloaded (synchronously)
+///  settle(command) ─▶ [settled FIFO] ─runSoon─▶ completions, before the loop polls again
 /// ```
-/// States: `up` (connections usable or being opened) and `down` (the last connect
-/// failed: commands are refused at once, and one probe connection is tried after an
-/// exponential backoff with jitter, 100 ms doubling up to 2 s by default).
+/// What to do on each event (submit, connection ready or closed, reconnect timer,
+/// close) is decided by its `NodeStateMachine` (connecting / up / down with backoff /
+/// closed); this class owns the connections and the timer and carries the decisions
+/// out. Nothing here runs a completion inside the call that led to it: `submit`
+/// refuses by return value or accepts, and an accepted command's completion always
+/// runs from the settled queue.
 package final class Node {
-    enum State: Equatable { case up, down }
-
     package let address: SocketAddress
     let loop: Loop
     let limits: StoreLimits
     let credentials: StoreURL
-    private(set) var state = State.up
-    private var connections: [BackendConnection] = []
-    private var queue: [StoreCommand] = []
-    private var queueHead = 0
+    // The hot fields skip the run-time exclusivity check (it cost about a tenth of a
+    // command's instructions): each is changed only by calls that never call out (the
+    // state machine, FIFO, counters), on the loop thread, so no two accesses can overlap.
+    @exclusivity(unchecked) private var machine: NodeStateMachine
+    @exclusivity(unchecked) private var connections: [BackendConnection] = []
     private var reconnectTimer: Timer?
-    /// After `close()`: no reconnect is scheduled (a failure that closes the store from a
-    /// completion, e.g. exit 78 on a wrong password, came back here and started a timer).
-    private var isClosed = false
-    private var failedConnects = 0
-    private(set) var lastError: StoreError?
-    package private(set) var stats = NodeStats()
+    @exclusivity(unchecked) private var settled = FIFO<StoreCommand>()
+    @exclusivity(unchecked) private var deliveryScheduled = false
+    @exclusivity(unchecked) private var counters = NodeStats()
     /// Its connections send READONLY (a replica serving reads).
     let readOnly: Bool
     /// In a cluster: what the last topology said of it.
@@ -37,47 +39,56 @@ package final class Node {
     /// Told when a connection drops or a connect fails (the cluster refreshes its map).
     var onConnectionLoss: (() -> Void)?
 
-    init(address: SocketAddress, loop: Loop, limits: StoreLimits, credentials: StoreURL, readOnly: Bool = false) {
+    init(
+        address: SocketAddress, loop: Loop, limits: StoreLimits, credentials: StoreURL, readOnly: Bool = false,
+        random: @escaping () -> Double = { Double.random(in: 0...1) }
+    ) {
         self.address = address
         self.loop = loop
         self.limits = limits
         self.credentials = credentials
         self.readOnly = readOnly
+        machine = NodeStateMachine(address: address, limits: limits, random: random)
     }
 
-    package var isUp: Bool { state == .up }
+    package var isUp: Bool { machine.acceptsCommands }
     package var openConnections: Int { connections.count }
-    package var queuedCommands: Int { stats.queued }
+    package var queuedCommands: Int { machine.queuedCount }
+    package var stats: NodeStats {
+        var stats = counters
+        stats.queued = machine.queuedCount
+        return stats
+    }
+    var lastError: StoreError? { machine.lastError }
 
-    /// Accepts `command` (it completes later, never inside this call) or refuses it now.
+    /// Accepts `command` (it completes on a later loop turn) or refuses it now (then it
+    /// never completes).
     func submit(_ command: StoreCommand) -> StoreError? {
-        guard state == .up else {
-            stats.rejectedNodeDown += 1
-            return lastError.map { StoreError(.nodeDown, $0.message) } ?? StoreError(.nodeDown, "\(address) is down")
-        }
-        // FIFO: nothing overtakes commands already waiting.
-        if stats.queued == 0, let connection = leastLoadedConnection() {
+        let connection = leastLoadedConnection()
+        switch machine.submit(command, canSendNow: connection != nil) {
+        case .refuse(let error):
+            if case .overloaded = error.kind {
+                counters.rejectedOverloaded += 1
+            } else {
+                counters.rejectedNodeDown += 1
+            }
+            return error
+        case .send:
             accept(command)
-            connection.send(command)
+            connection!.send(command)
             growPoolIfBusy()
-            return nil
+        case .queued(let openConnection):
+            accept(command)
+            command.state = .queued
+            if openConnection { self.openConnection() }
         }
-        guard stats.queued < limits.maxQueuedPerNode else {
-            stats.rejectedOverloaded += 1
-            return StoreError(.overloaded, "\(address): \(limits.maxQueuedPerNode) commands already waiting")
-        }
-        accept(command)
-        command.state = .queued
-        queue.append(command)
-        stats.queued += 1
-        openConnectionIfAllowed()
         return nil
     }
 
     private func accept(_ command: StoreCommand) {
         command.node = self
-        stats.inFlight += 1
-        stats.submitted += 1
+        counters.inFlight += 1
+        counters.submitted += 1
         loop.deadlines.schedule(command, afterMs: command.timeoutMs)
     }
 
@@ -92,148 +103,115 @@ package final class Node {
     /// Opens one more connection when every open one is at least half way to its depth cap.
     private func growPoolIfBusy() {
         guard connections.allSatisfy({ $0.depth >= max(limits.maxPipelinePerConnection / 2, 1) }) else { return }
-        openConnectionIfAllowed()
-    }
-
-    private func openConnectionIfAllowed() {
-        guard state == .up, connections.count < limits.maxConnectionsPerNode else { return }
-        // One connection being opened at a time is enough to absorb a burst.
-        guard !connections.contains(where: { !$0.isReady }) else { return }
-        openConnection()
+        if machine.openConnectionIfAllowed() { openConnection() }
     }
 
     private func openConnection() {
         let connection = BackendConnection(node: self, loop: loop)
         connections.append(connection)
-        stats.connectAttempts += 1
+        counters.connectAttempts += 1
         connection.connect()
     }
 
-    // MARK: events from connections and commands
-
-    func connectionDidBecomeReady(_ connection: BackendConnection) {
-        failedConnects = 0
-        lastError = nil
-        state = .up
-        drainQueue()
-    }
-
-    func connectionDidFreeCapacity(_ connection: BackendConnection) {
-        if queue.count > queueHead { drainQueue() }
-    }
-
     private func drainQueue() {
-        while queueHead < queue.count {
-            let command = queue[queueHead]
-            guard command.isLive else {
-                queueHead += 1
-                continue
-            }
-            guard let connection = leastLoadedConnection() else { break }
-            queueHead += 1
-            stats.queued -= 1
+        while let connection = leastLoadedConnection(), let command = machine.popQueued() {
             connection.send(command)
         }
-        if queueHead == queue.count {
-            queue.removeAll(keepingCapacity: queue.count <= 256)
-            queueHead = 0
-        } else if queueHead > 1024 {
-            queue.removeFirst(queueHead)
-            queueHead = 0
-        }
-        if queue.count > queueHead { openConnectionIfAllowed() }
+        if machine.queueDidDrain() { openConnection() }
     }
 
-    func commandDidComplete(_ command: StoreCommand) {
-        stats.inFlight -= 1
+    // MARK: outcomes
+
+    /// Records `command`'s outcome; its completion runs on a later loop turn.
+    func settle(_ command: StoreCommand, _ result: Result<RESPValue, StoreError>) {
+        guard command.settle(result) else { return }
+        counters.inFlight -= 1
         loop.deadlines.cancel(command)
+        settled.append(command)
+        guard !deliveryScheduled else { return }
+        deliveryScheduled = true
+        loop.runSoon { [self] in deliverSettled() }
+    }
+
+    /// Runs the completions settled so far; ones settled meanwhile (a completion that
+    /// closes the store) wait for the next round, so none runs inside another.
+    private func deliverSettled() {
+        deliveryScheduled = false
+        var count = settled.count
+        while count > 0, let command = settled.popFirst() {
+            count -= 1
+            command.deliver()
+        }
     }
 
     func commandDidTimeOut(_ command: StoreCommand) {
         guard command.isLive else { return }
-        stats.timeouts += 1
-        stats.inFlight -= 1
+        counters.timeouts += 1
         switch command.state {
         case .queued:
-            stats.queued -= 1
-            command.finish(.failure(StoreError(.timeout(outcomeUnknown: false), "\(address): not sent before the deadline")))
+            machine.queuedCommandDidTimeOut()
+            settle(
+                command,
+                .failure(StoreError(.timeout(outcomeUnknown: false), "\(address): not sent before the deadline")))
         case .sent:
-            let unknown = !command.isIdempotent
             let connection = command.connection
-            command.finish(.failure(StoreError(.timeout(outcomeUnknown: unknown), "\(address) did not reply in time")))
-            if let connection { replaceIfStuck(connection) }
+            let unknown = !command.isIdempotent
+            settle(command, .failure(StoreError(.timeout(outcomeUnknown: unknown), "\(address) did not reply in time")))
+            if connection?.didAbandonCommand() == true { counters.replacedConnections += 1 }
         case .new, .finished:
             break
         }
     }
 
-    /// A connection whose last `maxConsecutiveTimeouts` commands all timed out is stuck
-    /// (a hung node, a lost reply): close it, failing what is still on it.
-    private func replaceIfStuck(_ connection: BackendConnection) {
-        connection.didAbandonCommand()
-        guard connection.isReady, connection.abandonedSinceLastReply >= limits.maxConsecutiveTimeouts else { return }
-        stats.replacedConnections += 1
-        connection.fail(StoreError(.connectionLost(outcomeUnknown: true), "\(address) stopped replying"))
+    // MARK: events from connections
+
+    func connectionDidBecomeReady(_ connection: BackendConnection) {
+        machine.connectionDidBecomeReady()
+        drainQueue()
     }
 
-    func connectionDidFail(_ connection: BackendConnection, error: StoreError, wasReady: Bool) {
+    func connectionDidFreeCapacity(_ connection: BackendConnection) {
+        if machine.queuedCount > 0 { drainQueue() }
+    }
+
+    func connectionDidClose(_ connection: BackendConnection, _ failure: BackendConnectionStateMachine.Failure) {
         connections.removeAll { $0 === connection }
-        stats.errors += 1
+        counters.errors += 1
+        for command in failure.lost {
+            settle(command, .failure(BackendConnectionStateMachine.error(for: command, lostWith: failure.error)))
+        }
         onConnectionLoss?()
-        if wasReady {
-            // A drop after a working period: try again at once; a refusal then marks it down.
-            if queue.count > queueHead || connections.isEmpty { openConnectionIfAllowed() }
-            return
+        switch machine.connectionDidClose(wasReady: failure.wasReady, error: failure.error) {
+        case .none:
+            break
+        case .openConnection:
+            openConnection()
+        case .markDown(let waiting, let error, let delay):
+            for command in waiting { settle(command, .failure(error)) }
+            scheduleReconnect(afterMs: delay)
         }
-        lastError = error
-        failedConnects += 1
-        guard !connections.contains(where: { $0.isReady }) else { return }
-        markDown(error)
     }
 
-    private func markDown(_ error: StoreError) {
-        state = .down
-        let waiting = queue[queueHead...].filter(\.isLive)
-        queue = []
-        queueHead = 0
-        stats.queued = 0
-        for command in waiting {
-            commandDidComplete(command)
-            command.finish(.failure(StoreError(error.kind == .authenticationFailed ? .authenticationFailed : .nodeDown, error.message)))
-        }
-        scheduleReconnect()
-    }
-
-    private func scheduleReconnect() {
-        guard !isClosed else { return }
-        let exponent = min(failedConnects - 1, 16)
-        let ceiling = min(limits.reconnectMaxMs, limits.reconnectBaseMs << UInt64(max(exponent, 0)))
-        let delay = UInt64(Double(ceiling) * Double.random(in: 0.5...1.0))
+    private func scheduleReconnect(afterMs delay: UInt64) {
         let timer = reconnectTimer ?? Timer(loop: loop)
         reconnectTimer = timer
-        timer.start(afterMs: max(delay, 1)) { [weak self] in
+        timer.start(afterMs: delay) { [weak self] in
             // One probe; the node stays down (failing fast) until it is ready.
-            guard let self, self.state == .down, self.connections.isEmpty else { return }
-            self.stats.reconnects += 1
+            guard let self, self.machine.reconnectTimerDidFire() else { return }
+            self.counters.reconnects += 1
             self.openConnection()
         }
     }
 
-    /// Closes every connection and fails what is waiting; the node is unusable after.
+    /// Closes every connection and fails what is waiting (on a later loop turn, like
+    /// every completion); the node is unusable after.
     func close() {
-        isClosed = true
+        let waiting = machine.close()
         reconnectTimer?.close()
         reconnectTimer = nil
-        state = .down
-        lastError = StoreError(.closed, "the store is closed")
-        for connection in connections { connection.fail(StoreError(.closed, "the store is closed")) }
+        for connection in connections { connection.close(StoreError(.closed, "the store is closed")) }
         connections = []
-        for command in queue[queueHead...] where command.isLive {
-            commandDidComplete(command)
-            command.finish(.failure(StoreError(.closed, "the store is closed")))
-        }
-        queue = []
-        queueHead = 0
+        for command in waiting { settle(command, .failure(StoreError(.closed, "the store is closed"))) }
     }
 }
 

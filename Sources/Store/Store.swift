@@ -8,8 +8,13 @@ package import RESP
 /// ```
 ///  Gateway ─execute─▶ Store ─▶ Node (per address: capped pool + bounded queue)
 ///                                 └─▶ BackendConnection ×≤max (pipelined FIFO) ─▶ redis
-///  completion ◀─ RESP reply matched to the FIFO head ◀────────────────────────────┘
+///  completion ◀─runSoon─ Node's settled queue ◀─ RESP reply matched to the FIFO head
 /// ```
+/// No completion runs inside `execute` or `close`, nor inside another completion: a
+/// reply, a timeout or a failure only settles its command, and the node delivers the
+/// settled ones from the loop's deferred queue (`Loop.runSoon`). Node and
+/// BackendConnection decide through value-type state machines (NodeStateMachine,
+/// BackendConnectionStateMachine) that return actions; the classes own the sockets.
 /// Memory is bounded by configuration: nodes × (connections × pipeline depth + queue).
 /// Everything runs on the loop thread. With `redis+cluster://` a `ClusterRouter` holds
 /// one Node per cluster node and routes each command by its key's slot, following
@@ -66,7 +71,8 @@ package final class Store {
                 completion: completion))
     }
 
-    /// Closes every connection; commands still waiting fail with `.closed`.
+    /// Closes every connection; commands still in flight fail (`.closed`) on a later loop
+    /// turn, so the loop must turn once more for their completions to run.
     package func close() {
         single?.close()
         cluster?.close()

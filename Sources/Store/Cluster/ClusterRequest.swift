@@ -2,7 +2,7 @@ internal import RESP
 internal import EventLoop
 
 /// One caller's command in cluster mode, carried through redirects to exactly one
-/// completion. Each try is a fresh `StoreCommand` with the caller's bytes and the time
+/// completion. Each try is a fresh `StoreCommand` with the caller's payload and the time
 /// left; the caller's command itself is never on a wire and is finished here.
 ///
 /// ```
@@ -16,7 +16,6 @@ internal import EventLoop
 /// or a dropped connection is never retried (a write's outcome stays unknown).
 final class ClusterRequest: DeadlineTarget {
     static let maxRedirects = 5
-    static let askingPrefix: [UInt8] = Array("*1\r\n$6\r\nASKING\r\n".utf8)
 
     private let command: StoreCommand
     private unowned let router: ClusterRouter
@@ -45,10 +44,9 @@ final class ClusterRequest: DeadlineTarget {
             return StoreError(.timeout(outcomeUnknown: false), "cluster redirects used up the deadline")
         }
         let attempt = StoreCommand(
-            encoded: asking ? Self.askingPrefix + command.encoded : command.encoded, idempotent: command.isIdempotent,
-            timeoutMs: deadlineAt - now, routing: command.routing, readOnly: command.isReadOnly
+            payload: command.payload, asking: asking, idempotent: command.isIdempotent, timeoutMs: deadlineAt - now,
+            routing: command.routing, readOnly: command.isReadOnly
         ) { [self] result in attemptDidFinish(result) }
-        attempt.repliesToSkip = asking ? 1 : 0
         return node.submit(attempt)
     }
 

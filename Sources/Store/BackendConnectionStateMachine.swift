@@ -1,0 +1,167 @@
+internal import EventLoop
+internal import RESP
+
+/// A pipelined backend connection without its socket: the state and the awaiting-reply
+/// FIFO. Each event method returns the one action the owning `BackendConnection` carries
+/// out (write, start reading, cancel the connect deadline, settle or fail commands,
+/// close), so every transition is table-testable.
+///
+/// ```
+///  connecting ─didConnect─▶ handshaking(n replies left) ─last OK reply─▶ ready
+///       │                        │ error reply / deadline               │ EOF, write or decode error,
+///       └── connect failed / deadline ──────────┴──────────▶ closed ◀───┘ stuck, close
+/// ```
+/// The FIFO holds one entry per expected reply: a command, or a reply to skip (an
+/// ASKING sent in front of its command). A timed-out command stays in it (its node
+/// settled it), so its late reply is dropped and later replies still match.
+struct BackendConnectionStateMachine {
+    enum State: Equatable {
+        case connecting
+        case handshaking(repliesLeft: Int)
+        case ready
+        case closed
+    }
+
+    enum Entry {
+        case skip
+        case command(StoreCommand)
+    }
+
+    /// Why the connection closes and what was still on it.
+    struct Failure {
+        let error: StoreError
+        /// Live commands that were on the wire, oldest first.
+        let lost: [StoreCommand]
+        /// It had been ready (a drop after a working period, not a failed connect).
+        let wasReady: Bool
+    }
+
+    enum Action {
+        case none
+        /// Connected: start reading and write the handshake commands.
+        case startHandshake
+        /// The handshake succeeded: cancel the connect deadline; commands may be sent.
+        case becomeReady
+        /// The head's reply: settle `command` with it.
+        case complete(StoreCommand, RESPValue)
+        /// The reply of an abandoned command (or of an ASKING) was read and dropped.
+        case dropReply
+        /// Close the socket and fail `lost`.
+        case close(Failure)
+    }
+
+    let address: SocketAddress
+    let maxConsecutiveTimeouts: Int
+    private(set) var state = State.connecting
+    private var awaiting = FIFO<Entry>()
+    /// Commands on the wire, abandoned ones included: the pipeline depth.
+    private(set) var depth = 0
+    /// Commands abandoned (timed out) since the last reply to a live command.
+    private(set) var abandonedSinceLastReply = 0
+
+    init(address: SocketAddress, maxConsecutiveTimeouts: Int) {
+        self.address = address
+        self.maxConsecutiveTimeouts = maxConsecutiveTimeouts
+    }
+
+    var isReady: Bool { state == .ready }
+    var isClosed: Bool { state == .closed }
+
+    // MARK: connecting
+
+    mutating func didConnect(handshakeCommands: Int) -> Action {
+        guard state == .connecting else { return .none }
+        precondition(handshakeCommands > 0, "the handshake always has CLIENT SETNAME")
+        state = .handshaking(repliesLeft: handshakeCommands)
+        return .startHandshake
+    }
+
+    mutating func didFailConnect(_ reason: String) -> Action {
+        close(StoreError(.nodeDown, "cannot connect to \(address): \(reason)"))
+    }
+
+    /// The connect deadline passed: only a connection not yet ready cares.
+    mutating func connectDeadlineDidExpire() -> Action {
+        switch state {
+        case .connecting, .handshaking: close(StoreError(.nodeDown, "connecting to \(address) timed out"))
+        case .ready, .closed: .none
+        }
+    }
+
+    // MARK: commands and replies
+
+    /// Appends `command` to the FIFO (behind the replies it skips); the owner writes it.
+    mutating func send(_ command: StoreCommand) {
+        precondition(state == .ready, "commands go to ready connections only")
+        if command.sendsAsking { awaiting.append(.skip) }
+        awaiting.append(.command(command))
+        depth += 1
+    }
+
+    mutating func didReceive(_ reply: RESPValue) -> Action {
+        switch state {
+        case .connecting:
+            return close(StoreError(.protocolError, "\(address) sent a reply before the handshake"))
+        case .handshaking(let left):
+            if case .error(let message) = reply {
+                let kind: StoreError.Kind =
+                    message.hasPrefix("WRONGPASS") || message.hasPrefix("NOAUTH") || message.contains("AUTH")
+                    ? .authenticationFailed : .protocolError
+                return close(StoreError(kind, "\(address) refused the handshake: \(message)"))
+            }
+            guard left == 1 else {
+                state = .handshaking(repliesLeft: left - 1)
+                return .none
+            }
+            state = .ready
+            return .becomeReady
+        case .ready:
+            switch awaiting.popFirst() {
+            case nil:
+                return close(StoreError(.protocolError, "\(address) sent a reply nobody asked for"))
+            case .skip:
+                return .none
+            case .command(let command):
+                depth -= 1
+                guard command.isLive else { return .dropReply }
+                abandonedSinceLastReply = 0
+                return .complete(command, reply)
+            }
+        case .closed:
+            return .none
+        }
+    }
+
+    /// A command on this connection timed out (it stays in the FIFO). After
+    /// `maxConsecutiveTimeouts` in a row the connection is stuck: close it.
+    mutating func didAbandonCommand() -> Action {
+        abandonedSinceLastReply += 1
+        guard state == .ready, abandonedSinceLastReply >= maxConsecutiveTimeouts else { return .none }
+        return close(StoreError(.connectionLost(outcomeUnknown: true), "\(address) stopped replying"))
+    }
+
+    // MARK: failure and close
+
+    /// EOF, a failed write, undecodable bytes, a handshake refusal or the owner closing.
+    mutating func close(_ error: StoreError) -> Action {
+        guard state != .closed else { return .none }
+        let wasReady = state == .ready
+        state = .closed
+        depth = 0
+        var lost: [StoreCommand] = []
+        for entry in awaiting.removeAll() {
+            if case .command(let command) = entry, command.isLive { lost.append(command) }
+        }
+        return .close(Failure(error: error, lost: lost, wasReady: wasReady))
+    }
+
+    /// What a command on the wire fails with when its connection closes with `error`.
+    static func error(for command: StoreCommand, lostWith error: StoreError) -> StoreError {
+        switch error.kind {
+        case .connectionLost, .protocolError:
+            StoreError(.connectionLost(outcomeUnknown: !command.isIdempotent), error.message)
+        default:
+            error
+        }
+    }
+}
