@@ -116,6 +116,7 @@ final class BackendConnection: SocketStreamDelegate, DeadlineTarget {
         let command = awaiting[awaitingHead]
         if command.repliesToSkip > 0 {
             command.repliesToSkip -= 1
+            if case .error(let message) = reply, command.skippedError == nil { command.skippedError = message }
             return
         }
         awaitingHead += 1
@@ -129,7 +130,7 @@ final class BackendConnection: SocketStreamDelegate, DeadlineTarget {
         if command.isLive {
             abandonedSinceLastReply = 0
             node.commandDidComplete(command)
-            command.finish(.success(reply))
+            command.finish(.success(command.skippedError.map(RESPValue.error) ?? reply))
         }
         node.connectionDidFreeCapacity(self)
     }

@@ -21,8 +21,14 @@ package final class StoreCommand: DeadlineTarget {
     package let routing: CommandRouting
     /// A replica in READONLY mode may answer it.
     package let isReadOnly: Bool
-    /// Replies to read and drop before this command's own: 1 when ASKING rides in front.
+    /// Replies the caller's bytes draw before the one that completes it: MULTI and the
+    /// commands it queues, ahead of EXEC. The first error among them (a redirect queued
+    /// inside a transaction) completes the command in place of EXEC's EXECABORT.
+    package let leadingReplies: Int
+    /// Replies to read before this command's own: `leadingReplies`, plus 1 when ASKING rides in front.
     var repliesToSkip = 0
+    /// The first error among the skipped replies.
+    var skippedError: String?
     let timeoutMs: UInt64
     private var completion: Completion?
     var state = State.new
@@ -41,18 +47,21 @@ package final class StoreCommand: DeadlineTarget {
         self.isIdempotent = idempotent
         self.routing = slot.map { .slot($0) } ?? CommandRouting(arguments: arguments)
         self.isReadOnly = CommandRouting.isReadOnly(arguments)
+        self.leadingReplies = 0
         self.timeoutMs = timeoutMs
         self.completion = completion
     }
 
     package init(
         encoded: [UInt8], idempotent: Bool, timeoutMs: UInt64, routing: CommandRouting = .keyless,
-        readOnly: Bool = false, completion: @escaping Completion
+        readOnly: Bool = false, leadingReplies: Int = 0, completion: @escaping Completion
     ) {
         self.encoded = encoded
         self.isIdempotent = idempotent
         self.routing = routing
         self.isReadOnly = readOnly
+        self.leadingReplies = leadingReplies
+        self.repliesToSkip = leadingReplies
         self.timeoutMs = timeoutMs
         self.completion = completion
     }

@@ -46,9 +46,9 @@ final class ClusterRequest: DeadlineTarget {
         }
         let attempt = StoreCommand(
             encoded: asking ? Self.askingPrefix + command.encoded : command.encoded, idempotent: command.isIdempotent,
-            timeoutMs: deadlineAt - now, routing: command.routing, readOnly: command.isReadOnly
+            timeoutMs: deadlineAt - now, routing: command.routing, readOnly: command.isReadOnly,
+            leadingReplies: command.leadingReplies + (asking ? 1 : 0)
         ) { [self] result in attemptDidFinish(result) }
-        attempt.repliesToSkip = asking ? 1 : 0
         return node.submit(attempt)
     }
 
