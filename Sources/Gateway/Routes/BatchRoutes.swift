@@ -51,14 +51,14 @@ struct BatchRoutes {
                 completion(
                     result.flatMap { record in
                         guard let record else { return .failure(.notFound("no such record")) }
-                        return .success(record.json())
+                        return Result { () throws(GatewayError) in try record.record().json() }
                     })
             }
         case "put":
             return records.write(
                 item.key, bins: item.bins ?? JSONObject([]), mode: .upsert, expectedGeneration: item.generation,
                 ttl: nil, timeoutMs: timeoutMs
-            ) { completion($0.map { $0.record.json() }) }
+            ) { completion($0.map { $0.json() }) }
         case "patch":
             return records.patch(
                 item.key, changes: item.bins ?? JSONObject([]), expectedGeneration: item.generation, ttl: nil,
