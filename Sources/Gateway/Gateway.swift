@@ -22,7 +22,7 @@ package final class Gateway {
 
     package init(
         loop: Loop, store: Store, openAPIDocument: [UInt8]? = nil, workerID: Int? = nil,
-        security: SecurityConfiguration = SecurityConfiguration()
+        security: SecurityConfiguration = SecurityConfiguration(), maxBatchItems: Int = Gateway.defaultMaxBatchItems
     ) {
         self.loop = loop
         self.store = store
@@ -32,7 +32,7 @@ package final class Gateway {
         HealthRoutes(store: store, workerID: workerID).register(on: &router)
         OpenAPIRoute(document: openAPIDocument).register(on: &router)
         RecordRoutes(records: records).register(on: &router)
-        BatchRoutes(records: records).register(on: &router)
+        BatchRoutes(records: records, maxItems: maxBatchItems).register(on: &router)
         ScanRoute(store: store, records: records).register(on: &router)
         router.add("GET", "/metrics") { [unowned self] context in
             context.responder.respond(

@@ -17,7 +17,8 @@ enum Startup {
         let store = try Store(loop: loop, url: configuration.store, limits: configuration.storeLimits)
         let gateway = Gateway(
             loop: loop, store: store, openAPIDocument: loadOpenAPI(configuration.openAPIPath),
-            workerID: configuration.workerID, security: configuration.security)
+            workerID: configuration.workerID, security: configuration.security,
+            maxBatchItems: configuration.maxBatchItems)
         let server = HTTPServer(loop: loop, limits: configuration.limits, formatError: { error, id in
             ErrorResponse.make(error, requestID: id)
         }) { request, responder in
