@@ -52,8 +52,15 @@ package struct Router {
     package func match(method: String, path: Substring) -> Match {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
         var allowed: [String] = []
+        // Routes of one template sit side by side (one per method): bind the path once for them.
+        var lastTemplate: String?
+        var lastParameters: [String: String]?
         for route in routes {
-            guard let parameters = Self.bind(route.segments, to: parts) else { continue }
+            if route.template != lastTemplate {
+                lastTemplate = route.template
+                lastParameters = Self.bind(route.segments, to: parts)
+            }
+            guard let parameters = lastParameters else { continue }
             if route.method == method || (method == "HEAD" && route.method == "GET") {
                 return .found(template: route.template, parameters: parameters, handler: route.handler)
             }
@@ -83,7 +90,7 @@ package struct Router {
 
 /// Decodes `%XX` escapes; nil for a malformed escape or bytes that are not UTF-8.
 package func percentDecoded(_ text: Substring) -> String? {
-    guard text.contains("%") else { return String(text) }
+    guard text.utf8.contains(UInt8(ascii: "%")) else { return String(text) }
     var bytes: [UInt8] = []
     var iterator = text.utf8.makeIterator()
     while let byte = iterator.next() {

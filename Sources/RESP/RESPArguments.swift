@@ -22,6 +22,13 @@ package struct RESPArguments {
         appendCRLF()
     }
 
+    /// The common case without generic dispatch across the module boundary: one copy.
+    package mutating func append(_ bytes: [UInt8]) {
+        appendLength(bytes.count)
+        encoded.append(contentsOf: bytes)
+        appendCRLF()
+    }
+
     package mutating func append(_ bytes: UnsafeRawBufferPointer) {
         appendLength(bytes.count)
         encoded.append(contentsOf: bytes)
@@ -29,7 +36,9 @@ package struct RESPArguments {
     }
 
     package mutating func append(_ text: String) {
-        append(text.utf8)
+        appendLength(text.utf8.count)
+        encoded.append(contentsOf: text.utf8)
+        appendCRLF()
     }
 
     package mutating func append(_ value: Int) {
@@ -78,12 +87,13 @@ extension RESPEncoder {
     package static func appendCommand(head: [String], _ tail: RESPArguments, to buffer: inout [UInt8]) {
         appendArrayHeader(head.count + tail.count, to: &buffer)
         for argument in head {
-            let utf8 = argument.utf8
             buffer.append(UInt8(ascii: "$"))
-            RESPDecimal.append(Int64(utf8.count), to: &buffer)
-            buffer.append(contentsOf: [UInt8(ascii: "\r"), UInt8(ascii: "\n")])
-            buffer.append(contentsOf: utf8)
-            buffer.append(contentsOf: [UInt8(ascii: "\r"), UInt8(ascii: "\n")])
+            RESPDecimal.append(Int64(argument.utf8.count), to: &buffer)
+            buffer.append(UInt8(ascii: "\r"))
+            buffer.append(UInt8(ascii: "\n"))
+            buffer.append(contentsOf: argument.utf8)
+            buffer.append(UInt8(ascii: "\r"))
+            buffer.append(UInt8(ascii: "\n"))
         }
         buffer.append(contentsOf: tail.encoded)
     }
@@ -110,6 +120,17 @@ extension RESPEncoder {
     }
 
     /// One bulk string from bytes.
+    package static func appendBulk(_ bytes: [UInt8], to buffer: inout [UInt8]) {
+        buffer.append(UInt8(ascii: "$"))
+        RESPDecimal.append(Int64(bytes.count), to: &buffer)
+        buffer.append(UInt8(ascii: "\r"))
+        buffer.append(UInt8(ascii: "\n"))
+        buffer.append(contentsOf: bytes)
+        buffer.append(UInt8(ascii: "\r"))
+        buffer.append(UInt8(ascii: "\n"))
+    }
+
+    /// One bulk string from any bytes.
     package static func appendBulk(_ bytes: some Collection<UInt8>, to buffer: inout [UInt8]) {
         buffer.append(UInt8(ascii: "$"))
         RESPDecimal.append(Int64(bytes.count), to: &buffer)

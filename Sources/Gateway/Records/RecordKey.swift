@@ -18,8 +18,13 @@ struct RecordKey: Equatable {
         guard Self.isName(set) else {
             throw GatewayError.badRequest("invalid_set", "set must be 1–63 of A–Z a–z 0–9 _ -")
         }
-        guard !key.isEmpty, key.utf8.count <= Self.maxKeyBytes, key.unicodeScalars.count <= Self.maxKeyCharacters,
-            !key.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        // Printable ASCII (the common key) has as many characters as bytes and no control character.
+        let isPrintableASCII = key.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+        guard !key.isEmpty, key.utf8.count <= Self.maxKeyBytes,
+            isPrintableASCII
+                ? key.utf8.count <= Self.maxKeyCharacters
+                : key.unicodeScalars.count <= Self.maxKeyCharacters
+                    && !key.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
         else {
             throw GatewayError.badRequest(
                 "invalid_key",

@@ -23,25 +23,29 @@ struct RecordRequest {
         method: String, operate: Bool, parameters: [String: String], request: HTTPRequest
     ) throws(GatewayError) -> RecordRequest {
         let input = try RequestInput(request)
-        switch (method, operate) {
-        case ("GET", _): try input.allowOnly(["bins", "timeout_ms"])
-        case ("DELETE", _): try input.allowOnly(["timeout_ms"])
-        default: try input.allowOnly(["ttl", "timeout_ms"])
+        // Without a query string no parameter can be wrong or set: skip their lookups.
+        let hasQuery = !input.query.isEmpty
+        if hasQuery {
+            switch (method, operate) {
+            case ("GET", _): try input.allowOnly(["bins", "timeout_ms"])
+            case ("DELETE", _): try input.allowOnly(["timeout_ms"])
+            default: try input.allowOnly(["ttl", "timeout_ms"])
+            }
         }
         let key = try RecordKey(
             namespace: parameters["ns"] ?? "", set: parameters["set"] ?? "", key: parameters["key"] ?? "")
         let operation: Operation
         switch (method, operate) {
         case ("GET", _):
-            operation = .read(bins: try input.bins)
+            operation = .read(bins: hasQuery ? try input.bins : nil)
         case ("DELETE", _):
             operation = .delete(expectedGeneration: try input.expectedGeneration)
         case ("POST", true):
             let operations = try OperateRequest.parse(try input.jsonObject())
-            operation = .operate(operations, ttl: try input.ttl)
+            operation = .operate(operations, ttl: hasQuery ? try input.ttl : nil)
         case ("PATCH", _):
             let changes = try binsFromBody(try input.jsonObject(), allowNull: true)
-            operation = .patch(changes: changes, expectedGeneration: try input.expectedGeneration, ttl: try input.ttl)
+            operation = .patch(changes: changes, expectedGeneration: try input.expectedGeneration, ttl: hasQuery ? try input.ttl : nil)
         default:
             let bins = try binsFromBody(try input.jsonObject(), allowNull: true)  // null = no such bin
             var mode: RecordService.WriteMode = method == "POST" ? .create : .upsert
@@ -57,9 +61,9 @@ struct RecordRequest {
             case nil:
                 break
             }
-            operation = .write(bins: bins, mode: mode, expectedGeneration: expected, ttl: try input.ttl)
+            operation = .write(bins: bins, mode: mode, expectedGeneration: expected, ttl: hasQuery ? try input.ttl : nil)
         }
-        return RecordRequest(key: key, operation: operation, timeoutMs: try input.timeoutMs)
+        return RecordRequest(key: key, operation: operation, timeoutMs: hasQuery ? try input.timeoutMs : nil)
     }
 
     /// One line naming the operation and its arguments, for the fuzz targets.
