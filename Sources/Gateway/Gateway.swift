@@ -24,7 +24,8 @@ package final class Gateway {
 
     package init(
         loop: Loop, store: Store, limits: HTTPLimits = HTTPLimits(), openAPIDocument: [UInt8]? = nil,
-        workerID: Int? = nil, security: SecurityConfiguration = SecurityConfiguration()
+        workerID: Int? = nil, security: SecurityConfiguration = SecurityConfiguration(),
+        maxBatchItems: Int = Gateway.defaultMaxBatchItems
     ) {
         self.loop = loop
         self.store = store
@@ -40,7 +41,7 @@ package final class Gateway {
             HealthRoutes(store: store, workerID: workerID).register(on: &router)
             OpenAPIRoute(document: openAPIDocument).register(on: &router)
             RecordRoutes(records: records).register(on: &router)
-            BatchRoutes(records: records).register(on: &router)
+            BatchRoutes(records: records, maxItems: maxBatchItems).register(on: &router)
             ScanRoute(store: store, records: records).register(on: &router)
             // Unowned: only the server calls into the routes, so it is alive whenever this runs.
             router.add("GET", "/metrics") { [metrics, unowned server] context in

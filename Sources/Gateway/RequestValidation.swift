@@ -4,8 +4,8 @@ package import HTTP
 /// What the record routes check before a request reaches the store, callable without a
 /// store or a socket, so the fuzz targets (Fuzz/, docs/fuzzing.md) can drive route
 /// matching, percent-decoding, query parsing, key, bin and body validation with
-/// arbitrary input. Each case repeats the checks of its handler in `RecordRoutes`, in
-/// the same order; `FuzzTests` asserts the templates are the gateway's own.
+/// arbitrary input. After routing it runs `RecordRequest.parse`, the very function the
+/// record routes run; `FuzzTests` asserts the templates are the gateway's own.
 package enum RequestValidation {
     package static let recordTemplates: [(method: String, template: String)] = {
         let path = "/v1/kv/{ns}/{set}/{key}"
@@ -37,39 +37,10 @@ package enum RequestValidation {
         case .notFound:
             throw GatewayError(status: 404, code: "not_found", message: "no route")
         }
-        let input = try RequestInput(request)
         let method = request.method == "HEAD" ? "GET" : request.method
-        let operate = template.hasSuffix("/operate")
-        switch method {
-        case "GET":
-            try input.allowOnly(["bins", "timeout_ms"])
-        case "DELETE":
-            try input.allowOnly(["timeout_ms"])
-        default:
-            try input.allowOnly(["ttl", "timeout_ms"])
-        }
-        let key = try RecordKey(
-            namespace: parameters["ns"] ?? "", set: parameters["set"] ?? "", key: parameters["key"] ?? "")
-        var detail = ""
-        switch method {
-        case "GET":
-            detail = "bins=\(try input.bins ?? [])"
-        case "DELETE":
-            detail = "generation=\(String(describing: try input.expectedGeneration))"
-        case "POST" where operate:
-            detail = "operations=\(try OperateRequest.parse(try input.jsonObject()).count)"
-        case "PATCH":
-            detail = "changes=\(try binsFromBody(try input.jsonObject(), allowNull: true).count)"
-            detail += " generation=\(String(describing: try input.expectedGeneration))"
-        default:
-            detail = "bins=\(try binsFromBody(try input.jsonObject(), allowNull: true).count)"
-            if case .generation? = try input.precondition, method == "POST" {
-                throw GatewayError.badRequest("invalid_if_match", "POST creates; If-Match belongs on PUT")
-            }
-        }
-        if method != "GET", method != "DELETE" { detail += " ttl=\(String(describing: try input.ttl))" }
-        detail += " timeout=\(String(describing: try input.timeoutMs))"
-        return "\(method) \(template) \(key.redisKey) \(detail)"
+        let parsed = try RecordRequest.parse(
+            method: method, operate: template.hasSuffix("/operate"), parameters: parameters, request: request)
+        return "\(method) \(template) \(parsed.summary)"
     }
 
     /// A record address as its Redis key, validated as the routes do.

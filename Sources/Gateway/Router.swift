@@ -50,10 +50,18 @@ package struct Router {
     }
 
     package func match(method: String, path: Substring) -> Match {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        // Split and compared as bytes: Character-wise work costs more than the rest of the match.
+        let parts = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst()
         var allowed: [String] = []
+        // Routes of one template sit side by side (one per method): bind the path once for them.
+        var lastTemplate: String?
+        var lastParameters: [String: String]?
         for route in routes {
-            guard let parameters = Self.bind(route.segments, to: parts) else { continue }
+            if route.template != lastTemplate {
+                lastTemplate = route.template
+                lastParameters = Self.bind(route.segments, to: parts)
+            }
+            guard let parameters = lastParameters else { continue }
             if route.method == method || (method == "HEAD" && route.method == "GET") {
                 return .found(template: route.template, parameters: parameters, handler: route.handler)
             }
@@ -63,27 +71,27 @@ package struct Router {
         return allowed.isEmpty ? .notFound : .methodNotAllowed(allow: allowed)
     }
 
-    private static func bind(_ segments: [Segment], to parts: ArraySlice<Substring>) -> [String: String]? {
+    private static func bind(_ segments: [Segment], to parts: ArraySlice<Substring.UTF8View>) -> [String: String]? {
         guard path(startsWithSlash: parts), segments.count == parts.count else { return nil }
         var parameters: [String: String] = [:]
         for (segment, part) in zip(segments, parts) {
             switch segment {
             case .literal(let text):
-                guard part == text else { return nil }
+                guard part.elementsEqual(text.utf8) else { return nil }
             case .parameter(let name):
-                guard !part.isEmpty, let decoded = percentDecoded(part) else { return nil }
+                guard !part.isEmpty, let decoded = percentDecoded(Substring(part)) else { return nil }
                 parameters[name] = decoded
             }
         }
         return parameters
     }
 
-    private static func path(startsWithSlash parts: ArraySlice<Substring>) -> Bool { !parts.isEmpty }
+    private static func path(startsWithSlash parts: ArraySlice<Substring.UTF8View>) -> Bool { !parts.isEmpty }
 }
 
 /// Decodes `%XX` escapes; nil for a malformed escape or bytes that are not UTF-8.
 package func percentDecoded(_ text: Substring) -> String? {
-    guard text.contains("%") else { return String(text) }
+    guard text.utf8.contains(UInt8(ascii: "%")) else { return String(text) }
     var bytes: [UInt8] = []
     var iterator = text.utf8.makeIterator()
     while let byte = iterator.next() {

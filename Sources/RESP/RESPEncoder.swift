@@ -120,18 +120,23 @@ enum RESPDecimal {
         return count
     }
 
-    /// Appends the digits in place: reserve the width, then fill it from the last digit backwards.
+    /// Appends the digits: a single digit directly, longer numbers built backwards in a
+    /// stack buffer and copied once.
     static func append(_ value: Int64, to buffer: inout [UInt8]) {
-        let width = digitCount(value)
-        let start = buffer.count
-        buffer.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width))
+        if value >= 0, value < 10 {
+            buffer.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value))
+            return
+        }
+        if value < 0 { buffer.append(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
-        var index = start + width - 1
-        repeat {
-            buffer[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
-            magnitude /= 10
-            index -= 1
-        } while magnitude > 0
-        if value < 0 { buffer[start] = UInt8(ascii: "-") }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var position = digits.count
+            repeat {
+                position -= 1
+                digits[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: digits[position...]))
+        }
     }
 }

@@ -11,8 +11,9 @@ internal import RESP
 ///       │                        │ error reply / deadline               │ EOF, write or decode error,
 ///       └── connect failed / deadline ──────────┴──────────▶ closed ◀───┘ stuck, close
 /// ```
-/// The FIFO holds one entry per expected reply: a command, or a reply to skip (an
-/// ASKING sent in front of its command). A timed-out command stays in it (its node
+/// The FIFO holds one entry per expected reply: a command, a reply to skip (an ASKING
+/// sent in front of its command), or a reply its command draws before its own (MULTI
+/// and the commands it queues, ahead of EXEC). A timed-out command stays in it (its node
 /// settled it), so its late reply is dropped and later replies still match.
 struct BackendConnectionStateMachine {
     enum State: Equatable {
@@ -24,6 +25,9 @@ struct BackendConnectionStateMachine {
 
     enum Entry {
         case skip
+        /// A reply drawn before the command's own (MULTI and what it queues); an error
+        /// among them is kept for the command.
+        case leading(StoreCommand)
         case command(StoreCommand)
     }
 
@@ -94,6 +98,7 @@ struct BackendConnectionStateMachine {
     mutating func send(_ command: StoreCommand) {
         precondition(state == .ready, "commands go to ready connections only")
         if command.sendsAsking { awaiting.append(.skip) }
+        for _ in 0..<command.leadingReplies { awaiting.append(.leading(command)) }
         awaiting.append(.command(command))
         depth += 1
     }
@@ -121,11 +126,14 @@ struct BackendConnectionStateMachine {
                 return close(StoreError(.protocolError, "\(address) sent a reply nobody asked for"))
             case .skip:
                 return .none
+            case .leading(let command):
+                if case .error(let message) = reply, command.leadingError == nil { command.leadingError = message }
+                return .none
             case .command(let command):
                 depth -= 1
                 guard command.isLive else { return .dropReply }
                 abandonedSinceLastReply = 0
-                return .complete(command, reply)
+                return .complete(command, command.leadingError.map(RESPValue.error) ?? reply)
             }
         case .closed:
             return .none

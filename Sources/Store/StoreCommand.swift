@@ -29,6 +29,12 @@ package final class StoreCommand: DeadlineTarget {
     package let isIdempotent: Bool
     /// ASKING rides in front of it (a cluster ASK redirect); its reply is read and dropped.
     let sendsAsking: Bool
+    /// Replies the caller's bytes draw before the one that completes it: MULTI and the
+    /// commands it queues, ahead of EXEC. The first error among them (a redirect queued
+    /// inside a transaction) completes the command in place of EXEC's EXECABORT.
+    package let leadingReplies: Int
+    /// The first error among the leading replies.
+    @exclusivity(unchecked) var leadingError: String?
     let timeoutMs: UInt64
     // No run-time exclusivity checks on the fields the data path touches: they are only
     // assigned, never held across a call (see Node for the measurement).
@@ -51,28 +57,30 @@ package final class StoreCommand: DeadlineTarget {
         self.isIdempotent = idempotent
         self.sendsAsking = false
         self.routingCache = slot.map { .slot($0) }
+        self.leadingReplies = 0
         self.timeoutMs = timeoutMs
         self.completion = completion
     }
 
     package convenience init(
         encoded: [UInt8], idempotent: Bool, timeoutMs: UInt64, routing: CommandRouting = .keyless,
-        readOnly: Bool = false, completion: @escaping Completion
+        readOnly: Bool = false, leadingReplies: Int = 0, completion: @escaping Completion
     ) {
         self.init(
             payload: .encoded(encoded), asking: false, idempotent: idempotent, timeoutMs: timeoutMs, routing: routing,
-            readOnly: readOnly, completion: completion)
+            readOnly: readOnly, leadingReplies: leadingReplies, completion: completion)
     }
 
     init(
         payload: Payload, asking: Bool, idempotent: Bool, timeoutMs: UInt64, routing: CommandRouting, readOnly: Bool,
-        completion: @escaping Completion
+        leadingReplies: Int = 0, completion: @escaping Completion
     ) {
         self.payload = payload
         self.sendsAsking = asking
         self.isIdempotent = idempotent
         self.routingCache = routing
         self.readOnlyCache = readOnly
+        self.leadingReplies = leadingReplies
         self.timeoutMs = timeoutMs
         self.completion = completion
     }

@@ -27,6 +27,7 @@ struct Configuration {
     /// API keys, public endpoints, CORS (SecurityOptions.swift).
     var security = SecurityConfiguration()
     var apiKeysFile: String?
+    var maxBatchItems = Gateway.defaultMaxBatchItems
     /// The pizzeria kitchen (OrdersConfiguration.swift).
     var kitchen = KitchenSettings()
 
@@ -64,6 +65,7 @@ struct Configuration {
         intOption("--max-header-bytes", "all header fields of a request (431 past it)", \.limits.maxHeaderBytes),
         intOption("--max-header-count", "header fields in a request (431 past it)", \.limits.maxHeaderCount),
         intOption("--max-body-bytes", "largest request body (413 past it)", \.limits.maxBodyBytes),
+        intOption("--max-batch-items", "operations in one POST /v1/batch (413 past it)", \.maxBatchItems),
         msOption("--header-timeout-ms", "time to receive a request's headers (408 past it)", \.limits.headerTimeoutMs),
         msOption("--body-timeout-ms", "time to receive a request's body (408 past it)", \.limits.bodyTimeoutMs),
         msOption("--keepalive-timeout-ms", "idle keep-alive connections are closed after this", \.limits.keepAliveTimeoutMs),

@@ -18,7 +18,7 @@ enum Startup {
         let gateway = Gateway(
             loop: loop, store: store, limits: configuration.limits,
             openAPIDocument: loadOpenAPI(configuration.openAPIPath), workerID: configuration.workerID,
-            security: configuration.security)
+            security: configuration.security, maxBatchItems: configuration.maxBatchItems)
         let server = gateway.server
         let pizzeria = configuration.kitchen.enabled ? Pizzeria(gateway: gateway, settings: configuration.kitchen) : nil
         Log.level = configuration.logLevel

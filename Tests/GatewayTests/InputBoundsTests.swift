@@ -29,7 +29,7 @@ final class InputBoundsTests: XCTestCase {
     func testEachClientControlledSizeHasAClearRefusal() throws {
         let bins257 = (0..<257).map { "\"b\($0)\":1" }.joined(separator: ",")
         let deep = String(repeating: "[", count: 65) + String(repeating: "]", count: 65)
-        let batch1001 = (0..<1001).map { _ in #"{"op":"get","namespace":"n","set":"s","key":"k"}"# }.joined(separator: ",")
+        let batchTooLarge = (0..<5001).map { _ in #"{"op":"get","namespace":"n","set":"s","key":"k"}"# }.joined(separator: ",")
         let ops65 = (0..<65).map { _ in #"{"op":"get"}"# }.joined(separator: ",")
         let cases: [(String, String, String?, Int, String)] = [
             ("GET", "/v1/kv/n/s/" + String(repeating: "k", count: 1025), nil, 400, "invalid_key"),
@@ -41,7 +41,7 @@ final class InputBoundsTests: XCTestCase {
             ("PUT", "/v1/kv/n/s/k", #"{"bins":{\#(bins257)}}"#, 413, "too_many_bins"),
             ("PUT", "/v1/kv/n/s/k", #"{"bins":{"a":\#(deep)}}"#, 400, "invalid_json"),
             ("PUT", "/v1/kv/n/s/k", #"{"bins":{"a":"\#(String(repeating: "x", count: 1_048_600))"}}"#, 413, "body_too_large"),
-            ("POST", "/v1/batch", #"{"operations":[\#(batch1001)]}"#, 413, "batch_too_large"),
+            ("POST", "/v1/batch", #"{"operations":[\#(batchTooLarge)]}"#, 413, "batch_too_large"),
             ("POST", "/v1/kv/n/s/k/operate", #"{"operations":[\#(ops65)]}"#, 413, "too_many_operations"),
             ("GET", "/v1/scan/n/s?count=1001", nil, 400, "invalid_count"),
             ("GET", "/v1/scan/n/s?cursor=" + String(repeating: "1", count: 21), nil, 400, "invalid_cursor"),

@@ -222,7 +222,7 @@ final class RecordAPITests: XCTestCase {
         }
         XCTAssertEqual(Set(indexes), Set(0..<50))
 
-        let tooMany = (0..<1001).map { _ in #"{"op":"get","namespace":"a","set":"b","key":"c"}"# }.joined(separator: ",")
+        let tooMany = (0..<5001).map { _ in #"{"op":"get","namespace":"a","set":"b","key":"c"}"# }.joined(separator: ",")
         XCTAssertEqual(try call("POST", "/v1/batch", body: #"{"operations":[\#(tooMany)]}"#).status, 413)
     }
 

@@ -130,6 +130,34 @@ final class BackendConnectionStateMachineTests: XCTestCase {
         XCTAssertEqual(describe(machine.didReceive(.bulkString(Array("asked".utf8)))), "complete(asked, asked)")
     }
 
+    func testLeadingRepliesAreReadBeforeTheCommandsOwnAndTheirFirstErrorAnswersForIt() {
+        var machine = readyMachine()
+        func transaction(_ name: String) -> StoreCommand {
+            let command = StoreCommand(
+                payload: .encoded([]), asking: false, idempotent: true, timeoutMs: 1000, routing: .keyless,
+                readOnly: true, leadingReplies: 3
+            ) { _ in }
+            names[ObjectIdentifier(command)] = name
+            return command
+        }
+        let clean = transaction("clean"), moved = transaction("moved")
+        machine.send(clean)
+        machine.send(moved)
+        XCTAssertEqual(machine.depth, 2, "two commands, eight replies")
+        for queued in ["OK", "QUEUED", "QUEUED"] {
+            XCTAssertEqual(describe(machine.didReceive(.simpleString(queued))), "none")
+        }
+        XCTAssertEqual(describe(machine.didReceive(.bulkString(Array("exec".utf8)))), "complete(clean, exec)")
+        XCTAssertEqual(describe(machine.didReceive(.simpleString("OK"))), "none")
+        XCTAssertEqual(describe(machine.didReceive(.error("MOVED 3999 127.0.0.1:6381"))), "none")
+        XCTAssertEqual(describe(machine.didReceive(.error("ASK 3999 127.0.0.1:6382"))), "none", "only the first error is kept")
+        guard case .complete(_, let reply) = machine.didReceive(.error("EXECABORT Transaction discarded")) else {
+            return XCTFail("EXEC's reply completes the command")
+        }
+        XCTAssertEqual(reply, .error("MOVED 3999 127.0.0.1:6381"), "the redirect answers in place of EXECABORT")
+        XCTAssertEqual(machine.depth, 0)
+    }
+
     func testRepliesOutsideTheReadyState() {
         var connecting = Machine(address: address, maxConsecutiveTimeouts: 3)
         XCTAssertEqual(

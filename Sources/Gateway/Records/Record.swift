@@ -39,6 +39,162 @@ struct Record {
     }
 }
 
+/// A record as one read found it: the hash's fields and values as stored (bins as
+/// `b:<name>` → JSON text), its generation and its TTL, all from one transaction.
+/// Renders straight to JSON bytes for a single read, or to a `Record` where a
+/// response nests it (batch, scan).
+struct StoredRecord {
+    let generation: Int
+    let ttl: Int
+    /// HGETALL: field, value, …; HMGET: the `_gen` value, then one value per `selected` field.
+    private let reply: [RESPValue]
+    private let selected: [[UInt8]]?
+
+    /// From EXEC's reply to `RecordCommands.read`: nil when there is no such record.
+    init?(execReply: RESPValue, selected: [[UInt8]]?) throws(GatewayError) {
+        // A command that failed inside the transaction (WRONGTYPE) answers its element with the error.
+        if case .array(let parts?) = execReply, let failed = parts.first(where: \.isError), case .error(let message) = failed {
+            throw GatewayError.storeReplyError(message)
+        }
+        guard case .array(let parts?) = execReply, parts.count == 2, case .array(let values?) = parts[0],
+            case .integer(let ttl) = parts[1]
+        else { throw GatewayError.storeReplyError("unexpected reply to a read") }
+        var generation: Int?
+        if selected != nil {
+            generation = values.first.flatMap(Self.integer)
+        } else {
+            var index = 0
+            while index + 1 < values.count {
+                if case .bulkString(let field?) = values[index], field == Self.generationField {
+                    generation = Self.integer(values[index + 1])
+                    break
+                }
+                index += 2
+            }
+        }
+        guard let generation else { return nil }
+        self.generation = generation
+        self.ttl = Int(ttl)
+        self.reply = values
+        self.selected = selected
+    }
+
+    static let generationField: [UInt8] = Array("_gen".utf8)
+
+    private static func integer(_ value: RESPValue) -> Int? {
+        guard case .bulkString(let bytes?) = value, !bytes.isEmpty, bytes.count < 19 else { return nil }
+        var number = 0
+        for byte in bytes {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            number = number * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return number
+    }
+
+    /// Calls `body` with each bin's field (`b:<name>`) and stored JSON text, in the hash's order.
+    private func forEachBin(_ body: (ArraySlice<UInt8>, [UInt8]) throws(GatewayError) -> Void) throws(GatewayError) {
+        if let selected {
+            for (position, field) in selected.enumerated() where position + 1 < reply.count {
+                if case .bulkString(let value?) = reply[position + 1] { try body(field[...], value) }
+            }
+            return
+        }
+        var index = 0
+        while index + 1 < reply.count {
+            defer { index += 2 }
+            guard case .bulkString(let field?) = reply[index], field.count > 2, field[0] == UInt8(ascii: "b"),
+                field[1] == UInt8(ascii: ":"), case .bulkString(let value?) = reply[index + 1]
+            else { continue }
+            try body(field[...], value)
+        }
+    }
+
+    /// `{"bins":{…},"generation":N,"ttl":T}`, each bin's stored text copied when it is
+    /// already canonical JSON, else parsed and rewritten (the text a parse would give).
+    func appendJSON(to out: inout [UInt8]) throws(GatewayError) {
+        out.append(contentsOf: #"{"bins":{"#.utf8)
+        var first = true
+        try forEachBin { field, value throws(GatewayError) in
+            let name = field.dropFirst(2)
+            guard let nameText = Self.validName(name) else { return }
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            if let nameText {
+                JSONWriter.appendString(nameText, to: &out)
+            } else {
+                out.append(UInt8(ascii: "\""))
+                out.append(contentsOf: name)
+                out.append(UInt8(ascii: "\""))
+            }
+            out.append(UInt8(ascii: ":"))
+            if JSONText.isCanonicalScalar(value) {
+                out.append(contentsOf: value)
+            } else {
+                JSONWriter.append(try Record.binValue(value, name: String(decoding: name, as: UTF8.self)), to: &out)
+            }
+        }
+        out.append(contentsOf: #"},"generation":"#.utf8)
+        JSONText.appendInteger(generation, to: &out)
+        out.append(contentsOf: #","ttl":"#.utf8)
+        JSONText.appendInteger(ttl, to: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// The record as a JSON value, for responses that nest it.
+    func record() throws(GatewayError) -> Record {
+        var bins = JSONObject([])
+        try forEachBin { field, value throws(GatewayError) in
+            let name = field.dropFirst(2)
+            guard let nameText = Self.validName(name) else { return }
+            let text = nameText ?? String(decoding: name, as: UTF8.self)
+            bins.set(text, try Record.binValue(value, name: text))
+        }
+        return Record(bins: bins, generation: generation, ttl: ttl)
+    }
+
+    /// nil: not UTF-8, skip the field; `.some(nil)`: a plain bin name, copy it as is;
+    /// `.some(text)`: other UTF-8, to be escaped.
+    private static func validName(_ name: ArraySlice<UInt8>) -> String?? {
+        if name.allSatisfy(BinName.isNameByte) { return .some(nil) }
+        guard let text = String(validating: name, as: UTF8.self) else { return nil }
+        return .some(text)
+    }
+}
+
+/// Small JSON text helpers for writing records straight into bytes.
+enum JSONText {
+    /// `true`, `false`, `null`, an integer of at most 15 digits without leading zeros,
+    /// or a string of printable ASCII without escapes: texts a parse and a rewrite leave unchanged.
+    static func isCanonicalScalar(_ text: [UInt8]) -> Bool {
+        guard let first = text.first else { return false }
+        switch first {
+        case UInt8(ascii: "\""):
+            guard text.count >= 2, text[text.count - 1] == UInt8(ascii: "\"") else { return false }
+            for byte in text[1..<(text.count - 1)] where byte < 0x20 || byte > 0x7E || byte == 0x22 || byte == 0x5C {
+                return false
+            }
+            return true
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            let digits = first == UInt8(ascii: "-") ? text.dropFirst() : text[...]
+            guard let lead = digits.first, digits.count <= 15 else { return false }
+            if lead == UInt8(ascii: "0") { return digits.count == 1 && first != UInt8(ascii: "-") }
+            return digits.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+        case UInt8(ascii: "t"): return text == trueText
+        case UInt8(ascii: "f"): return text == falseText
+        case UInt8(ascii: "n"): return text == nullText
+        default: return false
+        }
+    }
+
+    private static let trueText: [UInt8] = Array("true".utf8)
+    private static let falseText: [UInt8] = Array("false".utf8)
+    private static let nullText: [UInt8] = Array("null".utf8)
+
+    static func appendInteger(_ value: Int, to out: inout [UInt8]) {
+        JSONWriter.append(.integer(Int64(value)), to: &out)
+    }
+}
+
 /// Reads a script reply's integer element (integers come back as RESP integers or,
 /// from HGET, as bulk strings).
 func integer(_ value: RESPValue?) -> Int? {

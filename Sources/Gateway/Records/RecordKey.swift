@@ -18,8 +18,13 @@ struct RecordKey: Equatable {
         guard Self.isName(set) else {
             throw GatewayError.badRequest("invalid_set", "set must be 1–63 of A–Z a–z 0–9 _ -")
         }
-        guard !key.isEmpty, key.utf8.count <= Self.maxKeyBytes, key.unicodeScalars.count <= Self.maxKeyCharacters,
-            !key.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        // Printable ASCII (the common key) has as many characters as bytes and no control character.
+        let isPrintableASCII = key.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+        guard !key.isEmpty, key.utf8.count <= Self.maxKeyBytes,
+            isPrintableASCII
+                ? key.utf8.count <= Self.maxKeyCharacters
+                : key.unicodeScalars.count <= Self.maxKeyCharacters
+                    && !key.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
         else {
             throw GatewayError.badRequest(
                 "invalid_key",
@@ -34,7 +39,7 @@ struct RecordKey: Equatable {
         !text.isEmpty && text.utf8.count <= maxNameLength && text.utf8.allSatisfy(isNameByte)
     }
 
-    private static func isNameByte(_ byte: UInt8) -> Bool {
+    static func isNameByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"):
@@ -44,6 +49,24 @@ struct RecordKey: Equatable {
     }
 
     var redisKey: String { "sg:{\(namespace)/\(set)/\(Self.escape(key))}" }
+
+    /// `redisKey` as bytes, written without an intermediate String.
+    var redisKeyBytes: [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(8 + namespace.utf8.count + set.utf8.count + key.utf8.count)
+        bytes.append(contentsOf: "sg:{".utf8)
+        bytes.append(contentsOf: namespace.utf8)
+        bytes.append(UInt8(ascii: "/"))
+        bytes.append(contentsOf: set.utf8)
+        bytes.append(UInt8(ascii: "/"))
+        if key.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "{") || $0 == UInt8(ascii: "}") }) {
+            bytes.append(contentsOf: Self.escape(key).utf8)
+        } else {
+            bytes.append(contentsOf: key.utf8)
+        }
+        bytes.append(UInt8(ascii: "}"))
+        return bytes
+    }
 
     /// The SCAN pattern for every record of a set (names hold no glob characters).
     static func scanPattern(namespace: String, set: String) -> String { "sg:{\(namespace)/\(set)/*}" }
@@ -114,11 +137,20 @@ enum BinName {
 
     static func validate(_ name: String) throws(GatewayError) {
         guard !name.isEmpty, name.utf8.count <= maxLength,
-            name.utf8.allSatisfy({ RecordKey.isName(String(UnicodeScalar($0))) || $0 == UInt8(ascii: ".") })
+            name.utf8.allSatisfy(isNameByte)
         else {
             throw GatewayError.badRequest("invalid_bin", "bin name '\(name.prefix(80))' must be 1–64 of A–Z a–z 0–9 _ - .")
         }
     }
 
     static func field(_ name: String) -> String { fieldPrefix + name }
+
+    static func isNameByte(_ byte: UInt8) -> Bool { RecordKey.isNameByte(byte) || byte == UInt8(ascii: ".") }
+
+    /// `b:<name>` as bytes.
+    static func fieldBytes(_ name: String) -> [UInt8] {
+        var bytes: [UInt8] = [UInt8(ascii: "b"), UInt8(ascii: ":")]
+        bytes.append(contentsOf: name.utf8)
+        return bytes
+    }
 }

@@ -4,7 +4,11 @@
 /// computed here) and fall back to EVAL once when the store answers NOSCRIPT.
 ///
 /// Replies: negative first element = refused (-404 missing, -409 exists, -412
-/// generation mismatch, -400 with a message for a bad operation), else success.
+/// generation mismatch, -400 with a message for a bad operation), else success;
+/// `ScriptReply` decodes them. Plain reads need no script (`RecordService.read`).
+/// Scripts touch the store as few times as they can: a TTL left as it was is not
+/// set again, and stale bins are looked for only when the hash holds more fields
+/// than the write sent.
 struct RecordScript: Sendable {
     let source: String
     let sha: String
@@ -16,7 +20,7 @@ struct RecordScript: Sendable {
 }
 
 enum RecordScripts {
-    /// KEYS[1] record; ARGV: bin fields to read (all when empty).
+    /// KEYS[1] record; ARGV: bin fields to read (all when empty). For `RecordAccess`.
     /// → nil | {gen, ttl, {field, value, …}}
     static let read = RecordScript(
         """
@@ -46,18 +50,25 @@ enum RecordScripts {
         if ARGV[2] == 'exists' then
           if gen == 0 then return {-412, 0} end
         elseif ARGV[2] ~= '' and tonumber(ARGV[2]) ~= gen then return {-412, gen} end
-        local ttl = -1
-        local stale = {}
-        if gen > 0 then
-          ttl = redis.call('TTL', KEYS[1])
-          for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do stale[field] = true end
-        end
-        stale['_gen'] = nil
-        for i = 4, #ARGV, 2 do stale[ARGV[i]] = nil end
         redis.call('HSET', KEYS[1], '_gen', gen + 1, unpack(ARGV, 4))
-        for field in pairs(stale) do redis.call('HDEL', KEYS[1], field) end
-        if ARGV[3] ~= '' then ttl = tonumber(ARGV[3]) end
-        if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) else ttl = -1; redis.call('PERSIST', KEYS[1]) end
+        if gen > 0 and redis.call('HLEN', KEYS[1]) > (#ARGV - 1) / 2 then
+          local keep = {_gen = true}
+          for i = 4, #ARGV, 2 do keep[ARGV[i]] = true end
+          local stale = {}
+          for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+            if not keep[field] then stale[#stale + 1] = field end
+          end
+          redis.call('HDEL', KEYS[1], unpack(stale))
+        end
+        local ttl = -1
+        if ARGV[3] == '' then
+          if gen > 0 then ttl = redis.call('TTL', KEYS[1]) end
+        elseif tonumber(ARGV[3]) > 0 then
+          ttl = tonumber(ARGV[3])
+          redis.call('EXPIRE', KEYS[1], ttl)
+        elseif gen > 0 then
+          redis.call('PERSIST', KEYS[1])
+        end
         if gen > 0 then return {0, gen + 1, ttl} end
         return {1, gen + 1, ttl}
         """)
@@ -73,25 +84,43 @@ enum RecordScripts {
           return {-404, 0}
         end
         if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= gen then return {-412, gen} end
-        local merged = {}
         local flat = redis.call('HGETALL', KEYS[1])
-        for i = 1, #flat, 2 do if flat[i] ~= '_gen' then merged[flat[i]] = flat[i + 1] end end
+        local merged, order = {}, {}
+        for i = 1, #flat, 2 do
+          if flat[i] ~= '_gen' then merged[flat[i]] = flat[i + 1]; order[#order + 1] = flat[i] end
+        end
+        local sets, dels = {'_gen', gen + 1}, {}
         for i = 5, #ARGV, 2 do
-          if ARGV[i + 1] == '' then merged[ARGV[i]] = nil else merged[ARGV[i]] = ARGV[i + 1] end
+          if ARGV[i + 1] == '' then
+            merged[ARGV[i]] = nil
+            dels[#dels + 1] = ARGV[i]
+          else
+            if merged[ARGV[i]] == nil then order[#order + 1] = ARGV[i] end
+            merged[ARGV[i]] = ARGV[i + 1]
+            sets[#sets + 1] = ARGV[i]
+            sets[#sets + 1] = ARGV[i + 1]
+          end
         end
         local count, size = 0, 0
         for k, v in pairs(merged) do count = count + 1; size = size + #k + #v end
         if count > tonumber(ARGV[3]) then return {-413, gen} end
         if size > tonumber(ARGV[4]) then return {-413, gen, 'bytes'} end
-        for i = 5, #ARGV, 2 do
-          if ARGV[i + 1] == '' then redis.call('HDEL', KEYS[1], ARGV[i])
-          else redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+        redis.call('HSET', KEYS[1], unpack(sets))
+        if #dels > 0 then redis.call('HDEL', KEYS[1], unpack(dels)) end
+        local ttl
+        if ARGV[2] == '' then ttl = redis.call('TTL', KEYS[1])
+        elseif tonumber(ARGV[2]) > 0 then
+          ttl = tonumber(ARGV[2])
+          redis.call('EXPIRE', KEYS[1], ttl)
+        else
+          ttl = -1
+          redis.call('PERSIST', KEYS[1])
         end
-        redis.call('HSET', KEYS[1], '_gen', gen + 1)
-        if ARGV[2] ~= '' then
-          if tonumber(ARGV[2]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) else redis.call('PERSIST', KEYS[1]) end
+        local out = {}
+        for _, field in ipairs(order) do
+          if merged[field] then out[#out + 1] = field; out[#out + 1] = merged[field] end
         end
-        return {1, gen + 1, redis.call('TTL', KEYS[1]), redis.call('HGETALL', KEYS[1])}
+        return {1, gen + 1, ttl, out}
         """)
 
     /// KEYS[1] record; ARGV: expected generation or ''. → {-404|-412, gen} | {1, gen}
@@ -196,8 +225,10 @@ enum RecordScripts {
         for i = 1, #flat, 2 do
           if current[flat[i]] == nil then redis.call('HDEL', KEYS[1], flat[i]) end
         end
-        if ARGV[1] ~= '' then ttl = tonumber(ARGV[1]) end
-        if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) else ttl = -1; redis.call('PERSIST', KEYS[1]) end
+        if ARGV[1] ~= '' then
+          ttl = tonumber(ARGV[1])
+          if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) else ttl = -1; redis.call('PERSIST', KEYS[1]) end
+        end
         return {1, gen + 1, ttl, results}
         """)
 }

@@ -2,7 +2,8 @@ internal import JSON
 internal import Store
 internal import RESP
 
-/// Record operations over the store, each one script call (one round trip, atomic).
+/// Record operations over the store, each one round trip and atomic: a read is one
+/// MULTI/EXEC transaction (HGETALL or HMGET, then TTL), every write one script call.
 /// Used by the single-record routes, batch and scan alike. Completions run on a later
 /// loop turn; a synchronous refusal (overload) is returned instead.
 final class RecordService {
@@ -15,64 +16,129 @@ final class RecordService {
         let value: JSONValue?
     }
 
+    /// A record as a write left it: the bins sent (JSON text ready to copy), its
+    /// generation and TTL, and whether the write created it.
+    struct Written {
+        /// The request's bins (a null means "no such bin").
+        let bins: JSONObject
+        /// `{"name":value,…}` of the stored bins.
+        let binsJSON: [UInt8]
+        let generation: Int
+        let ttl: Int
+        let created: Bool
+
+        /// `{"bins":{…},"generation":N,"ttl":T}`.
+        func appendJSON(to out: inout [UInt8]) {
+            out.append(contentsOf: #"{"bins":"#.utf8)
+            out.append(contentsOf: binsJSON)
+            out.append(contentsOf: #","generation":"#.utf8)
+            JSONText.appendInteger(generation, to: &out)
+            out.append(contentsOf: #","ttl":"#.utf8)
+            JSONText.appendInteger(ttl, to: &out)
+            out.append(UInt8(ascii: "}"))
+        }
+
+        func json() -> JSONValue {
+            var stored = JSONObject([])
+            for (name, value) in bins where value != .null { stored.set(name, value) }
+            return Record(bins: stored, generation: generation, ttl: ttl).json()
+        }
+    }
+
     static let maxBinsPerRecord = 256
     /// The most one record holds: its bins' names and JSON values together. Bounds
     /// what repeated PATCH or operate appends can grow a record to, and so every read.
     static let maxRecordBytes = 1 << 20
+    let store: Store
     let runner: ScriptRunner
 
     init(store: Store) {
+        self.store = store
         runner = ScriptRunner(store: store)
     }
 
+    // MARK: read
+
+    /// MULTI, then HGETALL (or HMGET of `_gen` and the asked bins), TTL, EXEC: bins,
+    /// generation and TTL from one instant, in one write and one round trip. The
+    /// transaction queues before it runs, so a cluster redirect refuses all of it
+    /// (the store answers with the redirect and follows it).
     func read(
         _ key: RecordKey, bins: [String]?, timeoutMs: UInt64?,
-        completion: @escaping (Result<Record?, GatewayError>) -> Void
+        completion: @escaping (Result<StoredRecord?, GatewayError>) -> Void
     ) -> GatewayError? {
-        let fields = bins?.map(BinName.field) ?? []
-        return runner.run(RecordScripts.read, key: key.redisKey, arguments: fields, isWrite: false, timeoutMs: timeoutMs) {
-            result in
+        let redisKey = key.redisKeyBytes
+        var selected: [[UInt8]]?
+        if let bins {
+            var seen = Set<String>()
+            selected = bins.filter { seen.insert($0).inserted }.map(BinName.fieldBytes)
+        }
+        var encoded: [UInt8] = []
+        encoded.reserveCapacity(64 + 2 * redisKey.count + (selected?.count ?? 0) * 16)
+        encoded.append(contentsOf: Self.multi)
+        if let selected {
+            RESPEncoder.appendArrayHeader(3 + selected.count, to: &encoded)
+            RESPEncoder.appendBulk("HMGET", to: &encoded)
+            RESPEncoder.appendBulk(redisKey, to: &encoded)
+            RESPEncoder.appendBulk("_gen", to: &encoded)
+            for field in selected { RESPEncoder.appendBulk(field, to: &encoded) }
+        } else {
+            encoded.append(contentsOf: Self.hgetallHead)
+            RESPEncoder.appendBulk(redisKey, to: &encoded)
+        }
+        encoded.append(contentsOf: Self.ttlHead)
+        RESPEncoder.appendBulk(redisKey, to: &encoded)
+        encoded.append(contentsOf: Self.exec)
+        let command = StoreCommand(
+            encoded: encoded, idempotent: true, timeoutMs: timeoutMs ?? store.limits.commandTimeoutMs,
+            routing: runner.routing(key: redisKey), readOnly: true, leadingReplies: 3
+        ) { result in
             completion(
-                result.flatMap { reply -> Result<Record?, GatewayError> in
-                    guard case .array(let parts?) = reply, parts.count == 3, let generation = integer(parts[0]),
-                        let ttl = integer(parts[1]), case .array(let flat?) = parts[2]
-                    else { return .success(nil) }
-                    return Result { () throws(GatewayError) in
-                        Record(bins: try Record.bins(fromFlat: flat), generation: generation, ttl: ttl)
-                    }
+                ScriptRunner.map(result, isWrite: false).flatMap { reply in
+                    Result { () throws(GatewayError) in try StoredRecord(execReply: reply, selected: selected) }
                 })
         }
+        return store.execute(command).map { GatewayError($0, isWrite: false) }
     }
+
+    private static let multi: [UInt8] = Array("*1\r\n$5\r\nMULTI\r\n".utf8)
+    private static let hgetallHead: [UInt8] = Array("*2\r\n$7\r\nHGETALL\r\n".utf8)
+    private static let ttlHead: [UInt8] = Array("*2\r\n$3\r\nTTL\r\n".utf8)
+    private static let exec: [UInt8] = Array("*1\r\n$4\r\nEXEC\r\n".utf8)
+
+    // MARK: writes
 
     func write(
         _ key: RecordKey, bins: JSONObject, mode: WriteMode, expectedGeneration: Int?, ttl: Int?, timeoutMs: UInt64?,
-        completion: @escaping (Result<(record: Record, created: Bool), GatewayError>) -> Void
+        completion: @escaping (Result<Written, GatewayError>) -> Void
     ) -> GatewayError? {
-        var arguments = [mode == .replace ? "upsert" : mode.rawValue, expected(expectedGeneration, mode), ttl.map(String.init) ?? ""]
-        var stored = JSONObject([])
+        let redisKey = key.redisKeyBytes
+        var arguments = ScriptRunner.arguments(key: redisKey, reservingCapacity: 64 + bins.count * 32)
+        arguments.append(mode == .replace ? "upsert" : mode.rawValue)
+        arguments.append(expected(expectedGeneration, mode))
+        if let ttl { arguments.append(ttl) } else { arguments.append("") }
+        var binsJSON: [UInt8] = [UInt8(ascii: "{")]
+        var value: [UInt8] = []
         var size = 0
-        for (name, value) in bins where value != .null {
-            let field = BinName.field(name), json = JSONWriter.string(value)
+        for (name, bin) in bins where bin != .null {
+            value.removeAll(keepingCapacity: true)
+            JSONWriter.append(bin, to: &value)
+            let field = BinName.fieldBytes(name)
             arguments.append(field)
-            arguments.append(json)
-            size += field.utf8.count + json.utf8.count
-            stored.set(name, value)
+            arguments.append(value)
+            size += field.count + value.count
+            if binsJSON.count > 1 { binsJSON.append(UInt8(ascii: ",")) }
+            JSONWriter.appendString(name, to: &binsJSON)
+            binsJSON.append(UInt8(ascii: ":"))
+            binsJSON.append(contentsOf: value)
         }
+        binsJSON.append(UInt8(ascii: "}"))
         guard size <= Self.maxRecordBytes else { return Self.recordTooLarge }
-        return runner.run(RecordScripts.write, key: key.redisKey, arguments: arguments, isWrite: true, timeoutMs: timeoutMs) {
+        return runner.run(RecordScripts.write, key: redisKey, arguments: arguments, isWrite: true, timeoutMs: timeoutMs) {
             result in
             completion(
-                result.flatMap { reply in
-                    guard case .array(let parts?) = reply, let status = integer(parts.first), parts.count >= 2,
-                        let generation = integer(parts[1])
-                    else { return .failure(.storeReplyError("unexpected reply to a write")) }
-                    switch status {
-                    case -409: return .failure(.conflict("the record already exists"))
-                    case -412: return .failure(.preconditionFailed(current: generation))
-                    default:
-                        let ttl = parts.count > 2 ? integer(parts[2]) ?? -1 : -1
-                        return .success((Record(bins: stored, generation: generation, ttl: ttl), status == 1))
-                    }
+                ScriptReply.decode(result, operation: "a write") { created, generation, ttl, _ in
+                    Written(bins: bins, binsJSON: binsJSON, generation: generation, ttl: ttl, created: created)
                 })
         }
     }
@@ -87,33 +153,22 @@ final class RecordService {
         _ key: RecordKey, changes: JSONObject, expectedGeneration: Int?, ttl: Int?, timeoutMs: UInt64?,
         completion: @escaping (Result<Record, GatewayError>) -> Void
     ) -> GatewayError? {
-        var arguments = [
-            expectedGeneration.map(String.init) ?? "", ttl.map(String.init) ?? "", String(Self.maxBinsPerRecord),
-            String(Self.maxRecordBytes),
-        ]
+        let redisKey = key.redisKeyBytes
+        var arguments = ScriptRunner.arguments(key: redisKey, reservingCapacity: 64 + changes.count * 32)
+        arguments.append(expectedGeneration.map(String.init) ?? "")
+        arguments.append(ttl.map(String.init) ?? "")
+        arguments.append(Self.maxBinsPerRecord)
+        arguments.append(Self.maxRecordBytes)
         for (name, value) in changes {
-            arguments.append(BinName.field(name))
-            arguments.append(value == .null ? "" : JSONWriter.string(value))
+            arguments.append(BinName.fieldBytes(name))
+            if value == .null { arguments.append("") } else { arguments.append { JSONWriter.append(value, to: &$0) } }
         }
-        return runner.run(RecordScripts.patch, key: key.redisKey, arguments: arguments, isWrite: true, timeoutMs: timeoutMs) {
+        return runner.run(RecordScripts.patch, key: redisKey, arguments: arguments, isWrite: true, timeoutMs: timeoutMs) {
             result in
             completion(
-                result.flatMap { reply in
-                    guard case .array(let parts?) = reply, let status = integer(parts.first), parts.count >= 2,
-                        let generation = integer(parts[1])
-                    else { return .failure(.storeReplyError("unexpected reply to a patch")) }
-                    switch status {
-                    case -404: return .failure(.notFound("no such record"))
-                    case -412: return .failure(.preconditionFailed(current: generation))
-                    case -413: return .failure(parts.count > 2 ? Self.recordTooLarge : Self.tooManyBins)
-                    default:
-                        guard parts.count == 4, case .array(let flat?) = parts[3] else {
-                            return .failure(.storeReplyError("unexpected reply to a patch"))
-                        }
-                        return Result { () throws(GatewayError) in
-                            Record(bins: try Record.bins(fromFlat: flat), generation: generation, ttl: integer(parts[2]) ?? -1)
-                        }
-                    }
+                ScriptReply.decode(result, operation: "a patch") { _, generation, ttl, payload throws(GatewayError) in
+                    guard case .array(let flat?)? = payload else { throw GatewayError.storeReplyError("unexpected reply to a patch") }
+                    return Record(bins: try Record.bins(fromFlat: flat), generation: generation, ttl: ttl)
                 })
         }
     }
@@ -122,21 +177,12 @@ final class RecordService {
         _ key: RecordKey, expectedGeneration: Int?, timeoutMs: UInt64?,
         completion: @escaping (Result<Int, GatewayError>) -> Void
     ) -> GatewayError? {
-        runner.run(
-            RecordScripts.delete, key: key.redisKey, arguments: [expectedGeneration.map(String.init) ?? ""], isWrite: true,
-            timeoutMs: timeoutMs
-        ) { result in
-            completion(
-                result.flatMap { reply in
-                    guard case .array(let parts?) = reply, let status = integer(parts.first), parts.count >= 2,
-                        let generation = integer(parts[1])
-                    else { return .failure(.storeReplyError("unexpected reply to a delete")) }
-                    switch status {
-                    case -404: return .failure(.notFound("no such record"))
-                    case -412: return .failure(.preconditionFailed(current: generation))
-                    default: return .success(generation)
-                    }
-                })
+        let redisKey = key.redisKeyBytes
+        var arguments = ScriptRunner.arguments(key: redisKey)
+        arguments.append(expectedGeneration.map(String.init) ?? "")
+        return runner.run(RecordScripts.delete, key: redisKey, arguments: arguments, isWrite: true, timeoutMs: timeoutMs) {
+            result in
+            completion(ScriptReply.decode(result, operation: "a delete") { _, generation, _, _ in generation })
         }
     }
 
@@ -144,39 +190,27 @@ final class RecordService {
         _ key: RecordKey, operations: [Operation], ttl: Int?, timeoutMs: UInt64?,
         completion: @escaping (Result<(results: [JSONValue], generation: Int, ttl: Int), GatewayError>) -> Void
     ) -> GatewayError? {
-        var arguments = [ttl.map(String.init) ?? "", String(Self.maxBinsPerRecord), String(Self.maxRecordBytes)]
+        let redisKey = key.redisKeyBytes
+        var arguments = ScriptRunner.arguments(key: redisKey, reservingCapacity: 64 + operations.count * 32)
+        arguments.append(ttl.map(String.init) ?? "")
+        arguments.append(Self.maxBinsPerRecord)
+        arguments.append(Self.maxRecordBytes)
         var isWrite = false
         for operation in operations {
             arguments.append(operation.op)
-            arguments.append(operation.bin.map(BinName.field) ?? "")
-            arguments.append(operation.value.map(JSONWriter.string) ?? "")
+            arguments.append(operation.bin.map(BinName.fieldBytes) ?? [])
+            if let value = operation.value { arguments.append { JSONWriter.append(value, to: &$0) } } else { arguments.append("") }
             if operation.op != "get" { isWrite = true }
         }
-        return runner.run(RecordScripts.operate, key: key.redisKey, arguments: arguments, isWrite: isWrite, timeoutMs: timeoutMs) {
+        return runner.run(RecordScripts.operate, key: redisKey, arguments: arguments, isWrite: isWrite, timeoutMs: timeoutMs) {
             result in
             completion(
-                result.flatMap { reply in
-                    guard case .array(let parts?) = reply, let status = integer(parts.first), parts.count >= 2 else {
-                        return .failure(.storeReplyError("unexpected reply to operate"))
+                ScriptReply.decode(result, operation: "operate") { _, generation, ttl, payload throws(GatewayError) in
+                    guard case .array(let raw?)? = payload else { throw GatewayError.storeReplyError("unexpected reply to operate") }
+                    let results = try zip(operations, raw).map { operation, value throws(GatewayError) in
+                        try Self.operationResult(operation, value)
                     }
-                    switch status {
-                    case -404: return .failure(.notFound("no such record"))
-                    case -400:
-                        // The operation does not fit the bin's current value (type, range): a conflict with the record's state.
-                        return .failure(
-                            GatewayError(status: 409, code: "bin_type_mismatch", message: parts[1].string ?? "operation failed"))
-                    case -413: return .failure(parts.count > 2 ? Self.recordTooLarge : Self.tooManyBins)
-                    default:
-                        guard parts.count == 4, let generation = integer(parts[1]), case .array(let raw?) = parts[3] else {
-                            return .failure(.storeReplyError("unexpected reply to operate"))
-                        }
-                        return Result { () throws(GatewayError) in
-                            let results = try zip(operations, raw).map { operation, value throws(GatewayError) in
-                                try Self.operationResult(operation, value)
-                            }
-                            return (results, generation, integer(parts[2]) ?? -1)
-                        }
-                    }
+                    return (results, generation, ttl)
                 })
         }
     }

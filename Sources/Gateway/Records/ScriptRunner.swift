@@ -2,34 +2,54 @@ internal import Store
 internal import RESP
 
 /// Runs a record script by its digest (EVALSHA); when the store has not cached it
-/// (NOSCRIPT: nothing ran), sends the source once with EVAL, which caches it.
+/// (NOSCRIPT: nothing ran), sends the source once with EVAL, which caches it. The
+/// arguments after the script (`1`, the key, the script's own) are encoded once, as
+/// bytes, and serve both tries.
 struct ScriptRunner {
     let store: Store
 
+    /// The arguments that follow the script: `1` (one key) and `key`; append the script's own.
+    static func arguments(key: [UInt8], reservingCapacity capacity: Int = 64) -> RESPArguments {
+        var arguments = RESPArguments(reservingCapacity: capacity + key.count + 16)
+        arguments.append(1)
+        arguments.append(key)
+        return arguments
+    }
+
+    /// Where a command on `key` goes: its slot in a cluster; anywhere on one node.
+    func routing(key: [UInt8]) -> CommandRouting {
+        store.isCluster ? .slot(HashSlot.of(key)) : .keyless
+    }
+
     /// Nil when accepted (the completion runs later), else the synchronous refusal.
     func run(
-        _ script: RecordScript, key: String, arguments: [String], isWrite: Bool, timeoutMs: UInt64?,
+        _ script: RecordScript, key: [UInt8], arguments: RESPArguments, isWrite: Bool, timeoutMs: UInt64?,
         completion: @escaping (Result<RESPValue, GatewayError>) -> Void
     ) -> GatewayError? {
-        let tail = ["1", key] + arguments
         // Replicas answer only read-only commands: the _RO forms (Redis 7) when reads may go there.
         let readOnly = !isWrite && store.isCluster && store.limits.readFromReplicas
-        let refusal = store.execute(
-            [readOnly ? "EVALSHA_RO" : "EVALSHA", script.sha] + tail, idempotent: !isWrite, timeoutMs: timeoutMs
+        let routing = routing(key: key)
+        let timeout = timeoutMs ?? store.limits.commandTimeoutMs
+        var encoded: [UInt8] = []
+        encoded.reserveCapacity(arguments.encoded.count + 64)
+        RESPEncoder.appendCommand(head: [readOnly ? "EVALSHA_RO" : "EVALSHA", script.sha], arguments, to: &encoded)
+        let first = StoreCommand(
+            encoded: encoded, idempotent: !isWrite, timeoutMs: timeout, routing: routing, readOnly: readOnly
         ) { result in
             switch result {
             case .success(.error(let message)) where message.hasPrefix("NOSCRIPT"):
+                var source: [UInt8] = []
+                RESPEncoder.appendCommand(head: [readOnly ? "EVAL_RO" : "EVAL", script.source], arguments, to: &source)
                 let retry = store.execute(
-                    [readOnly ? "EVAL_RO" : "EVAL", script.source] + tail, idempotent: !isWrite, timeoutMs: timeoutMs
-                ) {
-                    completion(Self.map($0, isWrite: isWrite))
-                }
+                    StoreCommand(encoded: source, idempotent: !isWrite, timeoutMs: timeout, routing: routing, readOnly: readOnly) {
+                        completion(Self.map($0, isWrite: isWrite))
+                    })
                 if let retry { completion(.failure(GatewayError(retry, isWrite: isWrite))) }
             default:
                 completion(Self.map(result, isWrite: isWrite))
             }
         }
-        return refusal.map { GatewayError($0, isWrite: isWrite) }
+        return store.execute(first).map { GatewayError($0, isWrite: isWrite) }
     }
 
     static func map(_ result: Result<RESPValue, StoreError>, isWrite: Bool) -> Result<RESPValue, GatewayError> {

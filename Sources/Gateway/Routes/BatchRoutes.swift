@@ -1,12 +1,21 @@
 internal import JSON
 internal import HTTP
 
-/// `POST /v1/batch`: reads, writes and deletes on many records, all sent at once
-/// (pipelined). Ordered JSON by default, each item with its own status; with
+extension Gateway {
+    /// Operations one `POST /v1/batch` may hold by default (5,000 reads fit the default body limit).
+    package static let defaultMaxBatchItems = 5000
+}
+
+/// `POST /v1/batch`: reads, writes and deletes on many records, pipelined: at most
+/// `window` items are in the store at once, the next one sent as each completes, so a
+/// batch of thousands never overflows the store's queues or holds more than a window
+/// of commands. Ordered JSON by default, each item with its own status; with
 /// `Accept: application/x-ndjson` each result streams out as it completes.
 struct BatchRoutes {
     let records: RecordService
-    static let maxItems = 1000
+    /// Operations per batch (`--max-batch-items`); past it: 413 `batch_too_large`.
+    let maxItems: Int
+    static let window = 256
 
     func register(on router: inout Router) {
         router.add("POST", "/v1/batch") { context in respond(context) { try batch(context) } }
@@ -29,17 +38,23 @@ struct BatchRoutes {
         guard case .array(let raw)? = body["operations"], !raw.isEmpty else {
             throw GatewayError.badRequest("invalid_body", "operations must be a non-empty array")
         }
-        guard raw.count <= Self.maxItems else {
-            throw GatewayError.tooLarge("batch_too_large", "at most \(Self.maxItems) operations per batch")
+        guard raw.count <= maxItems else {
+            throw GatewayError.tooLarge("batch_too_large", "at most \(maxItems) operations per batch")
         }
         let items = try raw.enumerated().map { index, value throws(GatewayError) in try Self.item(value, index: index) }
         let timeoutMs = try input.timeoutMs
         let streaming = BatchMediaType.prefersStreaming(accept: context.request.headers["Accept"])
         let collector = BatchCollector(count: items.count, context: context, streaming: streaming)
-        for (index, item) in items.enumerated() {
-            let refusal = run(item, timeoutMs: timeoutMs) { collector.finish(index, $0) }
-            if let refusal { collector.finish(index, .failure(refusal)) }
+        let window = BatchWindow(count: items.count, limit: Self.window) { index, done in
+            let item = items[index]
+            return run(item, timeoutMs: timeoutMs) { result in
+                collector.finish(index, result)
+                done()
+            }
+        } refused: { index, refusal in
+            collector.finish(index, .failure(refusal))
         }
+        window.pump()
         return nil
     }
 
@@ -52,14 +67,14 @@ struct BatchRoutes {
                 completion(
                     result.flatMap { record in
                         guard let record else { return .failure(.notFound("no such record")) }
-                        return .success(record.json())
+                        return Result { () throws(GatewayError) in try record.record().json() }
                     })
             }
         case "put":
             return records.write(
                 item.key, bins: item.bins ?? JSONObject([]), mode: .upsert, expectedGeneration: item.generation,
                 ttl: nil, timeoutMs: timeoutMs
-            ) { completion($0.map { $0.record.json() }) }
+            ) { completion($0.map { $0.json() }) }
         case "patch":
             return records.patch(
                 item.key, changes: item.bins ?? JSONObject([]), expectedGeneration: item.generation, ttl: nil,
@@ -104,6 +119,40 @@ struct BatchRoutes {
             throw GatewayError.badRequest("invalid_operation", "operations[\(index)]: \(op) takes no bins")
         }
         return Item(op: op, key: try RecordKey(namespace: namespace, set: set, key: key), bins: bins, generation: generation)
+    }
+}
+
+/// Sends a batch's items with at most `limit` in flight: each completion sends the
+/// next. Completions arrive on later loop turns, so `pump` never runs inside itself.
+private final class BatchWindow {
+    typealias Send = (_ index: Int, _ done: @escaping () -> Void) -> GatewayError?
+    private let count: Int
+    private let limit: Int
+    private let send: Send
+    private let refused: (Int, GatewayError) -> Void
+    private var next = 0
+    private var inFlight = 0
+
+    init(count: Int, limit: Int, send: @escaping Send, refused: @escaping (Int, GatewayError) -> Void) {
+        self.count = count
+        self.limit = limit
+        self.send = send
+        self.refused = refused
+    }
+
+    func pump() {
+        while next < count, inFlight < limit {
+            let index = next
+            next += 1
+            inFlight += 1
+            if let refusal = send(index, { [self] in
+                inFlight -= 1
+                pump()
+            }) {
+                inFlight -= 1
+                refused(index, refusal)
+            }
+        }
     }
 }
 

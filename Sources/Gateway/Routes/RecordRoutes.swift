@@ -10,124 +10,103 @@ struct RecordRoutes {
 
     func register(on router: inout Router) {
         let path = "/v1/kv/{ns}/{set}/{key}"
-        router.add("GET", path) { context in respond(context) { try get(context) } }
-        router.add("POST", path) { context in respond(context) { try write(context, mode: .create) } }
-        router.add("PUT", path) { context in respond(context) { try write(context, mode: .upsert) } }
-        router.add("PATCH", path) { context in respond(context) { try patch(context) } }
-        router.add("DELETE", path) { context in respond(context) { try delete(context) } }
-        router.add("POST", path + "/operate") { context in respond(context) { try operate(context) } }
-    }
-
-    static func key(_ context: RouteContext) throws(GatewayError) -> RecordKey {
-        try RecordKey(
-            namespace: context.parameters["ns"] ?? "", set: context.parameters["set"] ?? "",
-            key: context.parameters["key"] ?? "")
-    }
-
-    private func get(_ context: RouteContext) throws(GatewayError) -> GatewayError? {
-        let input = try RequestInput(context.request)
-        try input.allowOnly(["bins", "timeout_ms"])
-        let key = try Self.key(context)
-        return records.read(key, bins: try input.bins, timeoutMs: try input.timeoutMs) { result in
-            switch result {
-            case .success(let record?):
-                context.responder.respond(Self.recordResponse(record, status: 200))
-            case .success(nil):
-                context.fail(.notFound("no record \(key.namespace)/\(key.set)/\(key.key.prefix(64))"))
-            case .failure(let error):
-                context.fail(error)
-            }
+        for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+            router.add(method, path) { context in respond(context) { try run(context, method: method, operate: false) } }
         }
+        router.add("POST", path + "/operate") { context in respond(context) { try run(context, method: "POST", operate: true) } }
     }
 
-    private func write(_ context: RouteContext, mode: RecordService.WriteMode) throws(GatewayError) -> GatewayError? {
-        let input = try RequestInput(context.request)
-        try input.allowOnly(["ttl", "timeout_ms"])
-        let key = try Self.key(context)
-        let bins = try binsFromBody(try input.jsonObject(), allowNull: true)  // null = no such bin
-        var mode = mode
-        var expected: Int?
-        switch try input.precondition {
-        case .generation(let generation):
-            guard mode != .create else {
-                throw GatewayError.badRequest("invalid_if_match", "POST creates; If-Match belongs on PUT")
+    /// Parses the request (`RecordRequest`, shared with the fuzz targets) and hands the
+    /// operation to the store.
+    private func run(_ context: RouteContext, method: String, operate: Bool) throws(GatewayError) -> GatewayError? {
+        let request = try RecordRequest.parse(
+            method: method, operate: operate, parameters: context.parameters, request: context.request)
+        let key = request.key, timeoutMs = request.timeoutMs
+        switch request.operation {
+        case .read(let bins):
+            return records.read(key, bins: bins, timeoutMs: timeoutMs) { result in
+                switch result {
+                case .success(let record?):
+                    do throws(GatewayError) {
+                        var body: [UInt8] = []
+                        body.reserveCapacity(256)
+                        try record.appendJSON(to: &body)
+                        context.responder.respond(Self.recordResponse(body: body, generation: record.generation, status: 200))
+                    } catch {
+                        context.fail(error)
+                    }
+                case .success(nil):
+                    context.fail(.notFound("no record \(key.namespace)/\(key.set)/\(key.key.prefix(64))"))
+                case .failure(let error):
+                    context.fail(error)
+                }
             }
-            expected = generation
-        case .exists:
-            if mode == .upsert { mode = .replace }
-        case nil:
-            break
-        }
-        return records.write(
-            key, bins: bins, mode: mode, expectedGeneration: expected, ttl: try input.ttl, timeoutMs: try input.timeoutMs
-        ) { result in
-            switch result {
-            case .success(let outcome):
-                var response = Self.recordResponse(outcome.record, status: outcome.created ? 201 : 200)
-                if outcome.created { response.headers.add(name: "Location", value: String(context.request.path)) }
-                context.responder.respond(response)
-            case .failure(let error):
-                context.fail(error)
+        case .write(let bins, let mode, let expected, let ttl):
+            return records.write(
+                key, bins: bins, mode: mode, expectedGeneration: expected, ttl: ttl, timeoutMs: timeoutMs
+            ) { result in
+                switch result {
+                case .success(let written):
+                    var body: [UInt8] = []
+                    body.reserveCapacity(written.binsJSON.count + 64)
+                    written.appendJSON(to: &body)
+                    var response = Self.recordResponse(
+                        body: body, generation: written.generation, status: written.created ? 201 : 200)
+                    if written.created { response.headers.add(name: "Location", value: String(context.request.path)) }
+                    context.responder.respond(response)
+                case .failure(let error):
+                    context.fail(error)
+                }
             }
-        }
-    }
-
-    private func patch(_ context: RouteContext) throws(GatewayError) -> GatewayError? {
-        let input = try RequestInput(context.request)
-        try input.allowOnly(["ttl", "timeout_ms"])
-        let key = try Self.key(context)
-        let changes = try binsFromBody(try input.jsonObject(), allowNull: true)
-        return records.patch(
-            key, changes: changes, expectedGeneration: try input.expectedGeneration, ttl: try input.ttl,
-            timeoutMs: try input.timeoutMs
-        ) { result in
-            switch result {
-            case .success(let record): context.responder.respond(Self.recordResponse(record, status: 200))
-            case .failure(let error): context.fail(error)
+        case .patch(let changes, let expected, let ttl):
+            return records.patch(key, changes: changes, expectedGeneration: expected, ttl: ttl, timeoutMs: timeoutMs) {
+                result in
+                switch result {
+                case .success(let record): context.responder.respond(Self.recordResponse(record, status: 200))
+                case .failure(let error): context.fail(error)
+                }
             }
-        }
-    }
-
-    private func delete(_ context: RouteContext) throws(GatewayError) -> GatewayError? {
-        let input = try RequestInput(context.request)
-        try input.allowOnly(["timeout_ms"])
-        let key = try Self.key(context)
-        return records.delete(key, expectedGeneration: try input.expectedGeneration, timeoutMs: try input.timeoutMs) {
-            result in
-            switch result {
-            case .success: context.responder.respond(HTTPResponse(status: 204))
-            case .failure(let error): context.fail(error)
+        case .delete(let expected):
+            return records.delete(key, expectedGeneration: expected, timeoutMs: timeoutMs) { result in
+                switch result {
+                case .success: context.responder.respond(HTTPResponse(status: 204))
+                case .failure(let error): context.fail(error)
+                }
             }
-        }
-    }
-
-    private func operate(_ context: RouteContext) throws(GatewayError) -> GatewayError? {
-        let input = try RequestInput(context.request)
-        try input.allowOnly(["ttl", "timeout_ms"])
-        let key = try Self.key(context)
-        let operations = try OperateRequest.parse(try input.jsonObject())
-        return records.operate(key, operations: operations, ttl: try input.ttl, timeoutMs: try input.timeoutMs) {
-            result in
-            switch result {
-            case .success(let outcome):
-                let body = JSONValue.object(
-                    JSONObject([
-                        ("results", .array(outcome.results)), ("generation", .integer(Int64(outcome.generation))),
-                        ("ttl", .integer(Int64(outcome.ttl))),
-                    ]))
-                var response = jsonResponse(body, status: 200)
-                if outcome.generation > 0 { response.headers.add(name: "ETag", value: "\"\(outcome.generation)\"") }
-                context.responder.respond(response)
-            case .failure(let error):
-                context.fail(error)
+        case .operate(let operations, let ttl):
+            return records.operate(key, operations: operations, ttl: ttl, timeoutMs: timeoutMs) { result in
+                switch result {
+                case .success(let outcome):
+                    let body = JSONValue.object(
+                        JSONObject([
+                            ("results", .array(outcome.results)), ("generation", .integer(Int64(outcome.generation))),
+                            ("ttl", .integer(Int64(outcome.ttl))),
+                        ]))
+                    var response = jsonResponse(body, status: 200)
+                    if outcome.generation > 0 { response.headers.add(name: "ETag", value: "\"\(outcome.generation)\"") }
+                    context.responder.respond(response)
+                case .failure(let error):
+                    context.fail(error)
+                }
             }
         }
     }
 
     static func recordResponse(_ record: Record, status: Int) -> HTTPResponse {
-        var response = jsonResponse(record.json(), status: status)
-        response.headers.add(name: "ETag", value: "\"\(record.generation)\"")
-        return response
+        var body: [UInt8] = []
+        JSONWriter.append(record.json(), to: &body)
+        return recordResponse(body: body, generation: record.generation, status: status)
+    }
+
+    /// A record's JSON with its generation as the ETag.
+    static func recordResponse(body: [UInt8], generation: Int, status: Int) -> HTTPResponse {
+        var etag: [UInt8] = [UInt8(ascii: "\"")]
+        JSONText.appendInteger(generation, to: &etag)
+        etag.append(UInt8(ascii: "\""))
+        return HTTPResponse(
+            status: status,
+            headers: HTTPHeaders([("Content-Type", "application/json"), ("ETag", String(decoding: etag, as: UTF8.self))]),
+            body: body)
     }
 }
 

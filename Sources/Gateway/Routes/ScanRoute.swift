@@ -112,7 +112,12 @@ struct ScanRoute {
             }
             let refusal = records.read(key, bins: nil, timeoutMs: timeoutMs) { result in
                 switch result {
-                case .success(let record): found[index] = record.map { $0.json(key: userKey) }
+                case .success(let record):
+                    do throws(GatewayError) {
+                        found[index] = try record?.record().json(key: userKey)
+                    } catch {
+                        failure = failure ?? error
+                    }
                 case .failure(let error): failure = failure ?? error
                 }
                 remaining -= 1

@@ -1,0 +1,87 @@
+internal import HTTP
+internal import JSON
+
+/// A record route's request, parsed and validated with no store and no socket: the
+/// store operation it becomes, or the error it is answered with. The record routes
+/// run exactly this, and so does `RequestValidation` (the fuzz targets), so the two
+/// cannot drift apart. Checks run in a fixed order (query, then address, then body,
+/// then headers and per-request overrides), which decides the error when several apply.
+struct RecordRequest {
+    enum Operation {
+        case read(bins: [String]?)
+        case write(bins: JSONObject, mode: RecordService.WriteMode, expectedGeneration: Int?, ttl: Int?)
+        case patch(changes: JSONObject, expectedGeneration: Int?, ttl: Int?)
+        case delete(expectedGeneration: Int?)
+        case operate([RecordService.Operation], ttl: Int?)
+    }
+
+    let key: RecordKey
+    let operation: Operation
+    let timeoutMs: UInt64?
+
+    /// `method` is the route's (GET for HEAD); `operate` marks `/operate`.
+    static func parse(
+        method: String, operate: Bool, parameters: [String: String], request: HTTPRequest
+    ) throws(GatewayError) -> RecordRequest {
+        let input = try RequestInput(request)
+        // Without a query string no parameter can be wrong or set: skip their lookups.
+        let hasQuery = !input.query.isEmpty
+        if hasQuery {
+            switch (method, operate) {
+            case ("GET", _): try input.allowOnly(["bins", "timeout_ms"])
+            case ("DELETE", _): try input.allowOnly(["timeout_ms"])
+            default: try input.allowOnly(["ttl", "timeout_ms"])
+            }
+        }
+        let key = try RecordKey(
+            namespace: parameters["ns"] ?? "", set: parameters["set"] ?? "", key: parameters["key"] ?? "")
+        let operation: Operation
+        switch (method, operate) {
+        case ("GET", _):
+            operation = .read(bins: hasQuery ? try input.bins : nil)
+        case ("DELETE", _):
+            operation = .delete(expectedGeneration: try input.expectedGeneration)
+        case ("POST", true):
+            let operations = try OperateRequest.parse(try input.jsonObject())
+            operation = .operate(operations, ttl: hasQuery ? try input.ttl : nil)
+        case ("PATCH", _):
+            let changes = try binsFromBody(try input.jsonObject(), allowNull: true)
+            operation = .patch(changes: changes, expectedGeneration: try input.expectedGeneration, ttl: hasQuery ? try input.ttl : nil)
+        default:
+            let bins = try binsFromBody(try input.jsonObject(), allowNull: true)  // null = no such bin
+            var mode: RecordService.WriteMode = method == "POST" ? .create : .upsert
+            var expected: Int?
+            switch try input.precondition {
+            case .generation(let generation):
+                guard mode != .create else {
+                    throw GatewayError.badRequest("invalid_if_match", "POST creates; If-Match belongs on PUT")
+                }
+                expected = generation
+            case .exists:
+                if mode == .upsert { mode = .replace }
+            case nil:
+                break
+            }
+            operation = .write(bins: bins, mode: mode, expectedGeneration: expected, ttl: hasQuery ? try input.ttl : nil)
+        }
+        return RecordRequest(key: key, operation: operation, timeoutMs: hasQuery ? try input.timeoutMs : nil)
+    }
+
+    /// One line naming the operation and its arguments, for the fuzz targets.
+    var summary: String {
+        var detail: String
+        switch operation {
+        case .read(let bins):
+            detail = "bins=\(bins ?? [])"
+        case .delete(let expected):
+            detail = "generation=\(String(describing: expected))"
+        case .operate(let operations, let ttl):
+            detail = "operations=\(operations.count) ttl=\(String(describing: ttl))"
+        case .patch(let changes, let expected, let ttl):
+            detail = "changes=\(changes.count) generation=\(String(describing: expected)) ttl=\(String(describing: ttl))"
+        case .write(let bins, let mode, let expected, let ttl):
+            detail = "bins=\(bins.count) mode=\(mode) generation=\(String(describing: expected)) ttl=\(String(describing: ttl))"
+        }
+        return "\(key.redisKey) \(detail) timeout=\(String(describing: timeoutMs))"
+    }
+}

@@ -1,0 +1,143 @@
+/// Bulk-string arguments encoded ahead of their command's `*N` header, so one tail of
+/// arguments can follow different heads (`EVALSHA sha …`, then `EVAL source …` if the
+/// script was not cached) without encoding it twice, and so arguments can be written
+/// from bytes as they are produced (JSON text, a key) without a String in between.
+///
+///     var tail = RESPArguments()
+///     tail.append(1); tail.append(keyBytes)
+///     RESPEncoder.appendCommand(head: ["EVALSHA", sha], tail, to: &pending)
+package struct RESPArguments {
+    /// Arguments appended so far.
+    package private(set) var count = 0
+    /// `$len\r\n…\r\n` for each argument, in order.
+    package private(set) var encoded: [UInt8] = []
+
+    package init(reservingCapacity capacity: Int = 0) {
+        encoded.reserveCapacity(capacity)
+    }
+
+    package mutating func append(_ bytes: some Collection<UInt8>) {
+        appendLength(bytes.count)
+        encoded.append(contentsOf: bytes)
+        appendCRLF()
+    }
+
+    /// The common case without generic dispatch across the module boundary: one copy.
+    package mutating func append(_ bytes: [UInt8]) {
+        appendLength(bytes.count)
+        encoded.append(contentsOf: bytes)
+        appendCRLF()
+    }
+
+    package mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        appendLength(bytes.count)
+        encoded.append(contentsOf: bytes)
+        appendCRLF()
+    }
+
+    package mutating func append(_ text: String) {
+        appendLength(text.utf8.count)
+        encoded.append(contentsOf: text.utf8)
+        appendCRLF()
+    }
+
+    package mutating func append(_ value: Int) {
+        appendLength(RESPDecimal.digitCount(Int64(value)))
+        RESPDecimal.append(Int64(value), to: &encoded)
+        appendCRLF()
+    }
+
+    /// One argument that `body` writes in place at the end of the buffer it is given;
+    /// its length header is put in front afterwards (one move of the argument's bytes).
+    package mutating func append(writing body: (inout [UInt8]) -> Void) {
+        let start = encoded.count
+        body(&encoded)
+        let length = encoded.count - start
+        var header: [UInt8] = [UInt8(ascii: "$")]
+        RESPDecimal.append(Int64(length), to: &header)
+        header.append(UInt8(ascii: "\r"))
+        header.append(UInt8(ascii: "\n"))
+        encoded.insert(contentsOf: header, at: start)
+        appendCRLF()
+        count += 1
+    }
+
+    private mutating func appendLength(_ length: Int) {
+        count += 1
+        encoded.append(UInt8(ascii: "$"))
+        RESPDecimal.append(Int64(length), to: &encoded)
+        appendCRLF()
+    }
+
+    private mutating func appendCRLF() {
+        encoded.append(UInt8(ascii: "\r"))
+        encoded.append(UInt8(ascii: "\n"))
+    }
+}
+
+extension RESPEncoder {
+    /// One command: the `head` arguments, then the pre-encoded `tail`.
+    package static func appendCommand(head: [StaticString], _ tail: RESPArguments, to buffer: inout [UInt8]) {
+        appendArrayHeader(head.count + tail.count, to: &buffer)
+        for argument in head { appendBulk(argument, to: &buffer) }
+        buffer.append(contentsOf: tail.encoded)
+    }
+
+    /// One command: the `head` arguments (text, such as a verb and a script digest), then the pre-encoded `tail`.
+    package static func appendCommand(head: [String], _ tail: RESPArguments, to buffer: inout [UInt8]) {
+        appendArrayHeader(head.count + tail.count, to: &buffer)
+        for argument in head {
+            buffer.append(UInt8(ascii: "$"))
+            RESPDecimal.append(Int64(argument.utf8.count), to: &buffer)
+            buffer.append(UInt8(ascii: "\r"))
+            buffer.append(UInt8(ascii: "\n"))
+            buffer.append(contentsOf: argument.utf8)
+            buffer.append(UInt8(ascii: "\r"))
+            buffer.append(UInt8(ascii: "\n"))
+        }
+        buffer.append(contentsOf: tail.encoded)
+    }
+
+    /// `*count\r\n`: the header of a command of `count` arguments.
+    package static func appendArrayHeader(_ count: Int, to buffer: inout [UInt8]) {
+        buffer.append(UInt8(ascii: "*"))
+        RESPDecimal.append(Int64(count), to: &buffer)
+        buffer.append(UInt8(ascii: "\r"))
+        buffer.append(UInt8(ascii: "\n"))
+    }
+
+    /// One bulk string from static text (a verb or a field name known at compile time).
+    package static func appendBulk(_ text: StaticString, to buffer: inout [UInt8]) {
+        text.withUTF8Buffer { utf8 in
+            buffer.append(UInt8(ascii: "$"))
+            RESPDecimal.append(Int64(utf8.count), to: &buffer)
+            buffer.append(UInt8(ascii: "\r"))
+            buffer.append(UInt8(ascii: "\n"))
+            buffer.append(contentsOf: utf8)
+            buffer.append(UInt8(ascii: "\r"))
+            buffer.append(UInt8(ascii: "\n"))
+        }
+    }
+
+    /// One bulk string from bytes.
+    package static func appendBulk(_ bytes: [UInt8], to buffer: inout [UInt8]) {
+        buffer.append(UInt8(ascii: "$"))
+        RESPDecimal.append(Int64(bytes.count), to: &buffer)
+        buffer.append(UInt8(ascii: "\r"))
+        buffer.append(UInt8(ascii: "\n"))
+        buffer.append(contentsOf: bytes)
+        buffer.append(UInt8(ascii: "\r"))
+        buffer.append(UInt8(ascii: "\n"))
+    }
+
+    /// One bulk string from any bytes.
+    package static func appendBulk(_ bytes: some Collection<UInt8>, to buffer: inout [UInt8]) {
+        buffer.append(UInt8(ascii: "$"))
+        RESPDecimal.append(Int64(bytes.count), to: &buffer)
+        buffer.append(UInt8(ascii: "\r"))
+        buffer.append(UInt8(ascii: "\n"))
+        buffer.append(contentsOf: bytes)
+        buffer.append(UInt8(ascii: "\r"))
+        buffer.append(UInt8(ascii: "\n"))
+    }
+}

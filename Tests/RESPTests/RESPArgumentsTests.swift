@@ -1,0 +1,57 @@
+import XCTest
+
+@testable import RESP
+
+/// Arguments encoded ahead of their command header, then placed behind different heads:
+/// the bytes must equal the plain encoder's for the same command, and decode back.
+final class RESPArgumentsTests: XCTestCase {
+    private func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+
+    func testATailFollowsEitherHeadAsThePlainEncoderWouldWriteIt() {
+        var tail = RESPArguments()
+        tail.append(1)
+        tail.append(Array("sg:{a/b/c}".utf8))
+        tail.append("")
+        tail.append(-42)
+        tail.append { out in out.append(contentsOf: #"{"x":[1,2]}"#.utf8) }
+        tail.append("ключ")
+        XCTAssertEqual(tail.count, 6)
+
+        var sha: [UInt8] = []
+        RESPEncoder.appendCommand(head: ["EVALSHA", "abc"], tail, to: &sha)
+        var plain: [UInt8] = []
+        RESPEncoder.appendCommand(["EVALSHA", "abc", "1", "sg:{a/b/c}", "", "-42", #"{"x":[1,2]}"#, "ключ"], to: &plain)
+        XCTAssertEqual(text(sha), text(plain))
+
+        var eval: [UInt8] = []
+        RESPEncoder.appendCommand(head: ["EVAL", "return 1"], tail, to: &eval)
+        XCTAssertTrue(text(eval).hasPrefix("*8\r\n$4\r\nEVAL\r\n$8\r\nreturn 1\r\n$1\r\n1\r\n"))
+        XCTAssertTrue(text(eval).hasSuffix(text(tail.encoded)))
+    }
+
+    func testStaticHeadsAndBulksBuildATransaction() throws {
+        var out: [UInt8] = []
+        RESPEncoder.appendCommand(head: ["MULTI"] as [StaticString], RESPArguments(), to: &out)
+        RESPEncoder.appendArrayHeader(2, to: &out)
+        RESPEncoder.appendBulk("HGETALL", to: &out)
+        RESPEncoder.appendBulk([UInt8](repeating: 0x7B, count: 12), to: &out)
+        XCTAssertEqual(text(out), "*1\r\n$5\r\nMULTI\r\n*2\r\n$7\r\nHGETALL\r\n$12\r\n{{{{{{{{{{{{\r\n")
+
+        var decoder = RESPDecoder()
+        decoder.feed(out)
+        XCTAssertEqual(try decoder.next(), .array([.bulkString(Array("MULTI".utf8))]))
+        XCTAssertEqual(try decoder.next(), .array([.bulkString(Array("HGETALL".utf8)), .bulkString(Array("{{{{{{{{{{{{".utf8))]))
+        XCTAssertNil(try decoder.next())
+    }
+
+    func testAnArgumentWrittenInPlaceGetsItsLengthWhateverItsSize() {
+        for size in [0, 1, 9, 10, 99, 100, 12345] {
+            var tail = RESPArguments()
+            tail.append(Array("before".utf8))
+            tail.append { out in out.append(contentsOf: repeatElement(UInt8(ascii: "x"), count: size)) }
+            tail.append(Array("after".utf8))
+            let expected = "$6\r\nbefore\r\n$\(size)\r\n" + String(repeating: "x", count: size) + "\r\n$5\r\nafter\r\n"
+            XCTAssertEqual(text(tail.encoded), expected, "size \(size)")
+        }
+    }
+}
