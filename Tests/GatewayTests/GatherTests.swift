@@ -28,4 +28,17 @@ final class GatherTests: XCTestCase {
         gather.finish(0, 7)
         XCTAssertEqual(got, [7])
     }
+
+    func testArrivalHearsEachFirstOutcomeBeforeTheCompletion() {
+        var events: [String] = []
+        let gather = Gather<Int>(
+            count: 3, arrival: { index, value in events.append("arrived \(index)=\(value.map(String.init) ?? "nil")") }
+        ) { all in events.append("done \(all.count)") }
+        gather.finish(1, 10)
+        gather.finish(1, 11)  // a repeat is not heard
+        gather.finish(0, nil)
+        XCTAssertEqual(gather.pendingCount, 1)
+        gather.finish(2, 30)
+        XCTAssertEqual(events, ["arrived 1=10", "arrived 0=nil", "arrived 2=30", "done 3"])
+    }
 }

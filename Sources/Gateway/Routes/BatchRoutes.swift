@@ -159,23 +159,30 @@ private final class BatchWindow {
 /// Gathers a batch's results: in order for the JSON answer, or streamed one NDJSON
 /// line each as they complete.
 private final class BatchCollector {
-    private var results: [JSONValue?]
-    private var remaining: Int
-    private let context: RouteContext
-    private let streaming: Bool
+    private let gather: Gather<JSONValue>
 
     init(count: Int, context: RouteContext, streaming: Bool) {
-        results = Array(repeating: nil, count: count)
-        remaining = count
-        self.context = context
-        self.streaming = streaming
         if streaming {
             context.responder.beginStreaming(status: 200, headers: HTTPHeaders([("Content-Type", "application/x-ndjson")]))
+            gather = Gather(
+                count: count,
+                arrival: { _, line in
+                    guard let line else { return }
+                    var bytes: [UInt8] = []
+                    JSONWriter.append(line, to: &bytes)
+                    bytes.append(UInt8(ascii: "\n"))
+                    context.responder.writeChunk(bytes)
+                },
+                completion: { _ in context.responder.end() })
+        } else {
+            gather = Gather(count: count) { lines in
+                let body = JSONValue.object(JSONObject([("results", .array(lines.map { $0 ?? .null }))]))
+                context.responder.respond(jsonResponse(body, status: 200))
+            }
         }
     }
 
     func finish(_ index: Int, _ result: Result<JSONValue?, GatewayError>) {
-        guard results[index] == nil else { return }
         var pairs: [(String, JSONValue)] = [("index", .integer(Int64(index)))]
         switch result {
         case .success(let record):
@@ -187,18 +194,6 @@ private final class BatchCollector {
             if let inDoubt = error.inDoubt { errorPairs.append(("in_doubt", .bool(inDoubt))) }
             pairs.append(("error", .object(JSONObject(errorPairs))))
         }
-        let line = JSONValue.object(JSONObject(pairs))
-        results[index] = line
-        remaining -= 1
-        if streaming {
-            var bytes: [UInt8] = []
-            JSONWriter.append(line, to: &bytes)
-            bytes.append(UInt8(ascii: "\n"))
-            context.responder.writeChunk(bytes)
-            if remaining == 0 { context.responder.end() }
-        } else if remaining == 0 {
-            let body = JSONValue.object(JSONObject([("results", .array(results.map { $0 ?? .null }))]))
-            context.responder.respond(jsonResponse(body, status: 200))
-        }
+        gather.finish(index, .object(JSONObject(pairs)))
     }
 }

@@ -92,10 +92,8 @@ struct ScanRoute {
     private func fetch(
         _ keys: [String], namespace: String, set: String, next: String?, timeoutMs: UInt64?, context: RouteContext
     ) {
-        var found: [JSONValue?] = Array(repeating: nil, count: keys.count)
-        var remaining = keys.count
         var failure: GatewayError?
-        func finish() {
+        func finish(_ found: [JSONValue?]) {
             if let failure { return context.fail(failure) }
             let body = JSONValue.object(
                 JSONObject([
@@ -104,30 +102,34 @@ struct ScanRoute {
                 ]))
             context.responder.respond(jsonResponse(body, status: 200))
         }
-        guard !keys.isEmpty else { return finish() }
+        guard !keys.isEmpty else { return finish([]) }
+        // Every read is issued before a refusal is gathered, so the answer never comes
+        // from inside this loop while reads are still being started.
+        let gather = Gather<JSONValue>(count: keys.count, completion: finish)
+        var refused: [Int] = []
         for (index, userKey) in keys.enumerated() {
             guard let key = try? RecordKey(namespace: namespace, set: set, key: userKey) else {
-                remaining -= 1
+                refused.append(index)
                 continue
             }
             let refusal = records.read(key, bins: nil, timeoutMs: timeoutMs) { result in
+                var found: JSONValue?
                 switch result {
                 case .success(let record):
                     do throws(GatewayError) {
-                        found[index] = try record?.record().json(key: userKey)
+                        found = try record?.record().json(key: userKey)
                     } catch {
                         failure = failure ?? error
                     }
                 case .failure(let error): failure = failure ?? error
                 }
-                remaining -= 1
-                if remaining == 0 { finish() }
+                gather.finish(index, found)
             }
             if let refusal {
                 failure = failure ?? refusal
-                remaining -= 1
+                refused.append(index)
             }
         }
-        if remaining == 0 { finish() }  // every read was refused or skipped: nothing will call back
+        for index in refused { gather.finish(index, nil) }
     }
 }
