@@ -1,4 +1,4 @@
-package import EventLoop
+internal import EventLoop
 
 /// Layer 2 of backpressure: global capacity. At most `capacity` requests are being
 /// handled at once; past that a parsed request waits in `waiting` (a FIFO) and its

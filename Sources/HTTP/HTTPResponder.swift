@@ -41,6 +41,9 @@ package final class HTTPResponder {
         startNanoseconds = Loop.monotonicNanoseconds
     }
 
+    /// True while llhttp runs on this responder's connection; handlers never see it.
+    package var isInsideParser: Bool { connection?.isParsing ?? false }
+
     /// False once the client is gone; long-running work can stop early.
     package var isConnected: Bool { connection != nil }
 

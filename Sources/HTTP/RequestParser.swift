@@ -6,8 +6,9 @@ package protocol RequestParserDelegate: AnyObject {
     func parserDidBeginRequest()
     /// The head is complete and valid; `expectsBody` tells whether body bytes follow.
     func parserDidParseHead(_ request: HTTPRequest, expectsBody: Bool, expectsContinue: Bool)
-    /// A whole request arrived. Return true to pause parsing (layer 1 backpressure):
-    /// `feed` then returns `.paused` and the caller keeps the unparsed bytes.
+    /// A whole request arrived. Return true to pause parsing: `feed` then returns
+    /// `.paused` right after this request, and the caller acts on it (and resumes)
+    /// once llhttp has returned.
     func parserDidParseRequest(_ request: HTTPRequest) -> Bool
 }
 
@@ -91,6 +92,8 @@ package final class RequestParser {
     package private(set) var currentRequestID = ""
     private let ids: RequestIDGenerator
     package private(set) var isInsideRequest = false
+    /// llhttp is running (inside `feed`): its callbacks record, they never dispatch.
+    package private(set) var isExecuting = false
     /// After llhttp refused the method: the request line so far, until it is complete
     /// (then `.unknownMethod`) or malformed.
     private var unknownMethodLine: [UInt8]?
@@ -118,7 +121,9 @@ package final class RequestParser {
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self) else { return .consumedAll }
         feedBase = UnsafePointer(base)
         lastValueEnd = nil
+        isExecuting = true
         let status = llhttp_execute(parser, base, bytes.count)
+        isExecuting = false
         previousFeedEndedWithLF = bytes.last == 0x0A
         if awaitingFirstValueSpan, Self.containsLineFeed(from: nameEnd ?? base, to: base + bytes.count) {
             lineFeedSinceName = true
