@@ -26,6 +26,13 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
     /// The request llhttp completed in the current `feed` (it pauses right after it).
     private var parsedRequest: HTTPRequest?
     package var deadlineHeapIndex = -1
+    /// When the machine's deadline falls (0: none), and when this connection's entry
+    /// in the loop's deadline heap fires (0: none). The entry is moved only when the
+    /// deadline comes earlier; a later or cleared deadline waits for the entry to fire
+    /// and is then re-armed or ignored, so a request costs no heap operation in the
+    /// common case.
+    private var deadlineAtMs: UInt64 = 0
+    private var heapEntryAtMs: UInt64 = 0
 
     init(stream: SocketStream, server: HTTPServer) {
         self.stream = stream
@@ -147,7 +154,7 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
         perform(machine.didBeginRequest())
     }
 
-    package func parserDidParseHead(_ request: HTTPRequest, expectsBody: Bool, expectsContinue: Bool) {
+    package func parserDidParseHead(expectsBody: Bool, expectsContinue: Bool) {
         perform(machine.didParseHead(expectsBody: expectsBody, expectsContinue: expectsContinue))
     }
 
@@ -195,6 +202,9 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
             var written = 0
             stream.write { out in
                 let before = out.count
+                // The head and body in one allocation; growth stays geometric for pipelined batches.
+                let needed = before + 256 + response.body.count
+                if out.capacity < needed { out.reserveCapacity(Swift.max(needed, 2 * out.capacity)) }
                 server.serializer.appendHead(
                     status: response.status, headers: response.headers,
                     contentLength: response.body.count, close: close,
@@ -240,8 +250,17 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
     package func streamDidFailWrite(_ stream: SocketStream, error: EventLoopError) { close() }
 
     package func deadlineDidExpire() {
+        heapEntryAtMs = 0
+        guard deadlineAtMs != 0 else { return }
+        if deadlineAtMs > server.loop.nowMs { return armHeapEntry() }
+        deadlineAtMs = 0
         if machine.deadline == .slowReader { server.connectionStats.slowReaderResets += 1 }
         perform(machine.didExpireDeadline())
+    }
+
+    private func armHeapEntry() {
+        heapEntryAtMs = deadlineAtMs
+        server.loop.deadlines.schedule(self, atMs: deadlineAtMs)
     }
 
     /// Called by the server when it starts draining.
@@ -255,6 +274,11 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
 
     package func streamDidClose(_ stream: SocketStream) {
         perform(machine.didClose())
+        deadlineAtMs = 0
+        if heapEntryAtMs != 0 {
+            heapEntryAtMs = 0
+            server.loop.deadlines.cancel(self)
+        }
         server.connectionDidClose(self)
     }
 
@@ -268,9 +292,13 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
         case .stop: stream.stopReading()
         }
         switch actions.deadline {
-        case .unchanged: break
-        case .set(let reason): server.loop.deadlines.schedule(self, afterMs: timeoutMs(reason))
-        case .clear: server.loop.deadlines.cancel(self)
+        case .unchanged:
+            break
+        case .set(let reason):
+            deadlineAtMs = server.loop.nowMs &+ timeoutMs(reason)
+            if heapEntryAtMs == 0 || deadlineAtMs < heapEntryAtMs { armHeapEntry() }
+        case .clear:
+            deadlineAtMs = 0
         }
         if actions.paused.contains(.pipelineCap) { server.connectionStats.pipelinePauses += 1 }
         if actions.paused.contains(.slowReader) { server.connectionStats.slowReaderPauses += 1 }
@@ -282,6 +310,10 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
             break
         case .graceful, .reset:
             for responder in responders.removeAll() { responder.connection = nil }
+            if heapEntryAtMs != 0 {
+                heapEntryAtMs = 0
+                server.loop.deadlines.cancel(self)
+            }
             if actions.close == .reset { stream.reset() } else { stream.close() }
         }
         if let error = actions.refuse { refuse(error) }

@@ -7,6 +7,8 @@ package struct HTTPHeaders: Sendable, Sequence {
 
     package mutating func add(name: String, value: String) { fields.append((name, value)) }
 
+    package mutating func reserveCapacity(_ count: Int) { fields.reserveCapacity(count) }
+
     package subscript(name: String) -> String? {
         fields.first { asciiCaseInsensitiveEquals($0.name, name) }?.value
     }
@@ -64,13 +66,13 @@ package struct HTTPRequest: Sendable {
 
     /// The target before any `?`.
     package var path: Substring {
-        guard let mark = target.firstIndex(of: "?") else { return target[...] }
+        guard let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return target[...] }
         return target[..<mark]
     }
 
     /// The target after `?`, if any.
     package var query: Substring? {
-        guard let mark = target.firstIndex(of: "?") else { return nil }
-        return target[target.index(after: mark)...]
+        guard let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return nil }
+        return target[target.utf8.index(after: mark)...]
     }
 }

@@ -5,7 +5,7 @@ package protocol RequestParserDelegate: AnyObject {
     /// The first byte of a new request arrived.
     func parserDidBeginRequest()
     /// The head is complete and valid; `expectsBody` tells whether body bytes follow.
-    func parserDidParseHead(_ request: HTTPRequest, expectsBody: Bool, expectsContinue: Bool)
+    func parserDidParseHead(expectsBody: Bool, expectsContinue: Bool)
     /// A whole request arrived. Return true to pause parsing: `feed` then returns
     /// `.paused` right after this request, and the caller acts on it (and resumes)
     /// once llhttp has returned.
@@ -305,6 +305,7 @@ package final class RequestParser {
         }
         // RFC 9110 §5.5: a field value has no trailing whitespace; llhttp 8 strips only the leading.
         while let last = fieldValue.last, last == 0x20 || last == 0x09 { fieldValue.removeLast() }
+        if headers.count == 0 { headers.reserveCapacity(8) }  // one allocation for a typical request
         headers.add(name: String(decoding: fieldName, as: UTF8.self), value: String(decoding: fieldValue, as: UTF8.self))
         fieldName.removeAll(keepingCapacity: true)
         fieldValue.removeAll(keepingCapacity: true)
@@ -313,34 +314,59 @@ package final class RequestParser {
 
     fileprivate func didCompleteHead() -> Int32 {
         let major = Int(parser.pointee.http_major), minor = Int(parser.pointee.http_minor)
-        if let error = validateHead(major: major, minor: minor) { return fail(error) }
+        let headFields = HeadFields(headers)
+        if let error = validateHead(headFields, major: major, minor: minor) { return fail(error) }
         let flags = UInt32(parser.pointee.flags)
         let chunked = flags & F_CHUNKED.rawValue != 0
         let hasLength = flags & F_CONTENT_LENGTH.rawValue != 0
         if hasLength, parser.pointee.content_length > UInt64(limits.maxBodyBytes) { return fail(.bodyTooLarge) }
         let expectsBody = chunked || (hasLength && parser.pointee.content_length > 0)
         var expectsContinue = false
-        if let expect = headers["Expect"] {
+        if let expect = headFields.expect {
             guard asciiCaseInsensitiveEquals(expect, "100-continue") else { return fail(.expectationFailed(expect)) }
             expectsContinue = expectsBody && (major, minor) >= (1, 1)
         }
         fieldName = []
         fieldValue = []
         inTrailers = true
-        if let clientID = headers["X-Request-Id"], Self.isAcceptableRequestID(clientID) {
+        if let clientID = headFields.requestID, Self.isAcceptableRequestID(clientID) {
             currentRequestID = clientID
         }
-        delegate.parserDidParseHead(makeRequest(), expectsBody: expectsBody, expectsContinue: expectsContinue)
+        delegate.parserDidParseHead(expectsBody: expectsBody, expectsContinue: expectsContinue)
         return 0
     }
 
-    private func validateHead(major: Int, minor: Int) -> HTTPError? {
+    /// The fields the head checks read, found in one pass over the headers.
+    private struct HeadFields {
+        var hosts = 0
+        var transferEncodings = 0
+        var expect: String?
+        var requestID: String?
+
+        init(_ headers: HTTPHeaders) {
+            for field in headers {
+                switch field.name.utf8.count {
+                case 4 where asciiCaseInsensitiveEquals(field.name, "Host"):
+                    hosts += 1
+                case 6 where expect == nil && asciiCaseInsensitiveEquals(field.name, "Expect"):
+                    expect = field.value
+                case 12 where requestID == nil && asciiCaseInsensitiveEquals(field.name, "X-Request-Id"):
+                    requestID = field.value
+                case 17 where asciiCaseInsensitiveEquals(field.name, "Transfer-Encoding"):
+                    transferEncodings += 1
+                default:
+                    break
+                }
+            }
+        }
+    }
+
+    private func validateHead(_ fields: HeadFields, major: Int, minor: Int) -> HTTPError? {
         if major != 1 { return .versionNotSupported }
-        let hosts = headers.count(of: "Host")
-        if hosts > 1 { return .duplicateHost }
-        if hosts == 0, (major, minor) >= (1, 1) { return .missingHost }
+        if fields.hosts > 1 { return .duplicateHost }
+        if fields.hosts == 0, (major, minor) >= (1, 1) { return .missingHost }
+        guard fields.transferEncodings > 0 else { return nil }
         let encodings = headers.values("Transfer-Encoding")
-        guard !encodings.isEmpty else { return nil }
         if (major, minor) < (1, 1) { return .transferEncodingInHTTP10 }
         // Empty list elements are ignored (RFC 9110 5.6.1), but not a second field: an
         // empty `Transfer-Encoding:` line beside `chunked` is refused like two `chunked`.
@@ -415,17 +441,30 @@ extension String {
 }
 
 /// Request ids unique within the process: a random prefix per process and a counter.
+/// Built straight into the string's storage (small enough to live inline: no allocation).
 package final class RequestIDGenerator {
-    private let prefix: String
+    private let prefix: [UInt8]
     private var sequence: UInt64 = 0
 
     package init() {
         var random = SystemRandomNumberGenerator()
-        prefix = String(random.next() & 0xFFFF_FFFF, radix: 16) + "-"
+        prefix = Array((String(random.next() & 0xFFFF_FFFF, radix: 16) + "-").utf8)
     }
 
     package func next() -> String {
         sequence += 1
-        return prefix + String(sequence, radix: 16)
+        var digits = 1
+        while sequence >> (4 * UInt64(digits)) != 0, digits < 16 { digits += 1 }
+        let count = prefix.count + digits
+        return String(unsafeUninitializedCapacity: count) { out in
+            for index in prefix.indices { out[index] = prefix[index] }
+            var value = sequence
+            for index in stride(from: count - 1, through: prefix.count, by: -1) {
+                let digit = UInt8(truncatingIfNeeded: value & 0xF)
+                out[index] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
+                value >>= 4
+            }
+            return count
+        }
     }
 }
