@@ -23,8 +23,6 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
     private(set) var machine = Machine()
     private var responders = FIFO<HTTPResponder>()
     private var unparsed: [UInt8] = []
-    /// The request llhttp completed in the current `feed` (it pauses right after it).
-    private var parsedRequest: HTTPRequest?
     package var deadlineHeapIndex = -1
     /// When the machine's deadline falls (0: none), and when this connection's entry
     /// in the loop's deadline heap fires (0: none). The entry is moved only when the
@@ -70,8 +68,7 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
             case .paused(let consumed):
                 parser.resume()
                 rest = UnsafeRawBufferPointer(rebasing: rest[consumed...])
-                guard let request = parsedRequest else { continue }
-                parsedRequest = nil
+                guard let request = server.takeParsedRequest() else { continue }
                 dispatch(request, moreInput: !rest.isEmpty)
                 switch machine.state {
                 case .reading:
@@ -160,7 +157,7 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
 
     /// Only records the request: it is dispatched once llhttp has returned.
     package func parserDidParseRequest(_ request: HTTPRequest) -> Bool {
-        parsedRequest = request
+        server.parsedRequest = request
         return true
     }
 
