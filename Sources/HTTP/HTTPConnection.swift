@@ -71,6 +71,10 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
                 guard let request = server.takeParsedRequest() else { continue }
                 dispatch(request, moreInput: !rest.isEmpty)
                 switch machine.state {
+                case .reading where rest.isEmpty:
+                    perform(
+                        machine.didConsumeInput(unsentBytes: stream.unsentByteCount, serverDraining: server.isDraining))
+                    return
                 case .reading:
                     continue
                 case .paused where !rest.isEmpty:

@@ -27,9 +27,14 @@ package struct HTTPHeaders: Sendable, Sequence {
 }
 
 package func asciiCaseInsensitiveEquals(_ a: String, _ b: String) -> Bool {
-    let a = a.utf8, b = b.utf8
-    guard a.count == b.count else { return false }
-    return zip(a, b).allSatisfy { asciiLowercased($0) == asciiLowercased($1) }
+    guard a.utf8.count == b.utf8.count else { return false }
+    var a = a, b = b  // withUTF8 is mutating (it may make a bridged string contiguous)
+    return a.withUTF8 { a in
+        b.withUTF8 { b in
+            for index in 0..<a.count where asciiLowercased(a[index]) != asciiLowercased(b[index]) { return false }
+            return true
+        }
+    }
 }
 
 @inline(__always) package func asciiLowercased(_ byte: UInt8) -> UInt8 {

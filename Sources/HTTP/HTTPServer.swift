@@ -4,8 +4,9 @@ package import EventLoop
 package typealias HTTPHandler = (HTTPRequest, HTTPResponder) -> Void
 
 /// The listening socket and the table of open connections. Enforces the connection
-/// cap, hands requests to the handler, and drains on shutdown: stop accepting, let
-/// requests in progress finish within the grace period, then close what is left.
+/// cap, hands requests to the handler through layer 2 (`Admission`), and drains on
+/// shutdown: stop accepting, let requests in progress finish within the grace period,
+/// then close what is left.
 package final class HTTPServer: TCPListenerDelegate {
     package let loop: Loop
     package let limits: HTTPLimits
