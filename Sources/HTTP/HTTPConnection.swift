@@ -230,7 +230,9 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
                 }
             }
             responder.state =
-                ended ? .written : .streaming(status: status, headers: headers, headWritten: true, buffered: [], ended: false)
+                ended
+                ? .written
+                : .streaming(status: status, headers: headers, headWritten: true, buffered: [], ended: false)
             responder.streamedBytes += buffered.count
             if ended { server.observe(responder, status: status, bytesOut: responder.streamedBytes) }
             closes = ended && close

@@ -4,13 +4,10 @@
 /// a socket, the parser or a responder, so every transition is testable without them.
 ///
 /// ```
-///            ┌──── pause (pipeline cap, slow reader, admission) ───┐
-///            ▼                                                     │
-///   reading ◀── every reason cleared ── paused(reasons)            │
-///      │  └──────────────────────────────────────────────────────┘
-///      │ request with Connection: close, refusal, drain, idle after EOF
-///      ▼
-///   draining ── final response flushed ──▶ lingering ── EOF / timeout ──▶ closed
+///   reading ──a cap is reached──▶ paused(reasons) ──every reason cleared──▶ reading
+///   reading, paused ──last request, refusal, drain, idle after EOF──▶ draining
+///   draining ──final response flushed──▶ lingering ──EOF or linger deadline──▶ closed
+///   any state ──close, reset, write error──▶ closed
 /// ```
 /// `reading` parses input as it comes (idle when nothing is open). `paused` keeps the
 /// socket unread and any unparsed input in the owner until every reason is cleared.
