@@ -67,28 +67,10 @@ package final class RequestParser {
     private let settings: ParserSettings
     private var limits: HTTPLimits { settings.limits }
 
-    // The request being parsed.
-    private var method: [UInt8] = []
-    private var target: [UInt8] = []
-    private var headers = HTTPHeaders()
-    private var fieldName: [UInt8] = []
-    private var fieldValue: [UInt8] = []
-    private var headerBytes = 0
+    /// The request being parsed, and the obs-fold checks' state.
+    private var building = RequestUnderConstruction()
     private var body: [UInt8] = []
     private var failure: HTTPError?
-    private var inTrailers = false
-    // obs-fold detection: llhttp 8 accepts a folded line and reports the value in two
-    // spans with the CRLF between them skipped; a gap between spans of one value, or a
-    // value that resumes in a new read after a read ending in LF, is a fold.
-    private var feedBase: UnsafePointer<CChar>?
-    private var previousFeedEndedWithLF = false
-    private var lastValueEnd: UnsafePointer<CChar>?
-    private var valueStarted = false
-    // A fold right after an empty value leaves no first span: look for a LF between
-    // the end of the name and the first value span instead.
-    private var nameEnd: UnsafePointer<CChar>?
-    private var awaitingFirstValueSpan = false
-    private var lineFeedSinceName = false
     package private(set) var currentRequestID = ""
     private let ids: RequestIDGenerator
     package private(set) var isInsideRequest = false
@@ -119,17 +101,11 @@ package final class RequestParser {
             return unknownMethodResult()
         }
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self) else { return .consumedAll }
-        feedBase = UnsafePointer(base)
-        lastValueEnd = nil
+        building.beginFeed(UnsafePointer(base))
         isExecuting = true
         let status = llhttp_execute(parser, base, bytes.count)
         isExecuting = false
-        previousFeedEndedWithLF = bytes.last == 0x0A
-        if awaitingFirstValueSpan, Self.containsLineFeed(from: nameEnd ?? base, to: base + bytes.count) {
-            lineFeedSinceName = true
-        }
-        feedBase = nil
-        nameEnd = nil
+        building.endFeed(UnsafePointer(base), count: bytes.count)
         switch status {
         case HPE_OK:
             return .consumedAll
@@ -149,7 +125,7 @@ package final class RequestParser {
                 let offset = UnsafeRawPointer(open) - UnsafeRawPointer(base)
                 if offset >= 0, offset < position { start = offset }
             }
-            unknownMethodLine = method + Array(bytes[start...])
+            unknownMethodLine = building.method + Array(bytes[start...])
             return unknownMethodResult()
         default:
             return .failed(failure ?? Self.describe(status, reason: llhttp_get_error_reason(parser)))
@@ -235,86 +211,33 @@ package final class RequestParser {
     }
 
     fileprivate func didReceiveMethod(_ at: UnsafePointer<CChar>?, _ length: Int) -> Int32 {
-        append(at, length, to: &method)
+        building.appendMethod(at, length)
         return 0
     }
 
     fileprivate func didReceiveTarget(_ at: UnsafePointer<CChar>?, _ length: Int) -> Int32 {
-        guard target.count + length <= limits.maxRequestTargetBytes else { return fail(.uriTooLong) }
-        append(at, length, to: &target)
+        if let error = building.appendTarget(at, length, limits: limits) { return fail(error) }
         return 0
     }
 
     fileprivate func didReceiveFieldName(_ at: UnsafePointer<CChar>?, _ length: Int) -> Int32 {
-        append(at, length, to: &fieldName)
-        if let at {
-            nameEnd = at + length
-            awaitingFirstValueSpan = true
-            lineFeedSinceName = false
-        }
-        return checkFieldSize(adding: length)
-    }
-
-    private static func containsLineFeed(from start: UnsafePointer<CChar>, to end: UnsafePointer<CChar>) -> Bool {
-        guard start < end else { return false }
-        return UnsafeBufferPointer(start: start, count: end - start).contains(0x0A)
+        if let error = building.appendFieldName(at, length, limits: limits) { return fail(error) }
+        return 0
     }
 
     fileprivate func didReceiveFieldValue(_ at: UnsafePointer<CChar>?, _ length: Int) -> Int32 {
-        guard let at, length > 0 else { return 0 }
-        if awaitingFirstValueSpan {
-            awaitingFirstValueSpan = false
-            if lineFeedSinceName || Self.containsLineFeed(from: nameEnd ?? feedBase ?? at, to: at) {
-                return fail(.malformed("obsolete line folding in header field"))
-            }
-        }
-        if valueStarted {
-            let folded = lastValueEnd.map { $0 != at } ?? (at != feedBase || previousFeedEndedWithLF)
-            if folded { return fail(.malformed("obsolete line folding in header field")) }
-        }
-        valueStarted = true
-        lastValueEnd = at + length
-        append(at, length, to: &fieldValue)
-        return checkFieldSize(adding: length)
-    }
-
-    private func checkFieldSize(adding length: Int) -> Int32 {
-        headerBytes += length
-        guard fieldName.count + fieldValue.count <= limits.maxHeaderFieldBytes,
-            headerBytes <= limits.maxHeaderBytes
-        else { return fail(.headersTooLarge) }
+        if let error = building.appendFieldValue(at, length, limits: limits) { return fail(error) }
         return 0
     }
 
     fileprivate func didCompleteField() -> Int32 {
-        valueStarted = false
-        awaitingFirstValueSpan = false
-        lastValueEnd = nil
-        // llhttp 8 accepts a line ": value"; a field name is a token, one byte at least.
-        if fieldName.isEmpty { return fail(.malformed("header field without a name")) }
-        guard !inTrailers else {
-            // Trailer fields are size-checked but never merged into the headers.
-            fieldName.removeAll(keepingCapacity: true)
-            fieldValue.removeAll(keepingCapacity: true)
-            return 0
-        }
-        guard headers.count < limits.maxHeaderCount else { return fail(.tooManyHeaders) }
-        // NUL, CR, LF and other controls in a value are a smuggling vector whatever llhttp allowed.
-        if fieldValue.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) {
-            return fail(.malformed("control character in header field '\(String(decoding: fieldName, as: UTF8.self))'"))
-        }
-        // RFC 9110 §5.5: a field value has no trailing whitespace; llhttp 8 strips only the leading.
-        while let last = fieldValue.last, last == 0x20 || last == 0x09 { fieldValue.removeLast() }
-        if headers.count == 0 { headers.reserveCapacity(8) }  // one allocation for a typical request
-        headers.add(name: String(decoding: fieldName, as: UTF8.self), value: String(decoding: fieldValue, as: UTF8.self))
-        fieldName.removeAll(keepingCapacity: true)
-        fieldValue.removeAll(keepingCapacity: true)
+        if let error = building.completeField(limits: limits) { return fail(error) }
         return 0
     }
 
     fileprivate func didCompleteHead() -> Int32 {
         let major = Int(parser.pointee.http_major), minor = Int(parser.pointee.http_minor)
-        let headFields = HeadFields(headers)
+        let headFields = HeadFields(building.headers)
         if let error = validateHead(headFields, major: major, minor: minor) { return fail(error) }
         let flags = UInt32(parser.pointee.flags)
         let chunked = flags & F_CHUNKED.rawValue != 0
@@ -326,9 +249,7 @@ package final class RequestParser {
             guard asciiCaseInsensitiveEquals(expect, "100-continue") else { return fail(.expectationFailed(expect)) }
             expectsContinue = expectsBody && (major, minor) >= (1, 1)
         }
-        fieldName = []
-        fieldValue = []
-        inTrailers = true
+        building.enterTrailers()
         if let clientID = headFields.requestID, Self.isAcceptableRequestID(clientID) {
             currentRequestID = clientID
         }
@@ -366,7 +287,7 @@ package final class RequestParser {
         if fields.hosts > 1 { return .duplicateHost }
         if fields.hosts == 0, (major, minor) >= (1, 1) { return .missingHost }
         guard fields.transferEncodings > 0 else { return nil }
-        let encodings = headers.values("Transfer-Encoding")
+        let encodings = building.headers.values("Transfer-Encoding")
         if (major, minor) < (1, 1) { return .transferEncodingInHTTP10 }
         // Empty list elements are ignored (RFC 9110 5.6.1), but not a second field: an
         // empty `Transfer-Encoding:` line beside `chunked` is refused like two `chunked`.
@@ -382,31 +303,30 @@ package final class RequestParser {
 
     fileprivate func didReceiveBody(_ at: UnsafePointer<CChar>?, _ length: Int) -> Int32 {
         guard body.count + length <= limits.maxBodyBytes else { return fail(.bodyTooLarge) }
-        append(at, length, to: &body)
+        guard let at, length > 0 else { return 0 }
+        at.withMemoryRebound(to: UInt8.self, capacity: length) {
+            body.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
+        }
         return 0
     }
 
     fileprivate func didCompleteMessage() -> Int32 {
         var request = makeRequest()
         request.body = body
-        method = []
-        target = []
-        headers = HTTPHeaders()
+        building.reset()
         body = []
-        headerBytes = 0
-        inTrailers = false
         isInsideRequest = false
         return delegate.parserDidParseRequest(request) ? Int32(HPE_PAUSED.rawValue) : 0
     }
 
     private func makeRequest() -> HTTPRequest {
         HTTPRequest(
-            method: method.isEmpty
+            method: building.method.isEmpty
                 ? String(cString: llhttp_method_name(llhttp_method_t(UInt32(parser.pointee.method))))
-                : String(decoding: method, as: UTF8.self),
-            target: String(decoding: target, as: UTF8.self),
+                : String(decoding: building.method, as: UTF8.self),
+            target: String(decoding: building.target, as: UTF8.self),
             versionMajor: Int(parser.pointee.http_major), versionMinor: Int(parser.pointee.http_minor),
-            headers: headers, body: [],
+            headers: building.headers, body: [],
             keepAlive: llhttp_should_keep_alive(parser) != 0,
             id: currentRequestID)
     }
@@ -423,13 +343,6 @@ package final class RequestParser {
                 default: false
                 }
             }
-    }
-
-    private func append(_ at: UnsafePointer<CChar>?, _ length: Int, to buffer: inout [UInt8]) {
-        guard let at, length > 0 else { return }
-        at.withMemoryRebound(to: UInt8.self, capacity: length) {
-            buffer.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
-        }
     }
 }
 
