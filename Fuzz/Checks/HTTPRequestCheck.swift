@@ -203,7 +203,7 @@ final class ParserRun: RequestParserDelegate {
 
     func parserDidBeginRequest() { begun += 1 }
 
-    func parserDidParseHead(_ request: HTTPRequest, expectsBody: Bool, expectsContinue: Bool) {
+    func parserDidParseHead(expectsBody: Bool, expectsContinue: Bool) {
         headsSeen += 1
         if headsSeen != requests.count + 1 { violations.append("head \(headsSeen) reported with \(requests.count) requests done") }
         if expectsContinue, !expectsBody { violations.append("100-continue without a body") }

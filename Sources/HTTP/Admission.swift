@@ -1,10 +1,16 @@
-package import EventLoop
+internal import EventLoop
 
-/// Layer 2 of backpressure: global capacity. At most `maxRequestsInProgress` requests
-/// are being handled at once; past that a parsed request waits here (FIFO) and its
-/// connection stops reading. A request that waited longer than `admissionTimeoutMs`
-/// is answered 503 with `Retry-After` at once, without reaching the handler. Waiting
-/// requests are bounded by the connection cap (one each), so memory stays bounded.
+/// Layer 2 of backpressure: global capacity. At most `capacity` requests are being
+/// handled at once; past that a parsed request waits in `waiting` (a FIFO) and its
+/// connection stops reading. A request that waited `timeoutMs` is answered 503 with
+/// `Retry-After` without reaching the handler. Waiting requests are bounded by the
+/// connection cap (one each), so memory stays bounded.
+///
+/// Admitting never nests: `release()` only gives the unit back and, when requests
+/// wait, schedules `admitWaiting()` on a later loop turn. That loop admits while
+/// capacity lasts; a handler that answers at once releases inside it, which only
+/// decrements, and the same loop admits the next. The stack stays flat however
+/// long the queue and however the handlers answer.
 package final class Admission: DeadlineTarget {
     private struct Waiting {
         let request: HTTPRequest
@@ -16,8 +22,10 @@ package final class Admission: DeadlineTarget {
     private let capacity: Int
     private let timeoutMs: UInt64
     package private(set) var inProgress = 0
-    private var waiting: [Waiting] = []
-    private var waitingHead = 0
+    private var waiting = FIFO<Waiting>()
+    /// `admitWaiting()` is running (handlers it calls may release) or is scheduled.
+    private var isAdmitting = false
+    private var isScheduled = false
     package var deadlineHeapIndex = -1
     package private(set) var stats = AdmissionStats()
 
@@ -27,18 +35,19 @@ package final class Admission: DeadlineTarget {
         self.timeoutMs = timeoutMs
     }
 
-    package var waitingCount: Int { waiting.count - waitingHead }
+    package var waitingCount: Int { waiting.count }
 
     /// Hands the request to the handler now, or queues it. Returns true when queued.
     func submit(_ request: HTTPRequest, _ responder: HTTPResponder) -> Bool {
-        if inProgress < capacity, waitingCount == 0 {
+        if inProgress < capacity, waiting.isEmpty, !isAdmitting {
             admit(request, responder)
             return false
         }
         waiting.append(Waiting(request: request, responder: responder, sinceMs: server.loop.nowMs))
         stats.queued += 1
-        stats.peakWaiting = max(stats.peakWaiting, waitingCount)
-        if waitingCount == 1 { server.loop.deadlines.schedule(self, afterMs: timeoutMs) }
+        stats.peakWaiting = max(stats.peakWaiting, waiting.count)
+        if waiting.count == 1 { server.loop.deadlines.schedule(self, afterMs: timeoutMs) }
+        if inProgress < capacity { scheduleAdmission() }
         return true
     }
 
@@ -53,46 +62,42 @@ package final class Admission: DeadlineTarget {
     /// A responder admitted here has its answer (or started streaming it).
     func release() {
         inProgress -= 1
-        admitWaiting()
+        if !waiting.isEmpty { scheduleAdmission() }
     }
 
+    private func scheduleAdmission() {
+        guard !isScheduled, !isAdmitting else { return }
+        isScheduled = true
+        server.loop.runSoon { [weak self] in self?.admitWaiting() }
+    }
+
+    /// Admits waiting requests while capacity lasts. Handlers that answer at once
+    /// release inside this loop; the loop, not the release, admits the next.
     private func admitWaiting() {
-        while inProgress < capacity, waitingHead < waiting.count {
-            let next = waiting[waitingHead]
-            waitingHead += 1
+        isScheduled = false
+        isAdmitting = true
+        while inProgress < capacity, let next = waiting.popFirst() {
             guard let connection = next.responder.connection else { continue }
             admit(next.request, next.responder)
             connection.admissionDidResolve()
         }
-        compact()
+        isAdmitting = false
+        if waiting.isEmpty { server.loop.deadlines.cancel(self) }
     }
 
     package func deadlineDidExpire() {
         let now = server.loop.nowMs
-        while waitingHead < waiting.count, waiting[waitingHead].sinceMs + timeoutMs <= now {
-            let expired = waiting[waitingHead]
-            waitingHead += 1
+        while let head = waiting.first, head.sinceMs + timeoutMs <= now {
+            _ = waiting.popFirst()
             stats.rejected += 1
-            guard let connection = expired.responder.connection else { continue }
-            var response = server.errorResponse(.overloaded, requestID: expired.request.id)
+            guard let connection = head.responder.connection else { continue }
+            var response = server.errorResponse(.overloaded, requestID: head.request.id)
             response.headers.add(name: "Retry-After", value: "1")
-            expired.responder.respond(response)  // writing it detaches the responder from its connection
+            head.responder.respond(response)  // writing it detaches the responder from its connection
             connection.admissionDidResolve()
         }
-        compact()
-        if waitingHead < waiting.count {
-            server.loop.deadlines.schedule(self, atMs: waiting[waitingHead].sinceMs + timeoutMs)
-        }
-    }
-
-    private func compact() {
-        if waitingHead == waiting.count {
-            waiting.removeAll(keepingCapacity: waiting.count <= 64)
-            waitingHead = 0
-            server.loop.deadlines.cancel(self)
-        } else if waitingHead > 1024 {
-            waiting.removeFirst(waitingHead)
-            waitingHead = 0
+        if let head = waiting.first {
+            server.loop.deadlines.schedule(self, atMs: head.sinceMs + timeoutMs)
         }
     }
 }

@@ -1,39 +1,36 @@
 package import EventLoop
 
-/// One client socket: parser, the ordered queue of responders, keep-alive and every
-/// per-connection limit.
+/// One client socket: the parser, the ordered queue of responders and the kept input.
+/// Its `HTTPConnectionStateMachine` decides everything else (states, pauses, deadlines,
+/// keep-alive, draining, lingering); this class feeds it events and carries out the
+/// `Actions` it returns, and is the only part that touches the socket.
 ///
 /// ```
-///  socket ─read─▶ RequestParser ─request─▶ handler ─▶ HTTPResponder (slot k)
-///  socket ◀─one write per loop turn── serialise slots 0…k in order ◀─┘
+///  socket ─read─▶ RequestParser ─request─▶ (llhttp returns) ─dispatch─▶ handler ─▶ HTTPResponder (slot k)
+///  socket ◀─one write per loop turn── serialise slots 0…k in order ◀──────────────────────┘
 /// ```
-/// States: `reading` (parsing; idle when no request is open), `paused` (layer 1: the
-/// pipeline cap is reached, or layer 4: the client does not read its responses; the
-/// socket is not read and unparsed bytes wait here), `closing` (a final response is
-/// queued; nothing after it is parsed), `lingering` (final response sent, FIN sent,
-/// input drained until EOF or the linger timeout), `closed`.
-/// One deadline at a time covers the state: header, body, keep-alive, slow reader, linger.
+/// llhttp pauses after each complete request; the request is dispatched only once
+/// `feed` has returned, then parsing resumes with the rest of the read unless the
+/// state machine paused. Input left over while paused waits in `unparsed` and is parsed
+/// on a later loop turn after the pause ends, so neither a responder answering at once
+/// nor layer 2 admitting a request ever runs the next request inside its own call.
 package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate, DeadlineTarget {
-    enum State { case reading, closing, lingering, closed }
-    enum DeadlineReason { case none, firstRequest, head, body, keepAlive, slowReader, linger }
+    typealias Machine = HTTPConnectionStateMachine
 
     let stream: SocketStream
     private let parser: RequestParser
     private unowned let server: HTTPServer
-    private(set) var state = State.reading
-    private var responders: [HTTPResponder] = []
-    private var respondersHead = 0
+    private(set) var machine = Machine()
+    private var responders = FIFO<HTTPResponder>()
     private var unparsed: [UInt8] = []
-    private var pausedForPipeline = false
-    private var pausedForSlowReader = false
-    private var pausedForAdmission = false
-    /// llhttp itself is paused (it returned HPE_PAUSED) and needs llhttp_resume.
-    private var parserPaused = false
-    private var continuePending = false
-    private var closeAfterFlush = false
-    private var peerClosedInput = false
-    private var deadlineReason = DeadlineReason.none
     package var deadlineHeapIndex = -1
+    /// When the machine's deadline falls (0: none), and when this connection's entry
+    /// in the loop's deadline heap fires (0: none). The entry is moved only when the
+    /// deadline comes earlier; a later or cleared deadline waits for the entry to fire
+    /// and is then re-armed or ignored, so a request costs no heap operation in the
+    /// common case.
+    private var deadlineAtMs: UInt64 = 0
+    private var heapEntryAtMs: UInt64 = 0
 
     init(stream: SocketStream, server: HTTPServer) {
         self.stream = stream
@@ -42,8 +39,7 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
         parser.delegate = self
         stream.delegate = self
         stream.setNoDelay(true)
-        stream.startReading()
-        setDeadline(.firstRequest, afterMs: limits.headerTimeoutMs)
+        perform(machine.start())
     }
 
     /// Read through the server: a per-connection copy would cost ~100 bytes per idle connection.
@@ -52,141 +48,121 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
     var tableIndex = -1
 
     var unsentByteCount: Int { stream.unsentByteCount }
-    private var openResponderCount: Int { responders.count - respondersHead }
-    private var isIdle: Bool { openResponderCount == 0 && !parser.isInsideRequest && unparsed.isEmpty }
 
     // MARK: reading and parsing
 
     package func streamDidRead(_ stream: SocketStream, bytes: UnsafeRawBufferPointer) {
-        guard state == .reading else { return }  // closing or lingering: input is discarded
+        guard machine.state == .reading else { return }  // draining or lingering: input is discarded
         parse(bytes)
     }
 
+    /// Feeds `bytes` to llhttp and dispatches each request after `feed` returns, until
+    /// the bytes are used up or the state machine stops reading.
     private func parse(_ bytes: UnsafeRawBufferPointer) {
-        switch parser.feed(bytes) {
-        case .consumedAll:
-            break
-        case .paused(let consumed):
-            parserPaused = true
-            if state == .reading { unparsed.append(contentsOf: bytes[consumed...]) }
-            stream.stopReading()
-        case .failed(let error):
-            refuse(error)
-        case .unknownMethod(let request):
-            answerUnknownMethod(request)
+        var rest = bytes
+        while true {
+            switch parser.feed(rest) {
+            case .consumedAll:
+                perform(machine.didConsumeInput(unsentBytes: stream.unsentByteCount, serverDraining: server.isDraining))
+                return
+            case .paused(let consumed):
+                parser.resume()
+                rest = UnsafeRawBufferPointer(rebasing: rest[consumed...])
+                guard let request = server.takeParsedRequest() else { continue }
+                dispatch(request, moreInput: !rest.isEmpty)
+                switch machine.state {
+                case .reading where rest.isEmpty:
+                    perform(
+                        machine.didConsumeInput(unsentBytes: stream.unsentByteCount, serverDraining: server.isDraining))
+                    return
+                case .reading:
+                    continue
+                case .paused where !rest.isEmpty:
+                    unparsed.append(contentsOf: rest)
+                    machine.didKeepInput()
+                    return
+                default:
+                    return
+                }
+            case .failed(let error):
+                return fail(error)
+            case .unknownMethod(let request):
+                return answerUnknownMethod(request)
+            }
         }
+    }
+
+    /// Input kept while paused, once the pause is over (a later loop turn).
+    private func parseKeptInput() {
+        guard machine.state == .reading, !unparsed.isEmpty else { return }
+        let bytes = unparsed
+        unparsed = []
+        bytes.withUnsafeBytes { parse($0) }
+    }
+
+    /// llhttp is running on this connection (requests are never dispatched then).
+    var isParsing: Bool { parser.isExecuting }
+
+    private func dispatch(_ request: HTTPRequest, moreInput: Bool) {
+        assert(!parser.isExecuting, "dispatched inside an llhttp callback")
+        let keepAlive = request.keepAlive && !server.isDraining
+        let actions = machine.didParseRequest(keepAlive: keepAlive, moreInput: moreInput)
+        perform(actions)
+        guard actions.dispatch else { return }
+        let responder = HTTPResponder(
+            connection: self, method: request.method, keepAlive: keepAlive, requestID: request.id,
+            requestBytes: request.body.count)
+        responders.append(responder)
+        let waitsForCapacity = server.handle(request, responder)
+        perform(
+            machine.didDispatch(
+                waitsForAdmission: waitsForCapacity, unsentBytes: stream.unsentByteCount, limits: limits))
     }
 
     /// The request line of a method the parser does not know: the handler answers it
     /// (no route has such a method, so 405 with Allow, or 404), then the connection closes.
     private func answerUnknownMethod(_ request: HTTPRequest) {
-        guard state == .reading else { return }
-        state = .closing
-        unparsed = []
-        stream.stopReading()
-        clearDeadline()
+        let actions = machine.didFailParsing(nil)
+        perform(actions)
+        guard actions.dispatch else { return }
         let responder = HTTPResponder(
             connection: self, method: request.method, keepAlive: false, requestID: request.id, requestBytes: 0)
         responders.append(responder)
         _ = server.handle(request, responder)
     }
 
-    /// Layer 2 admitted or refused this connection's waiting request.
-    func admissionDidResolve() {
-        guard pausedForAdmission else { return }
-        pausedForAdmission = false
-        resumeParsing()
+    private func fail(_ error: HTTPError) {
+        perform(machine.didFailParsing(error))
     }
 
-    private func resumeParsing() {
-        guard state == .reading, !pausedForPipeline, !pausedForSlowReader, !pausedForAdmission else { return }
-        if parserPaused {
-            parserPaused = false
-            parser.resume()
-        }
-        if !unparsed.isEmpty {
-            let bytes = unparsed
-            unparsed = []
-            let outcome = bytes.withUnsafeBytes { parser.feed($0) }
-            if case .paused(let consumed) = outcome {
-                parserPaused = true
-                if state == .reading { unparsed = Array(bytes[consumed...]) }
-                return
-            }
-            if case .failed(let error) = outcome { return refuse(error) }
-            if case .unknownMethod(let request) = outcome { return answerUnknownMethod(request) }
-        }
-        if state == .reading, !peerClosedInput { stream.startReading() }
-    }
-
-    package func parserDidBeginRequest() {
-        setDeadline(.head, afterMs: limits.headerTimeoutMs)
-    }
-
-    package func parserDidParseHead(_ request: HTTPRequest, expectsBody: Bool, expectsContinue: Bool) {
-        if expectsBody {
-            setDeadline(.body, afterMs: limits.bodyTimeoutMs)
-        } else {
-            clearDeadline()
-        }
-        if expectsContinue {
-            continuePending = true
-            writeReadyResponses()
-        }
-    }
-
-    package func parserDidParseRequest(_ request: HTTPRequest) -> Bool {
-        clearDeadline()
-        continuePending = false
-        let keepAlive = request.keepAlive && !server.isDraining
-        let responder = HTTPResponder(
-            connection: self, method: request.method, keepAlive: keepAlive, requestID: request.id,
-            requestBytes: request.body.count)
-        responders.append(responder)
-        if !keepAlive {
-            // Nothing after a request that ends the connection is ever executed.
-            state = .closing
-            unparsed = []
-            stream.stopReading()
-        }
-        let waitsForCapacity = server.handle(request, responder)
-        guard state == .reading else { return true }
-        if waitsForCapacity {
-            pausedForAdmission = true
-            return true
-        }
-        if stream.unsentByteCount > limits.maxUnsentBytes {
-            pauseForSlowReader()
-            return true
-        }
-        pausedForPipeline = openResponderCount >= limits.maxPipelinedRequests
-        if pausedForPipeline { server.connectionStats.pipelinePauses += 1 }
-        return pausedForPipeline
-    }
-
-    /// Layer 4: the client is not reading its responses; stop reading its requests.
-    private func pauseForSlowReader() {
-        guard !pausedForSlowReader else { return }
-        server.connectionStats.slowReaderPauses += 1
-        pausedForSlowReader = true
-        stream.stopReading()
-        setDeadline(.slowReader, afterMs: limits.slowReaderTimeoutMs)
-    }
-
-    /// Answers with `error` after every earlier response, then closes.
+    /// Answers with `error` after every earlier response; the connection then closes.
     private func refuse(_ error: HTTPError) {
-        guard state == .reading else { return }
         server.connectionStats.refusedRequests += 1
         if error.status == 408 { server.connectionStats.requestTimeouts += 1 }
-        state = .closing
-        unparsed = []
-        stream.stopReading()
-        clearDeadline()
         let responder = HTTPResponder(
             connection: self, method: "-", keepAlive: false, requestID: parser.currentRequestID, requestBytes: 0)
         responder.route = "refused"
         responders.append(responder)
         responder.respond(server.errorResponse(error, requestID: parser.currentRequestID))
+    }
+
+    /// Layer 2 admitted or refused this connection's waiting request.
+    func admissionDidResolve() {
+        perform(machine.admissionDidResolve())
+    }
+
+    package func parserDidBeginRequest() {
+        perform(machine.didBeginRequest())
+    }
+
+    package func parserDidParseHead(expectsBody: Bool, expectsContinue: Bool) {
+        perform(machine.didParseHead(expectsBody: expectsBody, expectsContinue: expectsContinue))
+    }
+
+    /// Only records the request: it is dispatched once llhttp has returned.
+    package func parserDidParseRequest(_ request: HTTPRequest) -> Bool {
+        server.parsedRequest = request
+        return true
     }
 
     // MARK: writing responses in request order
@@ -196,57 +172,28 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
     }
 
     private func writeReadyResponses() {
-        guard state == .reading || state == .closing else { return }
-        var wroteAny = false
-        while respondersHead < responders.count {
-            let responder = responders[respondersHead]
-            guard write(responder) else { break }
-            wroteAny = true
+        switch machine.state {
+        case .reading, .paused, .draining: break
+        case .lingering, .closed: return
+        }
+        var written = 0
+        var closes = false
+        while let responder = responders.first, write(responder, closes: &closes) {
             responder.connection = nil
-            respondersHead += 1
-            if closeAfterFlush { break }
+            _ = responders.popFirst()
+            written += 1
+            if closes { break }
         }
-        if respondersHead == responders.count {
-            responders.removeAll(keepingCapacity: responders.count <= 4)
-            respondersHead = 0
-            if continuePending {
-                continuePending = false
-                stream.write("HTTP/1.1 100 Continue\r\n\r\n".utf8)
-            }
-        }
-        guard wroteAny else { return }
-        if closeAfterFlush {
-            state = .closing
-            unparsed = []
-            stream.stopReading()
-            return
-        }
-        if stream.unsentByteCount > limits.maxUnsentBytes {
-            pauseForSlowReader()
-            return
-        }
-        if pausedForPipeline, openResponderCount < limits.maxPipelinedRequests {
-            pausedForPipeline = false
-            resumeParsing()
-        }
-        afterResponsesWritten()
-    }
-
-    private func afterResponsesWritten() {
-        guard state == .reading, isIdle else { return }
-        if server.isDraining || peerClosedInput {
-            closeAfterFlush = true
-            stream.stopReading()
-            state = .closing
-            if stream.unsentByteCount == 0 { streamDidFlush(stream) }
-        } else if deadlineReason == .none {
-            setDeadline(.keepAlive, afterMs: limits.keepAliveTimeoutMs)
-        }
+        perform(
+            machine.didWriteResponses(
+                count: written, closesConnection: closes, unsentBytes: stream.unsentByteCount,
+                serverDraining: server.isDraining, limits: limits))
     }
 
     /// Serialises `responder` if it is finished (or streams what it has); true when done.
-    private func write(_ responder: HTTPResponder) -> Bool {
-        let isLast = respondersHead == responders.count - 1 && !parser.isInsideRequest
+    /// `closes` is set when the response carries `Connection: close`.
+    private func write(_ responder: HTTPResponder, closes: inout Bool) -> Bool {
+        let isLast = responders.count == 1 && !parser.isInsideRequest
         let close = !responder.keepAlive || (server.isDraining && isLast)
         switch responder.state {
         case .pending, .written:
@@ -256,6 +203,9 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
             var written = 0
             stream.write { out in
                 let before = out.count
+                // The head and body in one allocation; growth stays geometric for pipelined batches.
+                let needed = before + 256 + response.body.count
+                if out.capacity < needed { out.reserveCapacity(Swift.max(needed, 2 * out.capacity)) }
                 server.serializer.appendHead(
                     status: response.status, headers: response.headers,
                     contentLength: response.body.count, close: close,
@@ -265,7 +215,7 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
             }
             responder.state = .written
             server.observe(responder, status: response.status, bytesOut: written)
-            if close { closeAfterFlush = true }
+            closes = close
             return true
         case .streaming(let status, let headers, let headWritten, let buffered, let ended):
             stream.write { out in
@@ -279,99 +229,106 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
                     if ended { server.serializer.appendLastChunk(to: &out) }
                 }
             }
-            responder.state = ended ? .written : .streaming(status: status, headers: headers, headWritten: true, buffered: [], ended: false)
+            responder.state =
+                ended
+                ? .written
+                : .streaming(status: status, headers: headers, headWritten: true, buffered: [], ended: false)
             responder.streamedBytes += buffered.count
             if ended { server.observe(responder, status: status, bytesOut: responder.streamedBytes) }
-            if ended, close { closeAfterFlush = true }
+            closes = ended && close
             return ended
         }
     }
 
     package func streamDidFlush(_ stream: SocketStream) {
-        if closeAfterFlush, state == .closing {
-            startLingering()
-            return
-        }
-        if pausedForSlowReader {
-            pausedForSlowReader = false
-            clearDeadline()
-            resumeParsing()
-            afterResponsesWritten()
-        }
+        perform(machine.didFlush(serverDraining: server.isDraining))
     }
 
     // MARK: closing
 
-    private func startLingering() {
-        state = .lingering
-        stream.shutdownWrite()
-        if peerClosedInput { return close() }
-        stream.startReading()
-        setDeadline(.linger, afterMs: limits.lingerTimeoutMs)
-    }
-
     package func streamDidEnd(_ stream: SocketStream, error: EventLoopError?) {
-        peerClosedInput = true
-        switch state {
-        case .lingering, .closed:
-            close()
-        case .closing:
-            break
-        case .reading:
-            if error != nil || parser.isInsideRequest || isIdle { close() } else { afterResponsesWritten() }
-        }
+        perform(machine.didReadEOF(error: error != nil))
     }
 
     package func streamDidFailWrite(_ stream: SocketStream, error: EventLoopError) { close() }
 
     package func deadlineDidExpire() {
-        let reason = deadlineReason
-        deadlineReason = .none
-        switch reason {
-        case .head, .body:
-            refuse(.requestTimeout)
-        case .slowReader:
-            server.connectionStats.slowReaderResets += 1
-            close(reset: true)
-        case .none, .firstRequest, .keepAlive, .linger:
-            close()
-        }
+        heapEntryAtMs = 0
+        guard deadlineAtMs != 0 else { return }
+        if deadlineAtMs > server.loop.nowMs { return armHeapEntry() }
+        deadlineAtMs = 0
+        if machine.deadline == .slowReader { server.connectionStats.slowReaderResets += 1 }
+        perform(machine.didExpireDeadline())
+    }
+
+    private func armHeapEntry() {
+        heapEntryAtMs = deadlineAtMs
+        server.loop.deadlines.schedule(self, atMs: deadlineAtMs)
     }
 
     /// Called by the server when it starts draining.
     func drain() {
-        guard state == .reading else { return }
-        if isIdle { return close() }
-        guard !parser.isInsideRequest else { return }  // its responder will close
-        state = .closing
-        unparsed = []
-        stream.stopReading()
+        perform(machine.drain())
     }
 
     func close(reset: Bool = false) {
-        guard state != .closed else { return }
-        state = .closed
-        clearDeadline()
-        for responder in responders[respondersHead...] { responder.connection = nil }
-        responders = []
-        unparsed = []
-        if reset { stream.reset() } else { stream.close() }
+        perform(machine.close(reset: reset))
     }
 
     package func streamDidClose(_ stream: SocketStream) {
-        state = .closed
-        clearDeadline()
+        perform(machine.didClose())
+        deadlineAtMs = 0
+        if heapEntryAtMs != 0 {
+            heapEntryAtMs = 0
+            server.loop.deadlines.cancel(self)
+        }
         server.connectionDidClose(self)
     }
 
-    private func setDeadline(_ reason: DeadlineReason, afterMs: UInt64) {
-        deadlineReason = reason
-        server.loop.deadlines.schedule(self, afterMs: afterMs)
+    // MARK: carrying out the state machine's actions
+
+    private func perform(_ actions: Machine.Actions) {
+        if actions.discardInput, !unparsed.isEmpty { unparsed = [] }
+        switch actions.reading {
+        case .unchanged: break
+        case .start: stream.startReading()
+        case .stop: stream.stopReading()
+        }
+        switch actions.deadline {
+        case .unchanged:
+            break
+        case .set(let reason):
+            deadlineAtMs = server.loop.nowMs &+ timeoutMs(reason)
+            if heapEntryAtMs == 0 || deadlineAtMs < heapEntryAtMs { armHeapEntry() }
+        case .clear:
+            deadlineAtMs = 0
+        }
+        if actions.paused.contains(.pipelineCap) { server.connectionStats.pipelinePauses += 1 }
+        if actions.paused.contains(.slowReader) { server.connectionStats.slowReaderPauses += 1 }
+        if actions.writeContinue { stream.write("HTTP/1.1 100 Continue\r\n\r\n".utf8) }
+        if actions.parseKeptInput { server.loop.runSoon { [self] in parseKeptInput() } }
+        if actions.shutdownWrite { stream.shutdownWrite() }
+        switch actions.close {
+        case .none:
+            break
+        case .graceful, .reset:
+            for responder in responders.removeAll() { responder.connection = nil }
+            if heapEntryAtMs != 0 {
+                heapEntryAtMs = 0
+                server.loop.deadlines.cancel(self)
+            }
+            if actions.close == .reset { stream.reset() } else { stream.close() }
+        }
+        if let error = actions.refuse { refuse(error) }
     }
 
-    private func clearDeadline() {
-        guard deadlineReason != .none else { return }
-        deadlineReason = .none
-        server.loop.deadlines.cancel(self)
+    private func timeoutMs(_ reason: Machine.DeadlineReason) -> UInt64 {
+        switch reason {
+        case .none, .firstRequest, .head: limits.headerTimeoutMs
+        case .body: limits.bodyTimeoutMs
+        case .keepAlive: limits.keepAliveTimeoutMs
+        case .slowReader: limits.slowReaderTimeoutMs
+        case .linger: limits.lingerTimeoutMs
+        }
     }
 }

@@ -7,6 +7,8 @@ package struct HTTPHeaders: Sendable, Sequence {
 
     package mutating func add(name: String, value: String) { fields.append((name, value)) }
 
+    package mutating func reserveCapacity(_ count: Int) { fields.reserveCapacity(count) }
+
     package subscript(name: String) -> String? {
         fields.first { asciiCaseInsensitiveEquals($0.name, name) }?.value
     }
@@ -25,9 +27,14 @@ package struct HTTPHeaders: Sendable, Sequence {
 }
 
 package func asciiCaseInsensitiveEquals(_ a: String, _ b: String) -> Bool {
-    let a = a.utf8, b = b.utf8
-    guard a.count == b.count else { return false }
-    return zip(a, b).allSatisfy { asciiLowercased($0) == asciiLowercased($1) }
+    guard a.utf8.count == b.utf8.count else { return false }
+    var a = a, b = b  // withUTF8 is mutating (it may make a bridged string contiguous)
+    return a.withUTF8 { a in
+        b.withUTF8 { b in
+            for index in 0..<a.count where asciiLowercased(a[index]) != asciiLowercased(b[index]) { return false }
+            return true
+        }
+    }
 }
 
 @inline(__always) package func asciiLowercased(_ byte: UInt8) -> UInt8 {
@@ -64,13 +71,13 @@ package struct HTTPRequest: Sendable {
 
     /// The target before any `?`.
     package var path: Substring {
-        guard let mark = target.firstIndex(of: "?") else { return target[...] }
+        guard let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return target[...] }
         return target[..<mark]
     }
 
     /// The target after `?`, if any.
     package var query: Substring? {
-        guard let mark = target.firstIndex(of: "?") else { return nil }
-        return target[target.index(after: mark)...]
+        guard let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return nil }
+        return target[target.utf8.index(after: mark)...]
     }
 }

@@ -3,7 +3,9 @@ internal import EventLoop
 /// Handed to the request handler with each request; answers it now or on a later
 /// loop turn, with a whole response or a chunked stream. Responses leave in request
 /// order whatever order responders finish in. Once the connection is gone every call
-/// is a no-op, so a late store reply can always answer safely.
+/// is a no-op, so a late store reply can always answer safely. Answering never runs
+/// another request inside the call: the capacity it gives back is handed on by
+/// `Admission`'s own loop, and input the connection kept is parsed on a later turn.
 package final class HTTPResponder {
     enum State {
         case pending
@@ -40,6 +42,9 @@ package final class HTTPResponder {
         self.requestBytes = requestBytes
         startNanoseconds = Loop.monotonicNanoseconds
     }
+
+    /// True while llhttp runs on this responder's connection; handlers never see it.
+    package var isInsideParser: Bool { connection?.isParsing ?? false }
 
     /// False once the client is gone; long-running work can stop early.
     package var isConnected: Bool { connection != nil }

@@ -36,34 +36,44 @@ package final class ResponseSerializer {
         to out: inout [UInt8]
     ) {
         let bodyless = status < 200 || status == 204 || status == 304
-        out.append(contentsOf: "HTTP/1.1 ".utf8)
+        append("HTTP/1.1 ", to: &out)
         appendDecimal(status, to: &out)
         out.append(0x20)
-        out.append(contentsOf: Self.reason(status).utf8)
-        out.append(contentsOf: "\r\nServer: ".utf8)
-        out.append(contentsOf: serverName.utf8)
-        out.append(contentsOf: "\r\nDate: ".utf8)
-        out.append(contentsOf: currentDate())
+        append(Self.reason(status), to: &out)
+        append("\r\nServer: ", to: &out)
+        append(serverName, to: &out)
+        append("\r\nDate: ", to: &out)
+        refreshDate()
+        out.append(contentsOf: dateValue)
         if bodyless {
             // no framing header at all
         } else if let contentLength {
-            out.append(contentsOf: "\r\nContent-Length: ".utf8)
+            append("\r\nContent-Length: ", to: &out)
             appendDecimal(contentLength, to: &out)
         } else {
-            out.append(contentsOf: "\r\nTransfer-Encoding: chunked".utf8)
+            append("\r\nTransfer-Encoding: chunked", to: &out)
         }
-        if close { out.append(contentsOf: "\r\nConnection: close".utf8) }
+        if close { append("\r\nConnection: close", to: &out) }
         if !requestID.isEmpty {
-            out.append(contentsOf: "\r\nX-Request-Id: ".utf8)
-            out.append(contentsOf: requestID.utf8)
+            append("\r\nX-Request-Id: ", to: &out)
+            append(requestID, to: &out)
         }
         for field in headers {
-            out.append(contentsOf: "\r\n".utf8)
-            out.append(contentsOf: field.name.utf8)
-            out.append(contentsOf: ": ".utf8)
-            out.append(contentsOf: field.value.utf8)
+            append("\r\n", to: &out)
+            append(field.name, to: &out)
+            append(": ", to: &out)
+            append(field.value, to: &out)
         }
-        out.append(contentsOf: "\r\n\r\n".utf8)
+        append("\r\n\r\n", to: &out)
+    }
+
+    @inline(__always) private func append(_ text: StaticString, to out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    @inline(__always) private func append(_ text: String, to out: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { out.append(contentsOf: $0) }
     }
 
     package func appendChunk(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
@@ -78,13 +88,12 @@ package final class ResponseSerializer {
         out.append(contentsOf: "0\r\n\r\n".utf8)
     }
 
-    private func currentDate() -> [UInt8] {
+    private func refreshDate() {
         let now = time(nil)
         if now != dateSecond || dateValue.isEmpty {
             dateSecond = now
             dateValue = Array(Self.imfFixdate(now).utf8)
         }
-        return dateValue
     }
 
     /// `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 9110 §5.6.7).
@@ -99,7 +108,7 @@ package final class ResponseSerializer {
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
     }
 
-    package static func reason(_ status: Int) -> String {
+    package static func reason(_ status: Int) -> StaticString {
         switch status {
         case 100: "Continue"
         case 200: "OK"

@@ -5,8 +5,9 @@ internal import JSON
 package typealias HTTPHandler = (HTTPRequest, HTTPResponder) -> Void
 
 /// The listening socket and the table of open connections. Enforces the connection
-/// cap, hands requests to the handler, and drains on shutdown: stop accepting, let
-/// requests in progress finish within the grace period, then close what is left.
+/// cap, hands requests to the handler through layer 2 (`Admission`), and drains on
+/// shutdown: stop accepting, let requests in progress finish within the grace period,
+/// then close what is left.
 package final class HTTPServer: TCPListenerDelegate {
     package let loop: Loop
     package let limits: HTTPLimits
@@ -25,6 +26,11 @@ package final class HTTPServer: TCPListenerDelegate {
     package private(set) var admission: Admission!
     /// Layer 1 and 4 counters, for /metrics.
     package var connectionStats = ConnectionStats()
+    /// The request llhttp completed inside the running `feed` (llhttp pauses right after
+    /// it and the connection takes it once `feed` returns). One slot serves every
+    /// connection: feeds never overlap on the loop thread, and an idle connection
+    /// carries no request-sized field.
+    var parsedRequest: HTTPRequest?
 
     package init(
         loop: Loop, limits: HTTPLimits = HTTPLimits(),
@@ -81,6 +87,11 @@ package final class HTTPServer: TCPListenerDelegate {
     /// Through layer 2; true when the request has to wait for capacity.
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) -> Bool {
         admission.submit(request, responder)
+    }
+
+    func takeParsedRequest() -> HTTPRequest? {
+        defer { parsedRequest = nil }
+        return parsedRequest
     }
 
     func dispatch(_ request: HTTPRequest, _ responder: HTTPResponder) {

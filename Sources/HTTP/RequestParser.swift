@@ -5,9 +5,10 @@ package protocol RequestParserDelegate: AnyObject {
     /// The first byte of a new request arrived.
     func parserDidBeginRequest()
     /// The head is complete and valid; `expectsBody` tells whether body bytes follow.
-    func parserDidParseHead(_ request: HTTPRequest, expectsBody: Bool, expectsContinue: Bool)
-    /// A whole request arrived. Return true to pause parsing (layer 1 backpressure):
-    /// `feed` then returns `.paused` and the caller keeps the unparsed bytes.
+    func parserDidParseHead(expectsBody: Bool, expectsContinue: Bool)
+    /// A whole request arrived. Return true to pause parsing: `feed` then returns
+    /// `.paused` right after this request, and the caller acts on it (and resumes)
+    /// once llhttp has returned.
     func parserDidParseRequest(_ request: HTTPRequest) -> Bool
 }
 
@@ -66,31 +67,15 @@ package final class RequestParser {
     private let settings: ParserSettings
     private var limits: HTTPLimits { settings.limits }
 
-    // The request being parsed.
-    private var method: [UInt8] = []
-    private var target: [UInt8] = []
-    private var headers = HTTPHeaders()
-    private var fieldName: [UInt8] = []
-    private var fieldValue: [UInt8] = []
-    private var headerBytes = 0
+    /// The request being parsed, and the obs-fold checks' state.
+    private var building = RequestUnderConstruction()
     private var body: [UInt8] = []
     private var failure: HTTPError?
-    private var inTrailers = false
-    // obs-fold detection: llhttp 8 accepts a folded line and reports the value in two
-    // spans with the CRLF between them skipped; a gap between spans of one value, or a
-    // value that resumes in a new read after a read ending in LF, is a fold.
-    private var feedBase: UnsafePointer<CChar>?
-    private var previousFeedEndedWithLF = false
-    private var lastValueEnd: UnsafePointer<CChar>?
-    private var valueStarted = false
-    // A fold right after an empty value leaves no first span: look for a LF between
-    // the end of the name and the first value span instead.
-    private var nameEnd: UnsafePointer<CChar>?
-    private var awaitingFirstValueSpan = false
-    private var lineFeedSinceName = false
     package private(set) var currentRequestID = ""
     private let ids: RequestIDGenerator
     package private(set) var isInsideRequest = false
+    /// llhttp is running (inside `feed`): its callbacks record, they never dispatch.
+    package private(set) var isExecuting = false
     /// After llhttp refused the method: the request line so far, until it is complete
     /// (then `.unknownMethod`) or malformed.
     private var unknownMethodLine: [UInt8]?
@@ -116,15 +101,11 @@ package final class RequestParser {
             return unknownMethodResult()
         }
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self) else { return .consumedAll }
-        feedBase = UnsafePointer(base)
-        lastValueEnd = nil
+        building.beginFeed(UnsafePointer(base))
+        isExecuting = true
         let status = llhttp_execute(parser, base, bytes.count)
-        previousFeedEndedWithLF = bytes.last == 0x0A
-        if awaitingFirstValueSpan, Self.containsLineFeed(from: nameEnd ?? base, to: base + bytes.count) {
-            lineFeedSinceName = true
-        }
-        feedBase = nil
-        nameEnd = nil
+        isExecuting = false
+        building.endFeed(UnsafePointer(base), count: bytes.count)
         switch status {
         case HPE_OK:
             return .consumedAll
@@ -144,7 +125,7 @@ package final class RequestParser {
                 let offset = UnsafeRawPointer(open) - UnsafeRawPointer(base)
                 if offset >= 0, offset < position { start = offset }
             }
-            unknownMethodLine = method + Array(bytes[start...])
+            unknownMethodLine = building.method + Array(bytes[start...])
             return unknownMethodResult()
         default:
             return .failed(failure ?? Self.describe(status, reason: llhttp_get_error_reason(parser)))
@@ -230,112 +211,83 @@ package final class RequestParser {
     }
 
     fileprivate func didReceiveMethod(_ at: UnsafePointer<CChar>?, _ length: Int) -> Int32 {
-        append(at, length, to: &method)
+        building.appendMethod(at, length)
         return 0
     }
 
     fileprivate func didReceiveTarget(_ at: UnsafePointer<CChar>?, _ length: Int) -> Int32 {
-        guard target.count + length <= limits.maxRequestTargetBytes else { return fail(.uriTooLong) }
-        append(at, length, to: &target)
+        if let error = building.appendTarget(at, length, limits: limits) { return fail(error) }
         return 0
     }
 
     fileprivate func didReceiveFieldName(_ at: UnsafePointer<CChar>?, _ length: Int) -> Int32 {
-        append(at, length, to: &fieldName)
-        if let at {
-            nameEnd = at + length
-            awaitingFirstValueSpan = true
-            lineFeedSinceName = false
-        }
-        return checkFieldSize(adding: length)
-    }
-
-    private static func containsLineFeed(from start: UnsafePointer<CChar>, to end: UnsafePointer<CChar>) -> Bool {
-        guard start < end else { return false }
-        return UnsafeBufferPointer(start: start, count: end - start).contains(0x0A)
+        if let error = building.appendFieldName(at, length, limits: limits) { return fail(error) }
+        return 0
     }
 
     fileprivate func didReceiveFieldValue(_ at: UnsafePointer<CChar>?, _ length: Int) -> Int32 {
-        guard let at, length > 0 else { return 0 }
-        if awaitingFirstValueSpan {
-            awaitingFirstValueSpan = false
-            if lineFeedSinceName || Self.containsLineFeed(from: nameEnd ?? feedBase ?? at, to: at) {
-                return fail(.malformed("obsolete line folding in header field"))
-            }
-        }
-        if valueStarted {
-            let folded = lastValueEnd.map { $0 != at } ?? (at != feedBase || previousFeedEndedWithLF)
-            if folded { return fail(.malformed("obsolete line folding in header field")) }
-        }
-        valueStarted = true
-        lastValueEnd = at + length
-        append(at, length, to: &fieldValue)
-        return checkFieldSize(adding: length)
-    }
-
-    private func checkFieldSize(adding length: Int) -> Int32 {
-        headerBytes += length
-        guard fieldName.count + fieldValue.count <= limits.maxHeaderFieldBytes,
-            headerBytes <= limits.maxHeaderBytes
-        else { return fail(.headersTooLarge) }
+        if let error = building.appendFieldValue(at, length, limits: limits) { return fail(error) }
         return 0
     }
 
     fileprivate func didCompleteField() -> Int32 {
-        valueStarted = false
-        awaitingFirstValueSpan = false
-        lastValueEnd = nil
-        // llhttp 8 accepts a line ": value"; a field name is a token, one byte at least.
-        if fieldName.isEmpty { return fail(.malformed("header field without a name")) }
-        guard !inTrailers else {
-            // Trailer fields are size-checked but never merged into the headers.
-            fieldName.removeAll(keepingCapacity: true)
-            fieldValue.removeAll(keepingCapacity: true)
-            return 0
-        }
-        guard headers.count < limits.maxHeaderCount else { return fail(.tooManyHeaders) }
-        // NUL, CR, LF and other controls in a value are a smuggling vector whatever llhttp allowed.
-        if fieldValue.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) {
-            return fail(.malformed("control character in header field '\(String(decoding: fieldName, as: UTF8.self))'"))
-        }
-        // RFC 9110 §5.5: a field value has no trailing whitespace; llhttp 8 strips only the leading.
-        while let last = fieldValue.last, last == 0x20 || last == 0x09 { fieldValue.removeLast() }
-        headers.add(name: String(decoding: fieldName, as: UTF8.self), value: String(decoding: fieldValue, as: UTF8.self))
-        fieldName.removeAll(keepingCapacity: true)
-        fieldValue.removeAll(keepingCapacity: true)
+        if let error = building.completeField(limits: limits) { return fail(error) }
         return 0
     }
 
     fileprivate func didCompleteHead() -> Int32 {
         let major = Int(parser.pointee.http_major), minor = Int(parser.pointee.http_minor)
-        if let error = validateHead(major: major, minor: minor) { return fail(error) }
+        let headFields = HeadFields(building.headers)
+        if let error = validateHead(headFields, major: major, minor: minor) { return fail(error) }
         let flags = UInt32(parser.pointee.flags)
         let chunked = flags & F_CHUNKED.rawValue != 0
         let hasLength = flags & F_CONTENT_LENGTH.rawValue != 0
         if hasLength, parser.pointee.content_length > UInt64(limits.maxBodyBytes) { return fail(.bodyTooLarge) }
         let expectsBody = chunked || (hasLength && parser.pointee.content_length > 0)
         var expectsContinue = false
-        if let expect = headers["Expect"] {
+        if let expect = headFields.expect {
             guard asciiCaseInsensitiveEquals(expect, "100-continue") else { return fail(.expectationFailed(expect)) }
             expectsContinue = expectsBody && (major, minor) >= (1, 1)
         }
-        fieldName = []
-        fieldValue = []
-        inTrailers = true
-        if let clientID = headers["X-Request-Id"], Self.isAcceptableRequestID(clientID) {
+        building.enterTrailers()
+        if let clientID = headFields.requestID, Self.isAcceptableRequestID(clientID) {
             currentRequestID = clientID
         }
-        delegate.parserDidParseHead(makeRequest(), expectsBody: expectsBody, expectsContinue: expectsContinue)
+        delegate.parserDidParseHead(expectsBody: expectsBody, expectsContinue: expectsContinue)
         return 0
     }
 
-    private func validateHead(major: Int, minor: Int) -> HTTPError? {
+    /// The fields the head checks read, found in one pass over the headers.
+    private struct HeadFields {
+        var hosts = 0
+        var transferEncodings = 0
+        var expect: String?
+        var requestID: String?
+
+        init(_ headers: HTTPHeaders) {
+            for field in headers {
+                switch field.name.utf8.count {
+                case 4 where asciiCaseInsensitiveEquals(field.name, "Host"):
+                    hosts += 1
+                case 6 where expect == nil && asciiCaseInsensitiveEquals(field.name, "Expect"):
+                    expect = field.value
+                case 12 where requestID == nil && asciiCaseInsensitiveEquals(field.name, "X-Request-Id"):
+                    requestID = field.value
+                case 17 where asciiCaseInsensitiveEquals(field.name, "Transfer-Encoding"):
+                    transferEncodings += 1
+                default:
+                    break
+                }
+            }
+        }
+    }
+
+    private func validateHead(_ fields: HeadFields, major: Int, minor: Int) -> HTTPError? {
         if major != 1 { return .versionNotSupported }
-        let hosts = headers.count(of: "Host")
-        if hosts > 1 { return .duplicateHost }
-        if hosts == 0, (major, minor) >= (1, 1) { return .missingHost }
-        let encodings = headers.values("Transfer-Encoding")
-        guard !encodings.isEmpty else { return nil }
+        if fields.hosts > 1 { return .duplicateHost }
+        if fields.hosts == 0, (major, minor) >= (1, 1) { return .missingHost }
+        guard fields.transferEncodings > 0 else { return nil }
+        let encodings = building.headers.values("Transfer-Encoding")
         if (major, minor) < (1, 1) { return .transferEncodingInHTTP10 }
         // Empty list elements are ignored (RFC 9110 5.6.1), but not a second field: an
         // empty `Transfer-Encoding:` line beside `chunked` is refused like two `chunked`.
@@ -351,31 +303,30 @@ package final class RequestParser {
 
     fileprivate func didReceiveBody(_ at: UnsafePointer<CChar>?, _ length: Int) -> Int32 {
         guard body.count + length <= limits.maxBodyBytes else { return fail(.bodyTooLarge) }
-        append(at, length, to: &body)
+        guard let at, length > 0 else { return 0 }
+        at.withMemoryRebound(to: UInt8.self, capacity: length) {
+            body.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
+        }
         return 0
     }
 
     fileprivate func didCompleteMessage() -> Int32 {
         var request = makeRequest()
         request.body = body
-        method = []
-        target = []
-        headers = HTTPHeaders()
+        building.reset()
         body = []
-        headerBytes = 0
-        inTrailers = false
         isInsideRequest = false
         return delegate.parserDidParseRequest(request) ? Int32(HPE_PAUSED.rawValue) : 0
     }
 
     private func makeRequest() -> HTTPRequest {
         HTTPRequest(
-            method: method.isEmpty
+            method: building.method.isEmpty
                 ? String(cString: llhttp_method_name(llhttp_method_t(UInt32(parser.pointee.method))))
-                : String(decoding: method, as: UTF8.self),
-            target: String(decoding: target, as: UTF8.self),
+                : String(decoding: building.method, as: UTF8.self),
+            target: String(decoding: building.target, as: UTF8.self),
             versionMajor: Int(parser.pointee.http_major), versionMinor: Int(parser.pointee.http_minor),
-            headers: headers, body: [],
+            headers: building.headers, body: [],
             keepAlive: llhttp_should_keep_alive(parser) != 0,
             id: currentRequestID)
     }
@@ -393,13 +344,6 @@ package final class RequestParser {
                 }
             }
     }
-
-    private func append(_ at: UnsafePointer<CChar>?, _ length: Int, to buffer: inout [UInt8]) {
-        guard let at, length > 0 else { return }
-        at.withMemoryRebound(to: UInt8.self, capacity: length) {
-            buffer.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
-        }
-    }
 }
 
 extension String {
@@ -410,17 +354,30 @@ extension String {
 }
 
 /// Request ids unique within the process: a random prefix per process and a counter.
+/// Built straight into the string's storage (small enough to live inline: no allocation).
 package final class RequestIDGenerator {
-    private let prefix: String
+    private let prefix: [UInt8]
     private var sequence: UInt64 = 0
 
     package init() {
         var random = SystemRandomNumberGenerator()
-        prefix = String(random.next() & 0xFFFF_FFFF, radix: 16) + "-"
+        prefix = Array((String(random.next() & 0xFFFF_FFFF, radix: 16) + "-").utf8)
     }
 
     package func next() -> String {
         sequence += 1
-        return prefix + String(sequence, radix: 16)
+        var digits = 1
+        while sequence >> (4 * UInt64(digits)) != 0, digits < 16 { digits += 1 }
+        let count = prefix.count + digits
+        return String(unsafeUninitializedCapacity: count) { out in
+            for index in prefix.indices { out[index] = prefix[index] }
+            var value = sequence
+            for index in stride(from: count - 1, through: prefix.count, by: -1) {
+                let digit = UInt8(truncatingIfNeeded: value & 0xF)
+                out[index] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
+                value >>= 4
+            }
+            return count
+        }
     }
 }

@@ -10,7 +10,7 @@ private final class Collector: RequestParserDelegate {
     var pauseAfterEach = false
 
     func parserDidBeginRequest() {}
-    func parserDidParseHead(_ request: HTTPRequest, expectsBody: Bool, expectsContinue: Bool) {
+    func parserDidParseHead(expectsBody: Bool, expectsContinue: Bool) {
         heads += 1
         if expectsContinue { continues += 1 }
     }
