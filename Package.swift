@@ -10,6 +10,10 @@ let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
     .enableUpcomingFeature("MemberImportVisibility"),
+    // Release builds skip the run-time exclusivity checks (about a tenth of a request's
+    // instructions); debug builds, and so the test suite and the sanitizer runs, keep
+    // them. docs/performance.md has the measurement.
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
 ]
 
 let package = Package(
