@@ -15,7 +15,7 @@ if [ "$#" -eq 0 ]; then
     ./scripts/contract.sh
     # Generated Swift and Python clients, and the README's curl examples (scripts/clients.sh).
     ./scripts/clients.sh
-    # Deployment (issue 8): lint/consistency of deploy/, then the image built and run with podman.
+    # Deployment: lint/consistency of deploy/, then the image built and run with podman.
     ./scripts/deploy-lint.sh
     ./scripts/container-test.sh
 fi

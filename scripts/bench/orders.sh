@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The pizzeria's figures (issue 7), printed, never judged:
+# The pizzeria's figures, printed, never judged:
 #   1. the story's comparison: the same orders through the blocking kitchen (one cook
 #      per order, waiting through every step) and the evented one, with the same cooks,
 #      ovens and riders: orders/minute and time to delivery;

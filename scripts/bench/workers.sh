@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# --workers 1 vs --workers 2 on this machine (issue 8's benchmark; a report, never a test):
+# --workers 1 vs --workers 2 on this machine (a report, never a test):
 #   GET /healthz (no store) and GET of a 3-bin record (a redis-server behind it), each
 #   with wrk -t1 -c64 pinned to cpu0; the gateway is not pinned, so two workers can use
 #   both cores (and share cpu0 with wrk). A third pair pins the gateway to cpu1, to show
