@@ -21,7 +21,9 @@ extension RESPDecoder {
         case UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: ","), UInt8(ascii: "("):
             guard let line = try nextLine(limit: limits.maxInlineLength, tooLong: .lineTooLong(limits.maxInlineLength))
             else { return nil }
-            let value = try inlineValue(type: type, line: line)
+            // Inside an array kept encoded, simple strings and errors need no text.
+            let skipsText = encodedStart != nil && (type == UInt8(ascii: "+") || type == UInt8(ascii: "-"))
+            let value = skipsText ? .null : try inlineValue(type: type, line: line)
             consume(upTo: line.upperBound + 2)
             return .value(value)
         case UInt8(ascii: ":"), UInt8(ascii: "#"), UInt8(ascii: "_"):
@@ -125,7 +127,11 @@ extension RESPDecoder {
         }
 
         let value: RESPValue
-        if isVerbatim {
+        if encodedStart != nil {
+            // Inside an array kept encoded: checked, not copied.
+            if isVerbatim, buffer[dataStart + 3] != UInt8(ascii: ":") { throw .protocolError("malformed verbatim string") }
+            value = .null
+        } else if isVerbatim {
             guard buffer[dataStart + 3] == UInt8(ascii: ":") else { throw .protocolError("malformed verbatim string") }
             value = .verbatim(format: text(dataStart..<dataStart + 3), text: Array(buffer[dataStart + 4..<dataEnd]))
         } else if type == UInt8(ascii: "!") {

@@ -37,6 +37,14 @@ struct Record {
             throw GatewayError.storeReplyError("bin '\(name)' does not hold JSON")
         }
     }
+
+    static func binValue(_ text: ArraySlice<UInt8>, name: String) throws(GatewayError) -> JSONValue {
+        do {
+            return try JSONParser.parse(text)
+        } catch {
+            throw GatewayError.storeReplyError("bin '\(name)' does not hold JSON")
+        }
+    }
 }
 
 /// A record as one read found it: the hash's fields and values as stored (bins as
@@ -46,27 +54,49 @@ struct Record {
 struct StoredRecord {
     let generation: Int
     let ttl: Int
-    /// HGETALL: field, value, …; HMGET: the `_gen` value, then one value per `selected` field.
-    private let reply: [RESPValue]
+    /// EXEC's reply as received. Its first part is HGETALL's (field, value, …) or
+    /// HMGET's (the `_gen` value, then one value per `selected` field): `valueCount`
+    /// elements from `valuesIndex`.
+    private let reply: RESPReader
+    private let valuesIndex: Int
+    private let valueCount: Int
     private let selected: [[UInt8]]?
 
-    /// From EXEC's reply to `RecordCommands.read`: nil when there is no such record.
+    /// From EXEC's reply to `RecordService.read`, kept encoded: nil when there is no such record.
     init?(execReply: RESPValue, selected: [[UInt8]]?) throws(GatewayError) {
+        guard case .encodedArray(let bytes) = execReply else { throw Self.unexpected }
+        var reader = RESPReader(bytes)
+        guard case .array(let partCount?)? = reader.next() else { throw Self.unexpected }
         // A command that failed inside the transaction (WRONGTYPE) answers its element with the error.
-        if case .array(let parts?) = execReply, let failed = parts.first(where: \.isError), case .error(let message) = failed {
-            throw GatewayError.storeReplyError(message)
+        var values: (index: Int, count: Int)?
+        var ttl: Int64?
+        for part in 0..<partCount {
+            let index = reader.index
+            switch reader.nextSkippingContents() {
+            case .error(let message)?: throw GatewayError.storeReplyError(reader.text(message))
+            case .array(let count?)? where part == 0: values = (index, count)
+            case .integer(let value)? where part == 1: ttl = value
+            case nil: throw Self.unexpected
+            default: break
+            }
         }
-        guard case .array(let parts?) = execReply, parts.count == 2, case .array(let values?) = parts[0],
-            case .integer(let ttl) = parts[1]
-        else { throw GatewayError.storeReplyError("unexpected reply to a read") }
+        guard partCount == 2, let values, let ttl else { throw Self.unexpected }
+        // Step into the values array: past its header.
+        reader = RESPReader(bytes, at: values.index)
+        _ = reader.next()
+        let valuesIndex = reader.index
         var generation: Int?
         if selected != nil {
-            generation = values.first.flatMap(Self.integer)
+            if values.count > 0, case .bulk(let range?)? = reader.nextSkippingContents() {
+                generation = Self.integer(bytes[range])
+            }
         } else {
             var index = 0
             while index + 1 < values.count {
-                if case .bulkString(let field?) = values[index], field == Self.generationField {
-                    generation = Self.integer(values[index + 1])
+                let field = reader.nextSkippingContents()
+                let value = reader.nextSkippingContents()
+                if case .bulk(let range?)? = field, bytes[range].elementsEqual(Self.generationField) {
+                    if case .bulk(let valueRange?)? = value { generation = Self.integer(bytes[valueRange]) }
                     break
                 }
                 index += 2
@@ -75,14 +105,17 @@ struct StoredRecord {
         guard let generation else { return nil }
         self.generation = generation
         self.ttl = Int(ttl)
-        self.reply = values
+        self.reply = RESPReader(bytes, at: valuesIndex)
+        self.valuesIndex = valuesIndex
+        self.valueCount = values.count
         self.selected = selected
     }
 
     static let generationField: [UInt8] = Array("_gen".utf8)
+    private static let unexpected = GatewayError.storeReplyError("unexpected reply to a read")
 
-    private static func integer(_ value: RESPValue) -> Int? {
-        guard case .bulkString(let bytes?) = value, !bytes.isEmpty, bytes.count < 19 else { return nil }
+    private static func integer(_ bytes: ArraySlice<UInt8>) -> Int? {
+        guard !bytes.isEmpty, bytes.count < 19 else { return nil }
         var number = 0
         for byte in bytes {
             guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
@@ -92,20 +125,31 @@ struct StoredRecord {
     }
 
     /// Calls `body` with each bin's field (`b:<name>`) and stored JSON text, in the hash's order.
-    private func forEachBin(_ body: (ArraySlice<UInt8>, [UInt8]) throws(GatewayError) -> Void) throws(GatewayError) {
+    private func forEachBin(
+        _ body: (ArraySlice<UInt8>, ArraySlice<UInt8>) throws(GatewayError) -> Void
+    ) throws(GatewayError) {
+        var reader = reply
+        let bytes = reader.bytes
         if let selected {
-            for (position, field) in selected.enumerated() where position + 1 < reply.count {
-                if case .bulkString(let value?) = reply[position + 1] { try body(field[...], value) }
+            _ = reader.nextSkippingContents()  // the `_gen` value
+            for (position, field) in selected.enumerated() where position + 1 < valueCount {
+                if case .bulk(let value?)? = reader.nextSkippingContents() { try body(field[...], bytes[value]) }
             }
             return
         }
         var index = 0
-        while index + 1 < reply.count {
-            defer { index += 2 }
-            guard case .bulkString(let field?) = reply[index], field.count > 2, field[0] == UInt8(ascii: "b"),
-                field[1] == UInt8(ascii: ":"), case .bulkString(let value?) = reply[index + 1]
+        while index + 1 < valueCount {
+            index += 2
+            guard case .bulk(let fieldRange?)? = reader.nextSkippingContents() else {
+                _ = reader.nextSkippingContents()
+                continue
+            }
+            let value = reader.nextSkippingContents()
+            let field = bytes[fieldRange]
+            guard field.count > 2, field.first == UInt8(ascii: "b"),
+                field[field.startIndex + 1] == UInt8(ascii: ":"), case .bulk(let valueRange?)? = value
             else { continue }
-            try body(field[...], value)
+            try body(field, bytes[valueRange])
         }
     }
 
@@ -165,12 +209,14 @@ struct StoredRecord {
 enum JSONText {
     /// `true`, `false`, `null`, an integer of at most 15 digits without leading zeros,
     /// or a string of printable ASCII without escapes: texts a parse and a rewrite leave unchanged.
-    static func isCanonicalScalar(_ text: [UInt8]) -> Bool {
+    static func isCanonicalScalar(_ text: [UInt8]) -> Bool { isCanonicalScalar(text[...]) }
+
+    static func isCanonicalScalar(_ text: ArraySlice<UInt8>) -> Bool {
         guard let first = text.first else { return false }
         switch first {
         case UInt8(ascii: "\""):
-            guard text.count >= 2, text[text.count - 1] == UInt8(ascii: "\"") else { return false }
-            for byte in text[1..<(text.count - 1)] where byte < 0x20 || byte > 0x7E || byte == 0x22 || byte == 0x5C {
+            guard text.count >= 2, text.last == UInt8(ascii: "\"") else { return false }
+            for byte in text.dropFirst().dropLast() where byte < 0x20 || byte > 0x7E || byte == 0x22 || byte == 0x5C {
                 return false
             }
             return true
@@ -179,9 +225,9 @@ enum JSONText {
             guard let lead = digits.first, digits.count <= 15 else { return false }
             if lead == UInt8(ascii: "0") { return digits.count == 1 && first != UInt8(ascii: "-") }
             return digits.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
-        case UInt8(ascii: "t"): return text == trueText
-        case UInt8(ascii: "f"): return text == falseText
-        case UInt8(ascii: "n"): return text == nullText
+        case UInt8(ascii: "t"): return text.elementsEqual(trueText)
+        case UInt8(ascii: "f"): return text.elementsEqual(falseText)
+        case UInt8(ascii: "n"): return text.elementsEqual(nullText)
         default: return false
         }
     }

@@ -91,7 +91,8 @@ final class RecordService {
         encoded.append(contentsOf: Self.exec)
         let command = StoreCommand(
             encoded: encoded, idempotent: true, timeoutMs: timeoutMs ?? store.limits.commandTimeoutMs,
-            routing: runner.routing(key: redisKey), readOnly: true, leadingReplies: 3
+            routing: runner.routing(key: redisKey), readOnly: true, leadingReplies: 3,
+            keepsArrayReplyEncoded: true
         ) { result in
             completion(
                 ScriptRunner.map(result, isWrite: false).flatMap { reply in
