@@ -41,6 +41,36 @@ extension RESPDecoder {
         }
     }
 
+    /// Inside an array kept encoded: skips a complete bulk string or unsigned integer at
+    /// `readIndex` in one tight pass. Returns false, consuming nothing, for anything else
+    /// (other types, signs, nulls, long or partial elements, malformed bytes), which
+    /// `parseElement` then handles, errors included; what this accepts it accepts too.
+    mutating func skipPlainEncodedElement() -> Bool {
+        let count = buffer.count
+        let type = buffer[readIndex]
+        guard type == UInt8(ascii: "$") || type == UInt8(ascii: ":") else { return false }
+        let digitsStart = readIndex + 1
+        var index = digitsStart
+        var value = 0
+        let digitsEnd = min(count, digitsStart + 18)
+        while index < digitsEnd {
+            let digit = buffer[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { break }
+            value = value * 10 + Int(digit)
+            index += 1
+        }
+        guard index > digitsStart, index + 1 < count, buffer[index] == cr, buffer[index + 1] == lf else { return false }
+        index += 2
+        if type == UInt8(ascii: "$") {
+            guard value <= limits.maxBulkLength else { return false }
+            let end = index + value
+            guard end + 2 <= count, buffer[end] == cr, buffer[end + 1] == lf else { return false }
+            index = end + 2
+        }
+        consume(upTo: index)
+        return true
+    }
+
     private mutating func consume(upTo index: Int) {
         readIndex = index
         bytesNeeded = 0

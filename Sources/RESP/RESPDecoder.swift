@@ -129,6 +129,10 @@ package struct RESPDecoder: Sendable {
     private mutating func decodeReply(keepingArraysEncoded: Bool) throws(RESPDecodeError) -> RESPValue? {
         while readIndex < buffer.count {
             parseAttempts += 1
+            if encodedStart != nil, !open.isEmpty, skipPlainEncodedElement() {
+                if let reply = complete(.null) { return finished(reply) }
+                continue
+            }
             let start = readIndex
             guard let element = try parseElement() else { return nil }
             switch element {

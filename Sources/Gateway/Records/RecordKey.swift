@@ -19,7 +19,7 @@ struct RecordKey: Equatable {
             throw GatewayError.badRequest("invalid_set", "set must be 1–63 of A–Z a–z 0–9 _ -")
         }
         // Printable ASCII (the common key) has as many characters as bytes and no control character.
-        let isPrintableASCII = key.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+        let isPrintableASCII = Self.allBytes(of: key) { $0 >= 0x20 && $0 < 0x7F }
         guard !key.isEmpty, key.utf8.count <= Self.maxKeyBytes,
             isPrintableASCII
                 ? key.utf8.count <= Self.maxKeyCharacters
@@ -36,7 +36,15 @@ struct RecordKey: Equatable {
     }
 
     static func isName(_ text: String) -> Bool {
-        !text.isEmpty && text.utf8.count <= maxNameLength && text.utf8.allSatisfy(isNameByte)
+        !text.isEmpty && text.utf8.count <= maxNameLength && allBytes(of: text, satisfy: isNameByte)
+    }
+
+    /// `text.utf8.allSatisfy(test)`, over the contiguous bytes a native string has.
+    static func allBytes(of text: String, satisfy test: (UInt8) -> Bool) -> Bool {
+        text.utf8.withContiguousStorageIfAvailable { bytes in
+            for byte in bytes where !test(byte) { return false }
+            return true
+        } ?? text.utf8.allSatisfy(test)
     }
 
     static func isNameByte(_ byte: UInt8) -> Bool {
@@ -137,7 +145,7 @@ enum BinName {
 
     static func validate(_ name: String) throws(GatewayError) {
         guard !name.isEmpty, name.utf8.count <= maxLength,
-            name.utf8.allSatisfy(isNameByte)
+            RecordKey.allBytes(of: name, satisfy: isNameByte)
         else {
             throw GatewayError.badRequest("invalid_bin", "bin name '\(name.prefix(80))' must be 1–64 of A–Z a–z 0–9 _ - .")
         }
