@@ -130,7 +130,7 @@ package struct RESPDecoder: Sendable {
         while readIndex < buffer.count {
             parseAttempts += 1
             if encodedStart != nil, !open.isEmpty, skipPlainEncodedElement() {
-                if let reply = complete(.null) { return finished(reply) }
+                if closeFilledAggregates() { return finished(.null) }
                 continue
             }
             let start = readIndex
@@ -169,6 +169,16 @@ package struct RESPDecoder: Sendable {
             finished = open.removeLast().value()
         }
         return finished
+    }
+
+    /// `complete` for an element skipped inside an array kept encoded: counts it, and
+    /// returns true once that closes the outermost aggregate.
+    private mutating func closeFilledAggregates() -> Bool {
+        while let last = open.indices.last {
+            guard open[last].countSkipped() == 0 else { return false }
+            open.removeLast()
+        }
+        return true
     }
 
     private mutating func compactIfWorthwhile() {
@@ -237,6 +247,12 @@ struct Aggregate {
             remaining = count * 2
             if kind == .map { pairs.reserveCapacity(min(count, Self.initialCapacityCap)) }
         }
+    }
+
+    /// Counts an element skipped inside an array kept encoded; returns those still expected.
+    mutating func countSkipped() -> Int {
+        remaining -= 1
+        return remaining
     }
 
     mutating func append(_ value: RESPValue) {

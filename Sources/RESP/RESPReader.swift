@@ -24,28 +24,36 @@ package struct RESPReader {
 
     /// The element at `index`, which then moves past it (past an array's header only).
     package mutating func next() -> Element? {
-        guard index < bytes.count, let lineEnd = lineEnd(from: index + 1) else { return nil }
-        let type = bytes[index]
-        let line = (index + 1)..<lineEnd
-        index = lineEnd + 2
-        switch type {
+        let read = bytes.withUnsafeBufferPointer { Self.element(in: $0, at: index) }
+        guard let read else { return nil }
+        index = read.next
+        return read.element
+    }
+
+    private static func element(in bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> (element: Element, next: Int)? {
+        guard start < bytes.count else { return nil }
+        var lineEnd = start + 1
+        while lineEnd < bytes.count, bytes[lineEnd] != UInt8(ascii: "\r") { lineEnd += 1 }
+        guard lineEnd + 1 < bytes.count else { return nil }
+        let line = (start + 1)..<lineEnd
+        let next = lineEnd + 2
+        switch bytes[start] {
         case UInt8(ascii: "$"):
-            guard let length = number(line) else { return nil }
-            if length < 0 { return .bulk(nil) }
-            let end = index + Int(length)
+            guard let length = number(bytes, line) else { return nil }
+            if length < 0 { return (.bulk(nil), next) }
+            let end = next + Int(length)
             guard end + 2 <= bytes.count else { return nil }
-            let range = index..<end
-            index = end + 2
-            return .bulk(range)
+            return (.bulk(next..<end), end + 2)
         case UInt8(ascii: "*"):
-            guard let count = number(line) else { return nil }
-            return .array(count < 0 ? nil : Int(count))
+            guard let count = number(bytes, line) else { return nil }
+            return (.array(count < 0 ? nil : Int(count)), next)
         case UInt8(ascii: ":"):
-            return number(line).map(Element.integer)
+            guard let value = number(bytes, line) else { return nil }
+            return (.integer(value), next)
         case UInt8(ascii: "+"):
-            return .simpleString(line)
+            return (.simpleString(line), next)
         case UInt8(ascii: "-"):
-            return .error(line)
+            return (.error(line), next)
         default:
             return nil
         }
@@ -69,17 +77,8 @@ package struct RESPReader {
         String(decoding: bytes[range], as: UTF8.self)
     }
 
-    private func lineEnd(from start: Int) -> Int? {
-        var position = start
-        while position + 1 < bytes.count {
-            if bytes[position] == UInt8(ascii: "\r") { return position }
-            position += 1
-        }
-        return nil
-    }
-
     /// An optionally negative decimal; nil when it is not one or overflows.
-    private func number(_ line: Range<Int>) -> Int64? {
+    private static func number(_ bytes: UnsafeBufferPointer<UInt8>, _ line: Range<Int>) -> Int64? {
         var position = line.lowerBound
         let negative = position < line.upperBound && bytes[position] == UInt8(ascii: "-")
         if negative { position += 1 }

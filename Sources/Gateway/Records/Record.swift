@@ -54,11 +54,9 @@ struct Record {
 struct StoredRecord {
     let generation: Int
     let ttl: Int
-    /// EXEC's reply as received. Its first part is HGETALL's (field, value, …) or
-    /// HMGET's (the `_gen` value, then one value per `selected` field): `valueCount`
-    /// elements from `valuesIndex`.
+    /// EXEC's reply as received, at its first part's elements: HGETALL's (field,
+    /// value, …) or HMGET's (the `_gen` value, then one value per `selected` field).
     private let reply: RESPReader
-    private let valuesIndex: Int
     private let valueCount: Int
     private let selected: [[UInt8]]?
 
@@ -69,49 +67,69 @@ struct StoredRecord {
         guard case .array(let partCount?)? = reader.next() else { throw Self.unexpected }
         // A command that failed inside the transaction (WRONGTYPE) answers its element with the error.
         var values: (index: Int, count: Int)?
+        var generation: Int?
         var ttl: Int64?
         for part in 0..<partCount {
-            let index = reader.index
-            switch reader.nextSkippingContents() {
-            case .error(let message)?: throw GatewayError.storeReplyError(reader.text(message))
-            case .array(let count?)? where part == 0: values = (index, count)
-            case .integer(let value)? where part == 1: ttl = value
-            case nil: throw Self.unexpected
-            default: break
+            switch reader.next() {
+            case .error(let message)?:
+                throw GatewayError.storeReplyError(reader.text(message))
+            case .array(let count?)?:
+                if part == 0 { values = (reader.index, count) }
+                let source: GenerationSource =
+                    part != 0 ? .nowhere : selected == nil ? .afterGenerationField : .firstValue
+                let found = Self.skipValues(&reader, count: count, generationAt: source)
+                if part == 0 { generation = found }
+            case .integer(let value)? where part == 1:
+                ttl = value
+            case nil:
+                throw Self.unexpected
+            default:
+                break
             }
         }
         guard partCount == 2, let values, let ttl else { throw Self.unexpected }
-        // Step into the values array: past its header.
-        reader = RESPReader(bytes, at: values.index)
-        _ = reader.next()
-        let valuesIndex = reader.index
-        var generation: Int?
-        if selected != nil {
-            if values.count > 0, case .bulk(let range?)? = reader.nextSkippingContents() {
-                generation = Self.integer(bytes[range])
-            }
-        } else {
-            var index = 0
-            while index + 1 < values.count {
-                let field = reader.nextSkippingContents()
-                let value = reader.nextSkippingContents()
-                if case .bulk(let range?)? = field, bytes[range].elementsEqual(Self.generationField) {
-                    if case .bulk(let valueRange?)? = value { generation = Self.integer(bytes[valueRange]) }
-                    break
-                }
-                index += 2
-            }
-        }
         guard let generation else { return nil }
         self.generation = generation
         self.ttl = Int(ttl)
-        self.reply = RESPReader(bytes, at: valuesIndex)
-        self.valuesIndex = valuesIndex
+        self.reply = RESPReader(bytes, at: values.index)
         self.valueCount = values.count
         self.selected = selected
     }
 
     static let generationField: [UInt8] = Array("_gen".utf8)
+
+    /// Where a read's generation is among the values of EXEC's first part.
+    private enum GenerationSource { case nowhere, firstValue, afterGenerationField }
+
+    /// Moves `reader` past `count` elements and returns the generation among them, if
+    /// `source` says where: HMGET's first value, or the value after HGETALL's first
+    /// `_gen` field.
+    private static func skipValues(_ reader: inout RESPReader, count: Int, generationAt source: GenerationSource) -> Int? {
+        var generation: Int?
+        var searching = source != .nowhere
+        var position = 0
+        while position < count {
+            let element = reader.nextSkippingContents()
+            defer { position += 1 }
+            guard searching else { continue }
+            switch source {
+            case .firstValue:
+                if case .bulk(let range?)? = element { generation = integer(reader.bytes[range]) }
+                searching = false
+            case .afterGenerationField where position % 2 == 0 && position + 1 < count:
+                guard case .bulk(let range?)? = element, reader.bytes[range].elementsEqual(generationField) else {
+                    continue
+                }
+                if case .bulk(let value?)? = reader.nextSkippingContents() { generation = integer(reader.bytes[value]) }
+                position += 1
+                searching = false
+            default:
+                break
+            }
+        }
+        return generation
+    }
+
     private static let unexpected = GatewayError.storeReplyError("unexpected reply to a read")
 
     private static func integer(_ bytes: ArraySlice<UInt8>) -> Int? {
