@@ -24,10 +24,32 @@ package struct RESPReader {
 
     /// The element at `index`, which then moves past it (past an array's header only).
     package mutating func next() -> Element? {
-        let read = bytes.withUnsafeBufferPointer { Self.element(in: $0, at: index) }
-        guard let read else { return nil }
+        bytes.withUnsafeBufferPointer { Self.next(in: $0, at: &index) }
+    }
+
+    /// Like `next`, but an array comes back with its elements (nested ones too) skipped.
+    package mutating func nextSkippingContents() -> Element? {
+        bytes.withUnsafeBufferPointer { Self.nextSkippingContents(in: $0, at: &index) }
+    }
+
+    /// `next` over bytes the caller holds: reads the element at `index` and moves past it.
+    package static func next(in bytes: UnsafeBufferPointer<UInt8>, at index: inout Int) -> Element? {
+        guard let read = element(in: bytes, at: index) else { return nil }
         index = read.next
         return read.element
+    }
+
+    /// `nextSkippingContents` over bytes the caller holds.
+    package static func nextSkippingContents(in bytes: UnsafeBufferPointer<UInt8>, at index: inout Int) -> Element? {
+        let element = next(in: bytes, at: &index)
+        guard case .array(let count?)? = element else { return element }
+        var left = count
+        while left > 0 {
+            guard let inner = next(in: bytes, at: &index) else { return nil }
+            left -= 1
+            if case .array(let nested?) = inner { left += nested }
+        }
+        return element
     }
 
     private static func element(in bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> (element: Element, next: Int)? {
@@ -57,19 +79,6 @@ package struct RESPReader {
         default:
             return nil
         }
-    }
-
-    /// Like `next`, but an array comes back with its elements (nested ones too) skipped.
-    package mutating func nextSkippingContents() -> Element? {
-        let element = next()
-        guard case .array(let count?)? = element else { return element }
-        var left = count
-        while left > 0 {
-            guard let inner = next() else { return nil }
-            left -= 1
-            if case .array(let nested?) = inner { left += nested }
-        }
-        return element
     }
 
     /// The text of an error or simple string range.

@@ -38,9 +38,9 @@ struct Record {
         }
     }
 
-    static func binValue(_ text: ArraySlice<UInt8>, name: String) throws(GatewayError) -> JSONValue {
+    static func binValue(_ text: UnsafeBufferPointer<UInt8>, name: String) throws(GatewayError) -> JSONValue {
         do {
-            return try JSONParser.parse(text)
+            return try JSONParser.parse(UnsafeRawBufferPointer(text))
         } catch {
             throw GatewayError.storeReplyError("bin '\(name)' does not hold JSON")
         }
@@ -142,32 +142,35 @@ struct StoredRecord {
         return number
     }
 
-    /// Calls `body` with each bin's field (`b:<name>`) and stored JSON text, in the hash's order.
+    /// Calls `body` with each bin's name (its field without `b:`) and stored JSON text,
+    /// in the hash's order, both borrowed from the reply.
     private func forEachBin(
-        _ body: (ArraySlice<UInt8>, ArraySlice<UInt8>) throws(GatewayError) -> Void
+        _ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) throws(GatewayError) -> Void
     ) throws(GatewayError) {
-        var reader = reply
-        let bytes = reader.bytes
-        if let selected {
-            _ = reader.nextSkippingContents()  // the `_gen` value
-            for (position, field) in selected.enumerated() where position + 1 < valueCount {
-                if case .bulk(let value?)? = reader.nextSkippingContents() { try body(field[...], bytes[value]) }
+        try reply.bytes.withUnsafeBufferPointer { bytes throws(GatewayError) in
+            var index = reply.index
+            func slice(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: bytes[range]) }
+            if let selected {
+                _ = RESPReader.nextSkippingContents(in: bytes, at: &index)  // the `_gen` value
+                for (position, field) in selected.enumerated() where position + 1 < valueCount {
+                    guard case .bulk(let value?)? = RESPReader.nextSkippingContents(in: bytes, at: &index) else { continue }
+                    try field.withUnsafeBufferPointer { field throws(GatewayError) in
+                        try body(UnsafeBufferPointer(rebasing: field.dropFirst(2)), slice(value))
+                    }
+                }
+                return
             }
-            return
-        }
-        var index = 0
-        while index + 1 < valueCount {
-            index += 2
-            guard case .bulk(let fieldRange?)? = reader.nextSkippingContents() else {
-                _ = reader.nextSkippingContents()
-                continue
+            var position = 0
+            while position + 1 < valueCount {
+                position += 2
+                let field = RESPReader.nextSkippingContents(in: bytes, at: &index)
+                let value = RESPReader.nextSkippingContents(in: bytes, at: &index)
+                guard case .bulk(let fieldRange?)? = field, fieldRange.count > 2,
+                    bytes[fieldRange.lowerBound] == UInt8(ascii: "b"), bytes[fieldRange.lowerBound + 1] == UInt8(ascii: ":"),
+                    case .bulk(let valueRange?)? = value
+                else { continue }
+                try body(slice(fieldRange.dropFirst(2)), slice(valueRange))
             }
-            let value = reader.nextSkippingContents()
-            let field = bytes[fieldRange]
-            guard field.count > 2, field.first == UInt8(ascii: "b"),
-                field[field.startIndex + 1] == UInt8(ascii: ":"), case .bulk(let valueRange?)? = value
-            else { continue }
-            try body(field, bytes[valueRange])
         }
     }
 
@@ -176,8 +179,7 @@ struct StoredRecord {
     func appendJSON(to out: inout [UInt8]) throws(GatewayError) {
         out.append(contentsOf: #"{"bins":{"#.utf8)
         var first = true
-        try forEachBin { field, value throws(GatewayError) in
-            let name = field.dropFirst(2)
+        try forEachBin { name, value throws(GatewayError) in
             guard let nameText = Self.validName(name) else { return }
             if !first { out.append(UInt8(ascii: ",")) }
             first = false
@@ -205,8 +207,7 @@ struct StoredRecord {
     /// The record as a JSON value, for responses that nest it.
     func record() throws(GatewayError) -> Record {
         var bins = JSONObject([])
-        try forEachBin { field, value throws(GatewayError) in
-            let name = field.dropFirst(2)
+        try forEachBin { name, value throws(GatewayError) in
             guard let nameText = Self.validName(name) else { return }
             let text = nameText ?? String(decoding: name, as: UTF8.self)
             bins.set(text, try Record.binValue(value, name: text))
@@ -216,7 +217,7 @@ struct StoredRecord {
 
     /// nil: not UTF-8, skip the field; `.some(nil)`: a plain bin name, copy it as is;
     /// `.some(text)`: other UTF-8, to be escaped.
-    private static func validName(_ name: ArraySlice<UInt8>) -> String?? {
+    private static func validName(_ name: UnsafeBufferPointer<UInt8>) -> String?? {
         if name.allSatisfy(BinName.isNameByte) { return .some(nil) }
         guard let text = String(validating: name, as: UTF8.self) else { return nil }
         return .some(text)
@@ -227,9 +228,11 @@ struct StoredRecord {
 enum JSONText {
     /// `true`, `false`, `null`, an integer of at most 15 digits without leading zeros,
     /// or a string of printable ASCII without escapes: texts a parse and a rewrite leave unchanged.
-    static func isCanonicalScalar(_ text: [UInt8]) -> Bool { isCanonicalScalar(text[...]) }
+    static func isCanonicalScalar(_ text: [UInt8]) -> Bool {
+        text.withUnsafeBufferPointer { isCanonicalScalar($0) }
+    }
 
-    static func isCanonicalScalar(_ text: ArraySlice<UInt8>) -> Bool {
+    static func isCanonicalScalar(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let first = text.first else { return false }
         switch first {
         case UInt8(ascii: "\""):

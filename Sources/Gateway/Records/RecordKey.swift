@@ -62,18 +62,26 @@ struct RecordKey: Equatable {
     var redisKeyBytes: [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(8 + namespace.utf8.count + set.utf8.count + key.utf8.count)
-        bytes.append(contentsOf: "sg:{".utf8)
-        bytes.append(contentsOf: namespace.utf8)
+        bytes.append(contentsOf: Self.prefixBytes)
+        Self.appendUTF8(namespace, to: &bytes)
         bytes.append(UInt8(ascii: "/"))
-        bytes.append(contentsOf: set.utf8)
+        Self.appendUTF8(set, to: &bytes)
         bytes.append(UInt8(ascii: "/"))
-        if key.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "{") || $0 == UInt8(ascii: "}") }) {
-            bytes.append(contentsOf: Self.escape(key).utf8)
+        if Self.allBytes(of: key, satisfy: { $0 != UInt8(ascii: "%") && $0 != UInt8(ascii: "{") && $0 != UInt8(ascii: "}") }) {
+            Self.appendUTF8(key, to: &bytes)
         } else {
-            bytes.append(contentsOf: key.utf8)
+            Self.appendUTF8(Self.escape(key), to: &bytes)
         }
         bytes.append(UInt8(ascii: "}"))
         return bytes
+    }
+
+    private static let prefixBytes: [UInt8] = Array("sg:{".utf8)
+
+    /// Appends `text`'s UTF-8 in one copy.
+    private static func appendUTF8(_ text: String, to bytes: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { bytes.append(contentsOf: $0) }
     }
 
     /// The SCAN pattern for every record of a set (names hold no glob characters).
