@@ -41,6 +41,17 @@ package struct RESPArguments {
         appendCRLF()
     }
 
+    /// One argument: `prefix`, then `text`'s UTF-8 (a field name such as `b:` + a bin name).
+    package mutating func append(prefix: [UInt8], _ text: String) {
+        var text = text
+        text.withUTF8 { utf8 in
+            appendLength(prefix.count + utf8.count)
+            encoded.append(contentsOf: prefix)
+            encoded.append(contentsOf: utf8)
+        }
+        appendCRLF()
+    }
+
     package mutating func append(_ value: Int) {
         appendLength(RESPDecimal.digitCount(Int64(value)))
         RESPDecimal.append(Int64(value), to: &encoded)
@@ -76,6 +87,13 @@ package struct RESPArguments {
 }
 
 extension RESPEncoder {
+    /// One command: `headCount` arguments already encoded as `head`, then the pre-encoded `tail`.
+    package static func appendCommand(head: [UInt8], headCount: Int, _ tail: RESPArguments, to buffer: inout [UInt8]) {
+        appendArrayHeader(headCount + tail.count, to: &buffer)
+        buffer.append(contentsOf: head)
+        buffer.append(contentsOf: tail.encoded)
+    }
+
     /// One command: the `head` arguments, then the pre-encoded `tail`.
     package static func appendCommand(head: [StaticString], _ tail: RESPArguments, to buffer: inout [UInt8]) {
         appendArrayHeader(head.count + tail.count, to: &buffer)

@@ -150,6 +150,7 @@ struct RecordKey: Equatable {
 enum BinName {
     static let maxLength = 64
     static let fieldPrefix = "b:"
+    static let fieldPrefixBytes: [UInt8] = Array(fieldPrefix.utf8)
 
     static func validate(_ name: String) throws(GatewayError) {
         guard !name.isEmpty, name.utf8.count <= maxLength,

@@ -121,13 +121,13 @@ final class RecordService {
         var binsJSON: [UInt8] = [UInt8(ascii: "{")]
         var value: [UInt8] = []
         var size = 0
-        for (name, bin) in bins where bin != .null {
+        for (name, bin) in bins {
+            if case .null = bin { continue }
             value.removeAll(keepingCapacity: true)
             JSONWriter.append(bin, to: &value)
-            let field = BinName.fieldBytes(name)
-            arguments.append(field)
+            arguments.append(prefix: BinName.fieldPrefixBytes, name)
             arguments.append(value)
-            size += field.count + value.count
+            size += BinName.fieldPrefixBytes.count + name.utf8.count + value.count
             if binsJSON.count > 1 { binsJSON.append(UInt8(ascii: ",")) }
             JSONWriter.appendString(name, to: &binsJSON)
             binsJSON.append(UInt8(ascii: ":"))
