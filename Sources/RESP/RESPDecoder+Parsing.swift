@@ -41,6 +41,30 @@ extension RESPDecoder {
         }
     }
 
+    /// `+OK` and `+QUEUED` at top level (what MULTI and each command it queues answer),
+    /// matched whole, without a line scan or decoding the text; nil for anything else.
+    mutating func commonStatusReply() -> RESPValue? {
+        guard buffer[readIndex] == UInt8(ascii: "+") else { return nil }
+        if matches(Self.okReply) {
+            consume(upTo: readIndex + Self.okReply.count)
+            return .simpleString("OK")
+        }
+        if matches(Self.queuedReply) {
+            consume(upTo: readIndex + Self.queuedReply.count)
+            return .simpleString("QUEUED")
+        }
+        return nil
+    }
+
+    private static let okReply: [UInt8] = Array("+OK\r\n".utf8)
+    private static let queuedReply: [UInt8] = Array("+QUEUED\r\n".utf8)
+
+    private func matches(_ reply: [UInt8]) -> Bool {
+        guard buffer.count - readIndex >= reply.count else { return false }
+        for offset in 1..<reply.count where buffer[readIndex + offset] != reply[offset] { return false }
+        return true
+    }
+
     /// Inside an array kept encoded: skips a complete bulk string or unsigned integer at
     /// `readIndex` in one tight pass. Returns false, consuming nothing, for anything else
     /// (other types, signs, nulls, long or partial elements, malformed bytes), which

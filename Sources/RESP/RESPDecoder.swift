@@ -129,6 +129,7 @@ package struct RESPDecoder: Sendable {
     private mutating func decodeReply(keepingArraysEncoded: Bool) throws(RESPDecodeError) -> RESPValue? {
         while readIndex < buffer.count {
             parseAttempts += 1
+            if open.isEmpty, let status = commonStatusReply() { return status }
             if encodedStart != nil, !open.isEmpty, skipPlainEncodedElement() {
                 if closeFilledAggregates() { return finished(.null) }
                 continue

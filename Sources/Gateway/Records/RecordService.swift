@@ -75,15 +75,15 @@ final class RecordService {
         }
         var encoded: [UInt8] = []
         encoded.reserveCapacity(64 + 2 * redisKey.count + (selected?.count ?? 0) * 16)
-        encoded.append(contentsOf: Self.multi)
         if let selected {
+            encoded.append(contentsOf: Self.multi)
             RESPEncoder.appendArrayHeader(3 + selected.count, to: &encoded)
             RESPEncoder.appendBulk("HMGET", to: &encoded)
             RESPEncoder.appendBulk(redisKey, to: &encoded)
             RESPEncoder.appendBulk("_gen", to: &encoded)
             for field in selected { RESPEncoder.appendBulk(field, to: &encoded) }
         } else {
-            encoded.append(contentsOf: Self.hgetallHead)
+            encoded.append(contentsOf: Self.multiHgetallHead)
             RESPEncoder.appendBulk(redisKey, to: &encoded)
         }
         encoded.append(contentsOf: Self.ttlHead)
@@ -103,7 +103,7 @@ final class RecordService {
     }
 
     private static let multi: [UInt8] = Array("*1\r\n$5\r\nMULTI\r\n".utf8)
-    private static let hgetallHead: [UInt8] = Array("*2\r\n$7\r\nHGETALL\r\n".utf8)
+    private static let multiHgetallHead: [UInt8] = multi + Array("*2\r\n$7\r\nHGETALL\r\n".utf8)
     private static let ttlHead: [UInt8] = Array("*2\r\n$3\r\nTTL\r\n".utf8)
     private static let exec: [UInt8] = Array("*1\r\n$4\r\nEXEC\r\n".utf8)
 
