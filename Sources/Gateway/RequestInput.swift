@@ -139,7 +139,7 @@ func binsFromBody(_ object: JSONObject, allowNull: Bool) throws(GatewayError) ->
     guard bins.count <= RecordService.maxBinsPerRecord else { throw RecordService.tooManyBins }
     for (name, value) in bins {
         try BinName.validate(name)
-        if value == .null, !allowNull {
+        if case .null = value, !allowNull {
             throw GatewayError.badRequest("invalid_body", "bin '\(name)' is null: omit it instead (PATCH removes bins with null)")
         }
     }

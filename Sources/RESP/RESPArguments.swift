@@ -75,9 +75,7 @@ package struct RESPArguments {
 
     private mutating func appendLength(_ length: Int) {
         count += 1
-        encoded.append(UInt8(ascii: "$"))
-        RESPDecimal.append(Int64(length), to: &encoded)
-        appendCRLF()
+        RESPEncoder.appendBulkHeader(length, to: &encoded)
     }
 
     private mutating func appendCRLF() {
@@ -116,6 +114,24 @@ extension RESPEncoder {
         buffer.append(contentsOf: tail.encoded)
     }
 
+    /// `$length\r\n`, built on the stack and appended as one piece.
+    package static func appendBulkHeader(_ length: Int, to buffer: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { header in
+            var position = header.count - 2
+            header[position] = UInt8(ascii: "\r")
+            header[position + 1] = UInt8(ascii: "\n")
+            var magnitude = length.magnitude
+            repeat {
+                position -= 1
+                header[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            position -= 1
+            header[position] = UInt8(ascii: "$")
+            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: header[position...]))
+        }
+    }
+
     /// `*count\r\n`: the header of a command of `count` arguments.
     package static func appendArrayHeader(_ count: Int, to buffer: inout [UInt8]) {
         buffer.append(UInt8(ascii: "*"))
@@ -139,10 +155,7 @@ extension RESPEncoder {
 
     /// One bulk string from bytes.
     package static func appendBulk(_ bytes: [UInt8], to buffer: inout [UInt8]) {
-        buffer.append(UInt8(ascii: "$"))
-        RESPDecimal.append(Int64(bytes.count), to: &buffer)
-        buffer.append(UInt8(ascii: "\r"))
-        buffer.append(UInt8(ascii: "\n"))
+        appendBulkHeader(bytes.count, to: &buffer)
         buffer.append(contentsOf: bytes)
         buffer.append(UInt8(ascii: "\r"))
         buffer.append(UInt8(ascii: "\n"))
