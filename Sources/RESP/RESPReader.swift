@@ -54,6 +54,7 @@ package struct RESPReader {
 
     private static func element(in bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> (element: Element, next: Int)? {
         guard start < bytes.count else { return nil }
+        if bytes[start] == UInt8(ascii: "$"), let bulk = plainBulk(in: bytes, at: start) { return bulk }
         var lineEnd = start + 1
         while lineEnd < bytes.count, bytes[lineEnd] != UInt8(ascii: "\r") { lineEnd += 1 }
         guard lineEnd + 1 < bytes.count else { return nil }
@@ -79,6 +80,25 @@ package struct RESPReader {
         default:
             return nil
         }
+    }
+
+    /// The common element, a bulk string with a plain length, read in one pass over its
+    /// length; nil for anything else (a null, a partial element), which `element` reads.
+    private static func plainBulk(in bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> (element: Element, next: Int)? {
+        var position = start + 1
+        var length = 0
+        let digitsEnd = min(bytes.count, position + 18)
+        while position < digitsEnd {
+            let digit = bytes[position] &- UInt8(ascii: "0")
+            guard digit < 10 else { break }
+            length = length * 10 + Int(digit)
+            position += 1
+        }
+        guard position > start + 1, position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\r") else { return nil }
+        let dataStart = position + 2
+        let end = dataStart + length
+        guard end + 2 <= bytes.count else { return nil }
+        return (.bulk(dataStart..<end), end + 2)
     }
 
     /// The text of an error or simple string range.

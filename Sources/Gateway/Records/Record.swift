@@ -96,8 +96,6 @@ struct StoredRecord {
         self.selected = selected
     }
 
-    static let generationField: [UInt8] = Array("_gen".utf8)
-
     /// Where a read's generation is among the values of EXEC's first part.
     private enum GenerationSource { case nowhere, firstValue, afterGenerationField }
 
@@ -117,7 +115,7 @@ struct StoredRecord {
                 if case .bulk(let range?)? = element { generation = integer(reader.bytes[range]) }
                 searching = false
             case .afterGenerationField where position % 2 == 0 && position + 1 < count:
-                guard case .bulk(let range?)? = element, reader.bytes[range].elementsEqual(generationField) else {
+                guard case .bulk(let range?)? = element, isGenerationField(reader.bytes, range) else {
                     continue
                 }
                 if case .bulk(let value?)? = reader.nextSkippingContents() { generation = integer(reader.bytes[value]) }
@@ -128,6 +126,11 @@ struct StoredRecord {
             }
         }
         return generation
+    }
+
+    private static func isGenerationField(_ bytes: [UInt8], _ range: Range<Int>) -> Bool {
+        range.count == 4 && bytes[range.lowerBound] == UInt8(ascii: "_") && bytes[range.lowerBound + 1] == UInt8(ascii: "g")
+            && bytes[range.lowerBound + 2] == UInt8(ascii: "e") && bytes[range.lowerBound + 3] == UInt8(ascii: "n")
     }
 
     private static let unexpected = GatewayError.storeReplyError("unexpected reply to a read")
