@@ -64,4 +64,10 @@ final class StoredRecordTests: XCTestCase {
         let record = try XCTUnwrap(try StoredRecord(execReply: reply, selected: nil))
         XCTAssertThrowsError(try json(record))
     }
+
+    func testETagQuotesTheGeneration() {
+        for (generation, expected) in [(0, "\"0\""), (7, "\"7\""), (1_234_567_890, "\"1234567890\""), (Int.max, "\"\(Int.max)\""), (-12, "\"-12\"")] {
+            XCTAssertEqual(RecordRoutes.recordResponse(body: [], generation: generation, status: 200).headers["ETag"], expected)
+        }
+    }
 }

@@ -118,8 +118,11 @@ final class RecordService {
         arguments.append(mode == .replace ? "upsert" : mode.rawValue)
         arguments.append(expected(expectedGeneration, mode))
         if let ttl { arguments.append(ttl) } else { arguments.append("") }
-        var binsJSON: [UInt8] = [UInt8(ascii: "{")]
+        var binsJSON: [UInt8] = []
+        binsJSON.reserveCapacity(64 + bins.count * 32)
+        binsJSON.append(UInt8(ascii: "{"))
         var value: [UInt8] = []
+        value.reserveCapacity(64)
         var size = 0
         for (name, bin) in bins {
             if case .null = bin { continue }

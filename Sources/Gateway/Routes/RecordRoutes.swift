@@ -107,10 +107,26 @@ struct RecordRoutes {
 
     /// A record's JSON with its generation as the ETag.
     static func recordResponse(body: [UInt8], generation: Int, status: Int) -> HTTPResponse {
-        // A generation's ETag fits a small (inline) string: no allocation.
-        var etag = "\""
-        etag += String(generation)
-        etag += "\""
+        // A generation's ETag fits a small (inline) string: written in place, no allocation.
+        let etag = String(unsafeUninitializedCapacity: 24) { text in
+            var digits = generation.magnitude
+            var end = text.count - 1
+            text[end] = UInt8(ascii: "\"")
+            repeat {
+                end -= 1
+                text[end] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: digits % 10)
+                digits /= 10
+            } while digits > 0
+            if generation < 0 {
+                end -= 1
+                text[end] = UInt8(ascii: "-")
+            }
+            text[0] = UInt8(ascii: "\"")
+            let length = text.count - end
+            // Digits were written at the end; move them after the opening quote.
+            for offset in 0..<length { text[1 + offset] = text[end + offset] }
+            return length + 1
+        }
         return HTTPResponse(
             status: status, headers: HTTPHeaders([("Content-Type", "application/json"), ("ETag", etag)]), body: body)
     }
