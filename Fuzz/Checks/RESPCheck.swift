@@ -83,7 +83,7 @@ package enum RESPCheck {
                 try checkBounds(pair.key, limits: limits, depth: depth + 1)
                 try checkBounds(pair.value, limits: limits, depth: depth + 1)
             }
-        case .bulkString(nil), .array(nil), .null, .boolean, .integer, .double:
+        case .bulkString(nil), .array(nil), .null, .boolean, .integer, .double, .encodedArray:
             break
         }
     }

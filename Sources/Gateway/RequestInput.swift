@@ -17,7 +17,10 @@ package struct RequestInput {
         var query: [String: String] = [:]
         // Found as a byte: a Character search over the whole target costs more than the rest of the parse.
         let target = request.target
-        guard let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else {
+        let hasQuery =
+            target.utf8.withContiguousStorageIfAvailable { $0.contains(UInt8(ascii: "?")) }
+            ?? target.utf8.contains(UInt8(ascii: "?"))
+        guard hasQuery, let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else {
             self.query = query
             return
         }
@@ -136,7 +139,7 @@ func binsFromBody(_ object: JSONObject, allowNull: Bool) throws(GatewayError) ->
     guard bins.count <= RecordService.maxBinsPerRecord else { throw RecordService.tooManyBins }
     for (name, value) in bins {
         try BinName.validate(name)
-        if value == .null, !allowNull {
+        if case .null = value, !allowNull {
             throw GatewayError.badRequest("invalid_body", "bin '\(name)' is null: omit it instead (PATCH removes bins with null)")
         }
     }

@@ -80,6 +80,8 @@ package struct JSONObject: Sendable {
 
     /// Objects with at least this many keys keep a hash index.
     static let indexThreshold = 12
+    /// Members reserved for when the first one is added.
+    static let initialCapacity = 8
 
     /// An empty object.
     package init() {}
@@ -161,6 +163,11 @@ package struct JSONObject: Sendable {
 
     /// Appends a key known to be absent.
     private mutating func append(_ key: String, _ value: JSONValue) {
+        // Room for a small object at once, rather than growing 1, 2, 4, 8.
+        if keys.capacity == 0 {
+            keys.reserveCapacity(Self.initialCapacity)
+            values.reserveCapacity(Self.initialCapacity)
+        }
         keys.append(key)
         values.append(value)
         if index != nil {

@@ -41,6 +41,17 @@ package struct RESPArguments {
         appendCRLF()
     }
 
+    /// One argument: `prefix`, then `text`'s UTF-8 (a field name such as `b:` + a bin name).
+    package mutating func append(prefix: [UInt8], _ text: String) {
+        var text = text
+        text.withUTF8 { utf8 in
+            appendLength(prefix.count + utf8.count)
+            encoded.append(contentsOf: prefix)
+            encoded.append(contentsOf: utf8)
+        }
+        appendCRLF()
+    }
+
     package mutating func append(_ value: Int) {
         appendLength(RESPDecimal.digitCount(Int64(value)))
         RESPDecimal.append(Int64(value), to: &encoded)
@@ -64,9 +75,7 @@ package struct RESPArguments {
 
     private mutating func appendLength(_ length: Int) {
         count += 1
-        encoded.append(UInt8(ascii: "$"))
-        RESPDecimal.append(Int64(length), to: &encoded)
-        appendCRLF()
+        RESPEncoder.appendBulkHeader(length, to: &encoded)
     }
 
     private mutating func appendCRLF() {
@@ -76,6 +85,13 @@ package struct RESPArguments {
 }
 
 extension RESPEncoder {
+    /// One command: `headCount` arguments already encoded as `head`, then the pre-encoded `tail`.
+    package static func appendCommand(head: [UInt8], headCount: Int, _ tail: RESPArguments, to buffer: inout [UInt8]) {
+        appendArrayHeader(headCount + tail.count, to: &buffer)
+        buffer.append(contentsOf: head)
+        buffer.append(contentsOf: tail.encoded)
+    }
+
     /// One command: the `head` arguments, then the pre-encoded `tail`.
     package static func appendCommand(head: [StaticString], _ tail: RESPArguments, to buffer: inout [UInt8]) {
         appendArrayHeader(head.count + tail.count, to: &buffer)
@@ -96,6 +112,24 @@ extension RESPEncoder {
             buffer.append(UInt8(ascii: "\n"))
         }
         buffer.append(contentsOf: tail.encoded)
+    }
+
+    /// `$length\r\n`, built on the stack and appended as one piece.
+    package static func appendBulkHeader(_ length: Int, to buffer: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { header in
+            var position = header.count - 2
+            header[position] = UInt8(ascii: "\r")
+            header[position + 1] = UInt8(ascii: "\n")
+            var magnitude = length.magnitude
+            repeat {
+                position -= 1
+                header[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            position -= 1
+            header[position] = UInt8(ascii: "$")
+            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: header[position...]))
+        }
     }
 
     /// `*count\r\n`: the header of a command of `count` arguments.
@@ -121,10 +155,7 @@ extension RESPEncoder {
 
     /// One bulk string from bytes.
     package static func appendBulk(_ bytes: [UInt8], to buffer: inout [UInt8]) {
-        buffer.append(UInt8(ascii: "$"))
-        RESPDecimal.append(Int64(bytes.count), to: &buffer)
-        buffer.append(UInt8(ascii: "\r"))
-        buffer.append(UInt8(ascii: "\n"))
+        appendBulkHeader(bytes.count, to: &buffer)
         buffer.append(contentsOf: bytes)
         buffer.append(UInt8(ascii: "\r"))
         buffer.append(UInt8(ascii: "\n"))

@@ -21,7 +21,9 @@ extension RESPDecoder {
         case UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: ","), UInt8(ascii: "("):
             guard let line = try nextLine(limit: limits.maxInlineLength, tooLong: .lineTooLong(limits.maxInlineLength))
             else { return nil }
-            let value = try inlineValue(type: type, line: line)
+            // Inside an array kept encoded, simple strings and errors need no text.
+            let skipsText = encodedStart != nil && (type == UInt8(ascii: "+") || type == UInt8(ascii: "-"))
+            let value = skipsText ? .null : try inlineValue(type: type, line: line)
             consume(upTo: line.upperBound + 2)
             return .value(value)
         case UInt8(ascii: ":"), UInt8(ascii: "#"), UInt8(ascii: "_"):
@@ -37,6 +39,60 @@ extension RESPDecoder {
         default:
             throw .protocolError("unknown type byte \(type)")
         }
+    }
+
+    /// `+OK` and `+QUEUED` at top level (what MULTI and each command it queues answer),
+    /// matched whole, without a line scan or decoding the text; nil for anything else.
+    mutating func commonStatusReply() -> RESPValue? {
+        guard buffer[readIndex] == UInt8(ascii: "+") else { return nil }
+        if matches(Self.okReply) {
+            consume(upTo: readIndex + Self.okReply.count)
+            return .simpleString("OK")
+        }
+        if matches(Self.queuedReply) {
+            consume(upTo: readIndex + Self.queuedReply.count)
+            return .simpleString("QUEUED")
+        }
+        return nil
+    }
+
+    private static let okReply: [UInt8] = Array("+OK\r\n".utf8)
+    private static let queuedReply: [UInt8] = Array("+QUEUED\r\n".utf8)
+
+    private func matches(_ reply: [UInt8]) -> Bool {
+        guard buffer.count - readIndex >= reply.count else { return false }
+        for offset in 1..<reply.count where buffer[readIndex + offset] != reply[offset] { return false }
+        return true
+    }
+
+    /// Inside an array kept encoded: skips a complete bulk string or unsigned integer at
+    /// `readIndex` in one tight pass. Returns false, consuming nothing, for anything else
+    /// (other types, signs, nulls, long or partial elements, malformed bytes), which
+    /// `parseElement` then handles, errors included; what this accepts it accepts too.
+    mutating func skipPlainEncodedElement() -> Bool {
+        let count = buffer.count
+        let type = buffer[readIndex]
+        guard type == UInt8(ascii: "$") || type == UInt8(ascii: ":") else { return false }
+        let digitsStart = readIndex + 1
+        var index = digitsStart
+        var value = 0
+        let digitsEnd = min(count, digitsStart + 18)
+        while index < digitsEnd {
+            let digit = buffer[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { break }
+            value = value * 10 + Int(digit)
+            index += 1
+        }
+        guard index > digitsStart, index + 1 < count, buffer[index] == cr, buffer[index + 1] == lf else { return false }
+        index += 2
+        if type == UInt8(ascii: "$") {
+            guard value <= limits.maxBulkLength else { return false }
+            let end = index + value
+            guard end + 2 <= count, buffer[end] == cr, buffer[end + 1] == lf else { return false }
+            index = end + 2
+        }
+        consume(upTo: index)
+        return true
     }
 
     private mutating func consume(upTo index: Int) {
@@ -125,7 +181,11 @@ extension RESPDecoder {
         }
 
         let value: RESPValue
-        if isVerbatim {
+        if encodedStart != nil {
+            // Inside an array kept encoded: checked, not copied.
+            if isVerbatim, buffer[dataStart + 3] != UInt8(ascii: ":") { throw .protocolError("malformed verbatim string") }
+            value = .null
+        } else if isVerbatim {
             guard buffer[dataStart + 3] == UInt8(ascii: ":") else { throw .protocolError("malformed verbatim string") }
             value = .verbatim(format: text(dataStart..<dataStart + 3), text: Array(buffer[dataStart + 4..<dataEnd]))
         } else if type == UInt8(ascii: "!") {

@@ -76,6 +76,9 @@ package struct RESPDecoder: Sendable {
     /// The aggregates being filled, outermost first.
     var open: [Aggregate] = []
     var failure: RESPDecodeError?
+    /// Where the top-level array being kept encoded starts; its elements are checked and
+    /// skipped, not built. Set only while such an array is incomplete.
+    var encodedStart: Int?
     /// Times an element was parsed from `readIndex`; tests use it to prove partial input is not re-parsed.
     private(set) var parseAttempts = 0
 
@@ -101,40 +104,58 @@ package struct RESPDecoder: Sendable {
         bytes.withUnsafeBytes { feed($0) }
     }
 
-    /// The next complete reply, or nil when more bytes are needed.
-    package mutating func next() throws(RESPDecodeError) -> RESPValue? {
+    /// The next complete reply, or nil when more bytes are needed. With
+    /// `keepingArraysEncoded`, a top-level array (not a null one) comes back as
+    /// `.encodedArray` with its bytes, checked against the same limits but not built; pass
+    /// the same flag until that reply is complete.
+    package mutating func next(keepingArraysEncoded: Bool = false) throws(RESPDecodeError) -> RESPValue? {
         if let failure { throw failure }
         guard bufferedByteCount >= max(bytesNeeded, 1) else { return nil }
         do throws(RESPDecodeError) {
-            let value = try decodeReply()
-            if readIndex == buffer.count { releaseConsumed() }
+            let value = try decodeReply(keepingArraysEncoded: keepingArraysEncoded)
+            if readIndex == buffer.count, encodedStart == nil { releaseConsumed() }
             return value
         } catch {
             failure = error
             buffer = []
             readIndex = 0
             open = []
+            encodedStart = nil
             throw error
         }
     }
 
     /// Parses elements until a top-level value completes or the buffer runs out.
-    private mutating func decodeReply() throws(RESPDecodeError) -> RESPValue? {
+    private mutating func decodeReply(keepingArraysEncoded: Bool) throws(RESPDecodeError) -> RESPValue? {
         while readIndex < buffer.count {
             parseAttempts += 1
+            if open.isEmpty, let status = commonStatusReply() { return status }
+            if encodedStart != nil, !open.isEmpty, skipPlainEncodedElement() {
+                if closeFilledAggregates() { return finished(.null) }
+                continue
+            }
+            let start = readIndex
             guard let element = try parseElement() else { return nil }
             switch element {
             case .value(let value):
-                if let reply = complete(value) { return reply }
+                if let reply = complete(value) { return finished(reply) }
             case .aggregateHeader(let kind, let count):
+                if open.isEmpty, keepingArraysEncoded, kind == .array { encodedStart = start }
                 if count > 0 {
-                    open.append(Aggregate(kind: kind, count: count))
+                    open.append(Aggregate(kind: kind, count: count, keepingEncoded: encodedStart != nil))
                 } else if let reply = complete(kind.emptyValue) {
-                    return reply
+                    return finished(reply)
                 }
             }
         }
         return nil
+    }
+
+    /// A top-level reply, or the bytes of the array kept encoded.
+    private mutating func finished(_ reply: RESPValue) -> RESPValue {
+        guard let start = encodedStart else { return reply }
+        encodedStart = nil
+        return .encodedArray(Array(buffer[start..<readIndex]))
     }
 
     /// Hands a finished value to the innermost open aggregate, closing every aggregate it fills.
@@ -151,12 +172,25 @@ package struct RESPDecoder: Sendable {
         return finished
     }
 
+    /// `complete` for an element skipped inside an array kept encoded: counts it, and
+    /// returns true once that closes the outermost aggregate.
+    private mutating func closeFilledAggregates() -> Bool {
+        while let last = open.indices.last {
+            guard open[last].countSkipped() == 0 else { return false }
+            open.removeLast()
+        }
+        return true
+    }
+
     private mutating func compactIfWorthwhile() {
-        if readIndex == buffer.count {
+        // An array kept encoded needs its bytes from its start.
+        let keepFrom = encodedStart ?? readIndex
+        if keepFrom == buffer.count {
             releaseConsumed()
-        } else if readIndex > 0 && readIndex >= buffer.count / 2 {
-            buffer.removeSubrange(..<readIndex)
-            readIndex = 0
+        } else if keepFrom > 0 && keepFrom >= buffer.count / 2 {
+            buffer.removeSubrange(..<keepFrom)
+            readIndex -= keepFrom
+            if encodedStart != nil { encodedStart = 0 }
         }
     }
 
@@ -193,12 +227,19 @@ struct Aggregate {
     let kind: Kind
     /// Values still expected (two per map entry).
     private(set) var remaining: Int
+    /// Inside an array kept encoded: elements are counted, not kept.
+    let keepingEncoded: Bool
     private var elements: [RESPValue] = []
     private var pairs: [RESPPair] = []
     private var pendingKey: RESPValue?
 
-    init(kind: Kind, count: Int) {
+    init(kind: Kind, count: Int, keepingEncoded: Bool = false) {
         self.kind = kind
+        self.keepingEncoded = keepingEncoded
+        if keepingEncoded {
+            remaining = kind == .map || kind == .attribute ? count * 2 : count
+            return
+        }
         switch kind {
         case .array, .set, .push:
             remaining = count
@@ -209,8 +250,15 @@ struct Aggregate {
         }
     }
 
+    /// Counts an element skipped inside an array kept encoded; returns those still expected.
+    mutating func countSkipped() -> Int {
+        remaining -= 1
+        return remaining
+    }
+
     mutating func append(_ value: RESPValue) {
         remaining -= 1
+        if keepingEncoded { return }
         switch kind {
         case .array, .set, .push:
             elements.append(value)

@@ -20,6 +20,9 @@ package enum RESPValue: Equatable, Sendable {
     case map([RESPPair])
     case set([RESPValue])
     case push([RESPValue])
+    /// An array reply kept as the bytes it arrived in (`*` header included), for a caller that
+    /// asked the decoder not to build it (`next(keepingArraysEncoded:)`); read it with `RESPReader`.
+    case encodedArray([UInt8])
 }
 
 /// One key-value entry of a RESP3 map, in the order the server sent it.

@@ -86,7 +86,7 @@ final class BackendConnection: SocketStreamDelegate, DeadlineTarget {
         while !machine.isClosed {
             let reply: RESPValue?
             do {
-                reply = try decoder.next()
+                reply = try decoder.next(keepingArraysEncoded: machine.nextReplyKeepsArrayEncoded)
             } catch {
                 return perform(machine.close(StoreError(.protocolError, "bad reply from \(node.address): \(error)")))
             }

@@ -69,6 +69,12 @@ struct BackendConnectionStateMachine {
     }
 
     var isReady: Bool { state == .ready }
+
+    /// The next reply is a command's own and that command wants an array reply kept encoded.
+    var nextReplyKeepsArrayEncoded: Bool {
+        if case .command(let command)? = awaiting.first { return command.keepsArrayReplyEncoded }
+        return false
+    }
     var isClosed: Bool { state == .closed }
 
     // MARK: connecting

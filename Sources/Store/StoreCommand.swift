@@ -33,6 +33,9 @@ package final class StoreCommand: DeadlineTarget {
     /// commands it queues, ahead of EXEC. The first error among them (a redirect queued
     /// inside a transaction) completes the command in place of EXEC's EXECABORT.
     package let leadingReplies: Int
+    /// Its reply, when an array, comes back as `.encodedArray` (the caller reads it with
+    /// `RESPReader`) rather than built element by element.
+    package let keepsArrayReplyEncoded: Bool
     /// The first error among the leading replies.
     @exclusivity(unchecked) var leadingError: String?
     let timeoutMs: UInt64
@@ -58,22 +61,25 @@ package final class StoreCommand: DeadlineTarget {
         self.sendsAsking = false
         self.routingCache = slot.map { .slot($0) }
         self.leadingReplies = 0
+        self.keepsArrayReplyEncoded = false
         self.timeoutMs = timeoutMs
         self.completion = completion
     }
 
     package convenience init(
         encoded: [UInt8], idempotent: Bool, timeoutMs: UInt64, routing: CommandRouting = .keyless,
-        readOnly: Bool = false, leadingReplies: Int = 0, completion: @escaping Completion
+        readOnly: Bool = false, leadingReplies: Int = 0, keepsArrayReplyEncoded: Bool = false,
+        completion: @escaping Completion
     ) {
         self.init(
             payload: .encoded(encoded), asking: false, idempotent: idempotent, timeoutMs: timeoutMs, routing: routing,
-            readOnly: readOnly, leadingReplies: leadingReplies, completion: completion)
+            readOnly: readOnly, leadingReplies: leadingReplies, keepsArrayReplyEncoded: keepsArrayReplyEncoded,
+            completion: completion)
     }
 
     init(
         payload: Payload, asking: Bool, idempotent: Bool, timeoutMs: UInt64, routing: CommandRouting, readOnly: Bool,
-        leadingReplies: Int = 0, completion: @escaping Completion
+        leadingReplies: Int = 0, keepsArrayReplyEncoded: Bool = false, completion: @escaping Completion
     ) {
         self.payload = payload
         self.sendsAsking = asking
@@ -81,6 +87,7 @@ package final class StoreCommand: DeadlineTarget {
         self.routingCache = routing
         self.readOnlyCache = readOnly
         self.leadingReplies = leadingReplies
+        self.keepsArrayReplyEncoded = keepsArrayReplyEncoded
         self.timeoutMs = timeoutMs
         self.completion = completion
     }

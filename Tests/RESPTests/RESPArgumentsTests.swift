@@ -54,4 +54,22 @@ final class RESPArgumentsTests: XCTestCase {
             XCTAssertEqual(text(tail.encoded), expected, "size \(size)")
         }
     }
+
+    func testPrefixedArgumentAndPreEncodedHead() {
+        var tail = RESPArguments()
+        tail.append(prefix: Array("b:".utf8), "näme")
+        tail.append(prefix: [], "")
+        XCTAssertEqual(tail.count, 2)
+        XCTAssertEqual(text(tail.encoded), "$7\r\nb:näme\r\n$0\r\n\r\n")
+
+        var head: [UInt8] = []
+        RESPEncoder.appendBulk("EVALSHA", to: &head)
+        RESPEncoder.appendBulk("abc", to: &head)
+        var out: [UInt8] = []
+        RESPEncoder.appendCommand(head: head, headCount: 2, tail, to: &out)
+        var reference: [UInt8] = []
+        RESPEncoder.appendCommand(head: ["EVALSHA", "abc"] as [String], tail, to: &reference)
+        XCTAssertEqual(text(out), text(reference))
+        XCTAssertTrue(text(out).hasPrefix("*4\r\n$7\r\nEVALSHA\r\n$3\r\nabc\r\n"))
+    }
 }

@@ -67,6 +67,7 @@ enum ReplyEncoder {
             }
         case .set(let elements): aggregate("~", elements, &out)
         case .push(let elements): aggregate(">", elements, &out)
+        case .encodedArray(let bytes): out.append(contentsOf: bytes)
         }
     }
 

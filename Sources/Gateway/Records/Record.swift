@@ -37,6 +37,14 @@ struct Record {
             throw GatewayError.storeReplyError("bin '\(name)' does not hold JSON")
         }
     }
+
+    static func binValue(_ text: UnsafeBufferPointer<UInt8>, name: String) throws(GatewayError) -> JSONValue {
+        do {
+            return try JSONParser.parse(UnsafeRawBufferPointer(text))
+        } catch {
+            throw GatewayError.storeReplyError("bin '\(name)' does not hold JSON")
+        }
+    }
 }
 
 /// A record as one read found it: the hash's fields and values as stored (bins as
@@ -46,43 +54,89 @@ struct Record {
 struct StoredRecord {
     let generation: Int
     let ttl: Int
-    /// HGETALL: field, value, …; HMGET: the `_gen` value, then one value per `selected` field.
-    private let reply: [RESPValue]
+    /// EXEC's reply as received, at its first part's elements: HGETALL's (field,
+    /// value, …) or HMGET's (the `_gen` value, then one value per `selected` field).
+    private let reply: RESPReader
+    private let valueCount: Int
     private let selected: [[UInt8]]?
 
-    /// From EXEC's reply to `RecordCommands.read`: nil when there is no such record.
+    /// From EXEC's reply to `RecordService.read`, kept encoded: nil when there is no such record.
     init?(execReply: RESPValue, selected: [[UInt8]]?) throws(GatewayError) {
+        guard case .encodedArray(let bytes) = execReply else { throw Self.unexpected }
+        var reader = RESPReader(bytes)
+        guard case .array(let partCount?)? = reader.next() else { throw Self.unexpected }
         // A command that failed inside the transaction (WRONGTYPE) answers its element with the error.
-        if case .array(let parts?) = execReply, let failed = parts.first(where: \.isError), case .error(let message) = failed {
-            throw GatewayError.storeReplyError(message)
-        }
-        guard case .array(let parts?) = execReply, parts.count == 2, case .array(let values?) = parts[0],
-            case .integer(let ttl) = parts[1]
-        else { throw GatewayError.storeReplyError("unexpected reply to a read") }
+        var values: (index: Int, count: Int)?
         var generation: Int?
-        if selected != nil {
-            generation = values.first.flatMap(Self.integer)
-        } else {
-            var index = 0
-            while index + 1 < values.count {
-                if case .bulkString(let field?) = values[index], field == Self.generationField {
-                    generation = Self.integer(values[index + 1])
-                    break
-                }
-                index += 2
+        var ttl: Int64?
+        for part in 0..<partCount {
+            switch reader.next() {
+            case .error(let message)?:
+                throw GatewayError.storeReplyError(reader.text(message))
+            case .array(let count?)?:
+                if part == 0 { values = (reader.index, count) }
+                let source: GenerationSource =
+                    part != 0 ? .nowhere : selected == nil ? .afterGenerationField : .firstValue
+                let found = Self.skipValues(&reader, count: count, generationAt: source)
+                if part == 0 { generation = found }
+            case .integer(let value)? where part == 1:
+                ttl = value
+            case nil:
+                throw Self.unexpected
+            default:
+                break
             }
         }
+        guard partCount == 2, let values, let ttl else { throw Self.unexpected }
         guard let generation else { return nil }
         self.generation = generation
         self.ttl = Int(ttl)
-        self.reply = values
+        self.reply = RESPReader(bytes, at: values.index)
+        self.valueCount = values.count
         self.selected = selected
     }
 
-    static let generationField: [UInt8] = Array("_gen".utf8)
+    /// Where a read's generation is among the values of EXEC's first part.
+    private enum GenerationSource { case nowhere, firstValue, afterGenerationField }
 
-    private static func integer(_ value: RESPValue) -> Int? {
-        guard case .bulkString(let bytes?) = value, !bytes.isEmpty, bytes.count < 19 else { return nil }
+    /// Moves `reader` past `count` elements and returns the generation among them, if
+    /// `source` says where: HMGET's first value, or the value after HGETALL's first
+    /// `_gen` field.
+    private static func skipValues(_ reader: inout RESPReader, count: Int, generationAt source: GenerationSource) -> Int? {
+        var generation: Int?
+        var searching = source != .nowhere
+        var position = 0
+        while position < count {
+            let element = reader.nextSkippingContents()
+            defer { position += 1 }
+            guard searching else { continue }
+            switch source {
+            case .firstValue:
+                if case .bulk(let range?)? = element { generation = integer(reader.bytes[range]) }
+                searching = false
+            case .afterGenerationField where position % 2 == 0 && position + 1 < count:
+                guard case .bulk(let range?)? = element, isGenerationField(reader.bytes, range) else {
+                    continue
+                }
+                if case .bulk(let value?)? = reader.nextSkippingContents() { generation = integer(reader.bytes[value]) }
+                position += 1
+                searching = false
+            default:
+                break
+            }
+        }
+        return generation
+    }
+
+    private static func isGenerationField(_ bytes: [UInt8], _ range: Range<Int>) -> Bool {
+        range.count == 4 && bytes[range.lowerBound] == UInt8(ascii: "_") && bytes[range.lowerBound + 1] == UInt8(ascii: "g")
+            && bytes[range.lowerBound + 2] == UInt8(ascii: "e") && bytes[range.lowerBound + 3] == UInt8(ascii: "n")
+    }
+
+    private static let unexpected = GatewayError.storeReplyError("unexpected reply to a read")
+
+    private static func integer(_ bytes: ArraySlice<UInt8>) -> Int? {
+        guard !bytes.isEmpty, bytes.count < 19 else { return nil }
         var number = 0
         for byte in bytes {
             guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
@@ -91,21 +145,35 @@ struct StoredRecord {
         return number
     }
 
-    /// Calls `body` with each bin's field (`b:<name>`) and stored JSON text, in the hash's order.
-    private func forEachBin(_ body: (ArraySlice<UInt8>, [UInt8]) throws(GatewayError) -> Void) throws(GatewayError) {
-        if let selected {
-            for (position, field) in selected.enumerated() where position + 1 < reply.count {
-                if case .bulkString(let value?) = reply[position + 1] { try body(field[...], value) }
+    /// Calls `body` with each bin's name (its field without `b:`) and stored JSON text,
+    /// in the hash's order, both borrowed from the reply.
+    private func forEachBin(
+        _ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) throws(GatewayError) -> Void
+    ) throws(GatewayError) {
+        try reply.bytes.withUnsafeBufferPointer { bytes throws(GatewayError) in
+            var index = reply.index
+            func slice(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: bytes[range]) }
+            if let selected {
+                _ = RESPReader.nextSkippingContents(in: bytes, at: &index)  // the `_gen` value
+                for (position, field) in selected.enumerated() where position + 1 < valueCount {
+                    guard case .bulk(let value?)? = RESPReader.nextSkippingContents(in: bytes, at: &index) else { continue }
+                    try field.withUnsafeBufferPointer { field throws(GatewayError) in
+                        try body(UnsafeBufferPointer(rebasing: field.dropFirst(2)), slice(value))
+                    }
+                }
+                return
             }
-            return
-        }
-        var index = 0
-        while index + 1 < reply.count {
-            defer { index += 2 }
-            guard case .bulkString(let field?) = reply[index], field.count > 2, field[0] == UInt8(ascii: "b"),
-                field[1] == UInt8(ascii: ":"), case .bulkString(let value?) = reply[index + 1]
-            else { continue }
-            try body(field[...], value)
+            var position = 0
+            while position + 1 < valueCount {
+                position += 2
+                let field = RESPReader.nextSkippingContents(in: bytes, at: &index)
+                let value = RESPReader.nextSkippingContents(in: bytes, at: &index)
+                guard case .bulk(let fieldRange?)? = field, fieldRange.count > 2,
+                    bytes[fieldRange.lowerBound] == UInt8(ascii: "b"), bytes[fieldRange.lowerBound + 1] == UInt8(ascii: ":"),
+                    case .bulk(let valueRange?)? = value
+                else { continue }
+                try body(slice(fieldRange.dropFirst(2)), slice(valueRange))
+            }
         }
     }
 
@@ -114,8 +182,7 @@ struct StoredRecord {
     func appendJSON(to out: inout [UInt8]) throws(GatewayError) {
         out.append(contentsOf: #"{"bins":{"#.utf8)
         var first = true
-        try forEachBin { field, value throws(GatewayError) in
-            let name = field.dropFirst(2)
+        try forEachBin { name, value throws(GatewayError) in
             guard let nameText = Self.validName(name) else { return }
             if !first { out.append(UInt8(ascii: ",")) }
             first = false
@@ -143,8 +210,7 @@ struct StoredRecord {
     /// The record as a JSON value, for responses that nest it.
     func record() throws(GatewayError) -> Record {
         var bins = JSONObject([])
-        try forEachBin { field, value throws(GatewayError) in
-            let name = field.dropFirst(2)
+        try forEachBin { name, value throws(GatewayError) in
             guard let nameText = Self.validName(name) else { return }
             let text = nameText ?? String(decoding: name, as: UTF8.self)
             bins.set(text, try Record.binValue(value, name: text))
@@ -154,7 +220,7 @@ struct StoredRecord {
 
     /// nil: not UTF-8, skip the field; `.some(nil)`: a plain bin name, copy it as is;
     /// `.some(text)`: other UTF-8, to be escaped.
-    private static func validName(_ name: ArraySlice<UInt8>) -> String?? {
+    private static func validName(_ name: UnsafeBufferPointer<UInt8>) -> String?? {
         if name.allSatisfy(BinName.isNameByte) { return .some(nil) }
         guard let text = String(validating: name, as: UTF8.self) else { return nil }
         return .some(text)
@@ -166,11 +232,15 @@ enum JSONText {
     /// `true`, `false`, `null`, an integer of at most 15 digits without leading zeros,
     /// or a string of printable ASCII without escapes: texts a parse and a rewrite leave unchanged.
     static func isCanonicalScalar(_ text: [UInt8]) -> Bool {
+        text.withUnsafeBufferPointer { isCanonicalScalar($0) }
+    }
+
+    static func isCanonicalScalar(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let first = text.first else { return false }
         switch first {
         case UInt8(ascii: "\""):
-            guard text.count >= 2, text[text.count - 1] == UInt8(ascii: "\"") else { return false }
-            for byte in text[1..<(text.count - 1)] where byte < 0x20 || byte > 0x7E || byte == 0x22 || byte == 0x5C {
+            guard text.count >= 2, text.last == UInt8(ascii: "\"") else { return false }
+            for byte in text.dropFirst().dropLast() where byte < 0x20 || byte > 0x7E || byte == 0x22 || byte == 0x5C {
                 return false
             }
             return true
@@ -179,9 +249,9 @@ enum JSONText {
             guard let lead = digits.first, digits.count <= 15 else { return false }
             if lead == UInt8(ascii: "0") { return digits.count == 1 && first != UInt8(ascii: "-") }
             return digits.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
-        case UInt8(ascii: "t"): return text == trueText
-        case UInt8(ascii: "f"): return text == falseText
-        case UInt8(ascii: "n"): return text == nullText
+        case UInt8(ascii: "t"): return text.elementsEqual(trueText)
+        case UInt8(ascii: "f"): return text.elementsEqual(falseText)
+        case UInt8(ascii: "n"): return text.elementsEqual(nullText)
         default: return false
         }
     }

@@ -19,7 +19,7 @@ struct RecordKey: Equatable {
             throw GatewayError.badRequest("invalid_set", "set must be 1–63 of A–Z a–z 0–9 _ -")
         }
         // Printable ASCII (the common key) has as many characters as bytes and no control character.
-        let isPrintableASCII = key.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+        let isPrintableASCII = Self.allBytes(of: key) { $0 >= 0x20 && $0 < 0x7F }
         guard !key.isEmpty, key.utf8.count <= Self.maxKeyBytes,
             isPrintableASCII
                 ? key.utf8.count <= Self.maxKeyCharacters
@@ -36,7 +36,15 @@ struct RecordKey: Equatable {
     }
 
     static func isName(_ text: String) -> Bool {
-        !text.isEmpty && text.utf8.count <= maxNameLength && text.utf8.allSatisfy(isNameByte)
+        !text.isEmpty && text.utf8.count <= maxNameLength && allBytes(of: text, satisfy: isNameByte)
+    }
+
+    /// `text.utf8.allSatisfy(test)`, over the contiguous bytes a native string has.
+    static func allBytes(of text: String, satisfy test: (UInt8) -> Bool) -> Bool {
+        text.utf8.withContiguousStorageIfAvailable { bytes in
+            for byte in bytes where !test(byte) { return false }
+            return true
+        } ?? text.utf8.allSatisfy(test)
     }
 
     static func isNameByte(_ byte: UInt8) -> Bool {
@@ -54,18 +62,26 @@ struct RecordKey: Equatable {
     var redisKeyBytes: [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(8 + namespace.utf8.count + set.utf8.count + key.utf8.count)
-        bytes.append(contentsOf: "sg:{".utf8)
-        bytes.append(contentsOf: namespace.utf8)
+        bytes.append(contentsOf: Self.prefixBytes)
+        Self.appendUTF8(namespace, to: &bytes)
         bytes.append(UInt8(ascii: "/"))
-        bytes.append(contentsOf: set.utf8)
+        Self.appendUTF8(set, to: &bytes)
         bytes.append(UInt8(ascii: "/"))
-        if key.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "{") || $0 == UInt8(ascii: "}") }) {
-            bytes.append(contentsOf: Self.escape(key).utf8)
+        if Self.allBytes(of: key, satisfy: { $0 != UInt8(ascii: "%") && $0 != UInt8(ascii: "{") && $0 != UInt8(ascii: "}") }) {
+            Self.appendUTF8(key, to: &bytes)
         } else {
-            bytes.append(contentsOf: key.utf8)
+            Self.appendUTF8(Self.escape(key), to: &bytes)
         }
         bytes.append(UInt8(ascii: "}"))
         return bytes
+    }
+
+    private static let prefixBytes: [UInt8] = Array("sg:{".utf8)
+
+    /// Appends `text`'s UTF-8 in one copy.
+    private static func appendUTF8(_ text: String, to bytes: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { bytes.append(contentsOf: $0) }
     }
 
     /// The SCAN pattern for every record of a set (names hold no glob characters).
@@ -134,10 +150,11 @@ struct RecordKey: Equatable {
 enum BinName {
     static let maxLength = 64
     static let fieldPrefix = "b:"
+    static let fieldPrefixBytes: [UInt8] = Array(fieldPrefix.utf8)
 
     static func validate(_ name: String) throws(GatewayError) {
         guard !name.isEmpty, name.utf8.count <= maxLength,
-            name.utf8.allSatisfy(isNameByte)
+            RecordKey.allBytes(of: name, satisfy: isNameByte)
         else {
             throw GatewayError.badRequest("invalid_bin", "bin name '\(name.prefix(80))' must be 1–64 of A–Z a–z 0–9 _ - .")
         }

@@ -1,3 +1,5 @@
+internal import RESP
+
 /// The Lua scripts that make every record operation atomic in the store. A record is
 /// one hash: `_gen` holds the generation, `b:<bin>` each bin's value as canonical JSON
 /// text; the key's TTL is the record's. Scripts are called with EVALSHA (the digest is
@@ -12,10 +14,23 @@
 struct RecordScript: Sendable {
     let source: String
     let sha: String
+    /// `EVALSHA sha` and `EVALSHA_RO sha` as RESP bulk strings, encoded once.
+    let evalshaHead: [UInt8]
+    let evalshaReadOnlyHead: [UInt8]
 
     init(_ source: String) {
         self.source = source
-        sha = SHA1.hexDigest(source)
+        let sha = SHA1.hexDigest(source)
+        self.sha = sha
+        evalshaHead = Self.head("EVALSHA", sha)
+        evalshaReadOnlyHead = Self.head("EVALSHA_RO", sha)
+    }
+
+    private static func head(_ verb: String, _ sha: String) -> [UInt8] {
+        var bytes: [UInt8] = []
+        RESPEncoder.appendCommand(head: [verb, sha], RESPArguments(), to: &bytes)
+        // Without the `*2` array header: the caller writes its own count.
+        return Array(bytes.drop { $0 != UInt8(ascii: "$") })
     }
 }
 

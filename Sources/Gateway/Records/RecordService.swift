@@ -75,15 +75,15 @@ final class RecordService {
         }
         var encoded: [UInt8] = []
         encoded.reserveCapacity(64 + 2 * redisKey.count + (selected?.count ?? 0) * 16)
-        encoded.append(contentsOf: Self.multi)
         if let selected {
+            encoded.append(contentsOf: Self.multi)
             RESPEncoder.appendArrayHeader(3 + selected.count, to: &encoded)
             RESPEncoder.appendBulk("HMGET", to: &encoded)
             RESPEncoder.appendBulk(redisKey, to: &encoded)
             RESPEncoder.appendBulk("_gen", to: &encoded)
             for field in selected { RESPEncoder.appendBulk(field, to: &encoded) }
         } else {
-            encoded.append(contentsOf: Self.hgetallHead)
+            encoded.append(contentsOf: Self.multiHgetallHead)
             RESPEncoder.appendBulk(redisKey, to: &encoded)
         }
         encoded.append(contentsOf: Self.ttlHead)
@@ -91,7 +91,8 @@ final class RecordService {
         encoded.append(contentsOf: Self.exec)
         let command = StoreCommand(
             encoded: encoded, idempotent: true, timeoutMs: timeoutMs ?? store.limits.commandTimeoutMs,
-            routing: runner.routing(key: redisKey), readOnly: true, leadingReplies: 3
+            routing: runner.routing(key: redisKey), readOnly: true, leadingReplies: 3,
+            keepsArrayReplyEncoded: true
         ) { result in
             completion(
                 ScriptRunner.map(result, isWrite: false).flatMap { reply in
@@ -102,7 +103,7 @@ final class RecordService {
     }
 
     private static let multi: [UInt8] = Array("*1\r\n$5\r\nMULTI\r\n".utf8)
-    private static let hgetallHead: [UInt8] = Array("*2\r\n$7\r\nHGETALL\r\n".utf8)
+    private static let multiHgetallHead: [UInt8] = multi + Array("*2\r\n$7\r\nHGETALL\r\n".utf8)
     private static let ttlHead: [UInt8] = Array("*2\r\n$3\r\nTTL\r\n".utf8)
     private static let exec: [UInt8] = Array("*1\r\n$4\r\nEXEC\r\n".utf8)
 
@@ -117,16 +118,19 @@ final class RecordService {
         arguments.append(mode == .replace ? "upsert" : mode.rawValue)
         arguments.append(expected(expectedGeneration, mode))
         if let ttl { arguments.append(ttl) } else { arguments.append("") }
-        var binsJSON: [UInt8] = [UInt8(ascii: "{")]
+        var binsJSON: [UInt8] = []
+        binsJSON.reserveCapacity(64 + bins.count * 32)
+        binsJSON.append(UInt8(ascii: "{"))
         var value: [UInt8] = []
+        value.reserveCapacity(64)
         var size = 0
-        for (name, bin) in bins where bin != .null {
+        for (name, bin) in bins {
+            if case .null = bin { continue }
             value.removeAll(keepingCapacity: true)
             JSONWriter.append(bin, to: &value)
-            let field = BinName.fieldBytes(name)
-            arguments.append(field)
+            arguments.append(prefix: BinName.fieldPrefixBytes, name)
             arguments.append(value)
-            size += field.count + value.count
+            size += BinName.fieldPrefixBytes.count + name.utf8.count + value.count
             if binsJSON.count > 1 { binsJSON.append(UInt8(ascii: ",")) }
             JSONWriter.appendString(name, to: &binsJSON)
             binsJSON.append(UInt8(ascii: ":"))

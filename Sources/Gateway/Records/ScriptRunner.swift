@@ -32,7 +32,8 @@ struct ScriptRunner {
         let timeout = timeoutMs ?? store.limits.commandTimeoutMs
         var encoded: [UInt8] = []
         encoded.reserveCapacity(arguments.encoded.count + 64)
-        RESPEncoder.appendCommand(head: [readOnly ? "EVALSHA_RO" : "EVALSHA", script.sha], arguments, to: &encoded)
+        RESPEncoder.appendCommand(
+            head: readOnly ? script.evalshaReadOnlyHead : script.evalshaHead, headCount: 2, arguments, to: &encoded)
         let first = StoreCommand(
             encoded: encoded, idempotent: !isWrite, timeoutMs: timeout, routing: routing, readOnly: readOnly
         ) { result in

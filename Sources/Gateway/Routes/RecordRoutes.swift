@@ -24,6 +24,8 @@ struct RecordRoutes {
         let key = request.key, timeoutMs = request.timeoutMs
         switch request.operation {
         case .read(let bins):
+            // The completions capture the responder and the request id, not the whole context.
+            let responder = context.responder, requestID = context.request.id
             return records.read(key, bins: bins, timeoutMs: timeoutMs) { result in
                 switch result {
                 case .success(let record?):
@@ -31,17 +33,19 @@ struct RecordRoutes {
                         var body: [UInt8] = []
                         body.reserveCapacity(256)
                         try record.appendJSON(to: &body)
-                        context.responder.respond(Self.recordResponse(body: body, generation: record.generation, status: 200))
+                        responder.respond(Self.recordResponse(body: body, generation: record.generation, status: 200))
                     } catch {
-                        context.fail(error)
+                        responder.respond(ErrorResponse.make(error, requestID: requestID))
                     }
                 case .success(nil):
-                    context.fail(.notFound("no record \(key.namespace)/\(key.set)/\(key.key.prefix(64))"))
+                    let error = GatewayError.notFound("no record \(key.namespace)/\(key.set)/\(key.key.prefix(64))")
+                    responder.respond(ErrorResponse.make(error, requestID: requestID))
                 case .failure(let error):
-                    context.fail(error)
+                    responder.respond(ErrorResponse.make(error, requestID: requestID))
                 }
             }
         case .write(let bins, let mode, let expected, let ttl):
+            let responder = context.responder, requestID = context.request.id, target = context.request.target
             return records.write(
                 key, bins: bins, mode: mode, expectedGeneration: expected, ttl: ttl, timeoutMs: timeoutMs
             ) { result in
@@ -52,10 +56,13 @@ struct RecordRoutes {
                     written.appendJSON(to: &body)
                     var response = Self.recordResponse(
                         body: body, generation: written.generation, status: written.created ? 201 : 200)
-                    if written.created { response.headers.add(name: "Location", value: String(context.request.path)) }
-                    context.responder.respond(response)
+                    if written.created {
+                        let path = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { target[..<$0] } ?? target[...]
+                        response.headers.add(name: "Location", value: String(path))
+                    }
+                    responder.respond(response)
                 case .failure(let error):
-                    context.fail(error)
+                    responder.respond(ErrorResponse.make(error, requestID: requestID))
                 }
             }
         case .patch(let changes, let expected, let ttl):
@@ -100,13 +107,28 @@ struct RecordRoutes {
 
     /// A record's JSON with its generation as the ETag.
     static func recordResponse(body: [UInt8], generation: Int, status: Int) -> HTTPResponse {
-        var etag: [UInt8] = [UInt8(ascii: "\"")]
-        JSONText.appendInteger(generation, to: &etag)
-        etag.append(UInt8(ascii: "\""))
+        // A generation's ETag fits a small (inline) string: written in place, no allocation.
+        let etag = String(unsafeUninitializedCapacity: 24) { text in
+            var digits = generation.magnitude
+            var end = text.count - 1
+            text[end] = UInt8(ascii: "\"")
+            repeat {
+                end -= 1
+                text[end] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: digits % 10)
+                digits /= 10
+            } while digits > 0
+            if generation < 0 {
+                end -= 1
+                text[end] = UInt8(ascii: "-")
+            }
+            text[0] = UInt8(ascii: "\"")
+            let length = text.count - end
+            // Digits were written at the end; move them after the opening quote.
+            for offset in 0..<length { text[1 + offset] = text[end + offset] }
+            return length + 1
+        }
         return HTTPResponse(
-            status: status,
-            headers: HTTPHeaders([("Content-Type", "application/json"), ("ETag", String(decoding: etag, as: UTF8.self))]),
-            body: body)
+            status: status, headers: HTTPHeaders([("Content-Type", "application/json"), ("ETag", etag)]), body: body)
     }
 }
 

@@ -45,7 +45,8 @@ final class ClusterRequest: DeadlineTarget {
         }
         let attempt = StoreCommand(
             payload: command.payload, asking: asking, idempotent: command.isIdempotent, timeoutMs: deadlineAt - now,
-            routing: command.routing, readOnly: command.isReadOnly, leadingReplies: command.leadingReplies
+            routing: command.routing, readOnly: command.isReadOnly, leadingReplies: command.leadingReplies,
+            keepsArrayReplyEncoded: command.keepsArrayReplyEncoded
         ) { [self] result in attemptDidFinish(result) }
         return node.submit(attempt)
     }
