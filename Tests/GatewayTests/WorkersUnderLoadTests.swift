@@ -42,7 +42,9 @@ final class WorkersUnderLoadTests: XCTestCase {
             let now = workerPIDs(of: gateway.pid, count: 2)
             return now?[victimID].map { $0 != victim } ?? false
         }, "the supervisor restarted worker \(victimID)")
-        XCTAssertTrue(eventually(within: 15) { state.acknowledged.count >= acknowledgedAtKill + 100 }, "writes go on")
+        // At least 100 more, and enough in all for the count checked below, however slow the machine.
+        XCTAssertTrue(
+            eventually(within: 15) { state.acknowledged.count >= max(acknowledgedAtKill + 100, 201) }, "writes go on")
         XCTAssertTrue(eventually(within: 15) { state.acknowledgedCount(onWorker: victimID, after: acknowledgedAtKill) > 0 },
                       "the restarted worker serves writes")
         state.stop()
