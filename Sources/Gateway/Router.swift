@@ -14,17 +14,21 @@ package typealias RouteHandler = (RouteContext) -> Void
 
 /// Routes compiled once into a table of path templates (`/v1/kv/{ns}/{set}/{key}`).
 /// Answers 404 for an unknown path and 405 with `Allow` for a known path with another
-/// method; a GET route also answers HEAD.
+/// method; a GET route also answers HEAD. Paths are matched as bytes, segment by
+/// segment, without splitting them first; a route without parameters binds nothing.
 package struct Router {
     private struct Route {
         let method: String
         let template: String
+        /// Routes with the same template share it (bound once per match).
+        let templateID: Int
         let segments: [Segment]
+        let parameterCount: Int
         let handler: RouteHandler
     }
 
-    private enum Segment: Equatable {
-        case literal(String)
+    private enum Segment {
+        case literal([UInt8])
         case parameter(String)
     }
 
@@ -35,6 +39,7 @@ package struct Router {
     }
 
     private var routes: [Route] = []
+    private var templateIDs: [String: Int] = [:]
 
     package init() {}
 
@@ -44,22 +49,36 @@ package struct Router {
         let segments = template.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map {
             segment -> Segment in
             segment.hasPrefix("{") && segment.hasSuffix("}")
-                ? .parameter(String(segment.dropFirst().dropLast())) : .literal(String(segment))
+                ? .parameter(String(segment.dropFirst().dropLast())) : .literal(Array(segment.utf8))
         }
-        routes.append(Route(method: method, template: template, segments: segments, handler: handler))
+        let templateID = templateIDs[template] ?? templateIDs.count
+        templateIDs[template] = templateID
+        let parameterCount = segments.reduce(0) { count, segment in
+            if case .parameter = segment { count + 1 } else { count }
+        }
+        routes.append(
+            Route(
+                method: method, template: template, templateID: templateID, segments: segments,
+                parameterCount: parameterCount, handler: handler))
     }
 
     package func match(method: String, path: Substring) -> Match {
-        // Split and compared as bytes: Character-wise work costs more than the rest of the match.
-        let parts = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst()
+        var path = path
+        return path.withUTF8 { match(method: method, path: $0) }
+    }
+
+    private func match(method: String, path: UnsafeBufferPointer<UInt8>) -> Match {
+        // What precedes the first `/` is not part of any template.
+        guard let slash = path.firstIndex(of: UInt8(ascii: "/")) else { return .notFound }
+        let rest = UnsafeBufferPointer(rebasing: path[(slash + 1)...])
         var allowed: [String] = []
         // Routes of one template sit side by side (one per method): bind the path once for them.
-        var lastTemplate: String?
+        var lastTemplateID = -1
         var lastParameters: [String: String]?
         for route in routes {
-            if route.template != lastTemplate {
-                lastTemplate = route.template
-                lastParameters = Self.bind(route.segments, to: parts)
+            if route.templateID != lastTemplateID {
+                lastTemplateID = route.templateID
+                lastParameters = Self.bind(route, to: rest)
             }
             guard let parameters = lastParameters else { continue }
             if route.method == method || (method == "HEAD" && route.method == "GET") {
@@ -71,29 +90,59 @@ package struct Router {
         return allowed.isEmpty ? .notFound : .methodNotAllowed(allow: allowed)
     }
 
-    private static func bind(_ segments: [Segment], to parts: ArraySlice<Substring.UTF8View>) -> [String: String]? {
-        guard path(startsWithSlash: parts), segments.count == parts.count else { return nil }
-        var parameters: [String: String] = [:]
-        for (segment, part) in zip(segments, parts) {
+    /// The route's parameters if `path` (after its first `/`) has the route's segments.
+    private static func bind(_ route: Route, to path: UnsafeBufferPointer<UInt8>) -> [String: String]? {
+        // First the shape: the same segment count, and every literal in place.
+        var start = 0
+        var index = 0
+        for segment in route.segments {
+            var end = start
+            while end < path.count, path[end] != UInt8(ascii: "/") { end += 1 }
+            let isLast = index == route.segments.count - 1
+            guard isLast ? end == path.count : end < path.count else { return nil }
             switch segment {
             case .literal(let text):
-                guard part.elementsEqual(text.utf8) else { return nil }
-            case .parameter(let name):
-                guard !part.isEmpty, let decoded = percentDecoded(Substring(part)) else { return nil }
+                guard end - start == text.count else { return nil }
+                for offset in 0..<text.count where text[offset] != path[start + offset] { return nil }
+            case .parameter:
+                guard end > start else { return nil }
+            }
+            start = end + 1
+            index += 1
+        }
+        guard route.parameterCount > 0 else { return [:] }
+        // Then the parameters, decoded.
+        var parameters = [String: String](minimumCapacity: route.parameterCount)
+        start = 0
+        for segment in route.segments {
+            var end = start
+            while end < path.count, path[end] != UInt8(ascii: "/") { end += 1 }
+            if case .parameter(let name) = segment {
+                guard let decoded = percentDecoded(UnsafeBufferPointer(rebasing: path[start..<end])) else { return nil }
                 parameters[name] = decoded
             }
+            start = end + 1
         }
         return parameters
     }
-
-    private static func path(startsWithSlash parts: ArraySlice<Substring.UTF8View>) -> Bool { !parts.isEmpty }
 }
 
 /// Decodes `%XX` escapes; nil for a malformed escape or bytes that are not UTF-8.
 package func percentDecoded(_ text: Substring) -> String? {
     guard text.utf8.contains(UInt8(ascii: "%")) else { return String(text) }
+    return percentDecodedBytes(text.utf8)
+}
+
+/// `percentDecoded` for bytes (a path segment, which llhttp has checked is ASCII or UTF-8
+/// as sent; bytes that are not UTF-8 give nil, as escapes that decode to such bytes do).
+func percentDecoded(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+    guard bytes.contains(UInt8(ascii: "%")) else { return String(validating: bytes, as: UTF8.self) }
+    return percentDecodedBytes(bytes)
+}
+
+private func percentDecodedBytes(_ text: some Sequence<UInt8>) -> String? {
     var bytes: [UInt8] = []
-    var iterator = text.utf8.makeIterator()
+    var iterator = text.makeIterator()
     while let byte = iterator.next() {
         guard byte == UInt8(ascii: "%") else {
             bytes.append(byte)
