@@ -141,17 +141,18 @@ package struct HTTPHeaders: Sendable, Sequence {
         }
     }
 
-    /// Appends `\r\nName: value` for each field.
-    func serialize(to out: inout [UInt8]) {
+    /// The bytes `serialize` writes.
+    var serializedByteCount: Int { storage.count - start - 4 * count }
+
+    /// Writes `\r\nName: value` for each field.
+    func serialize(to out: inout ByteWriter) {
         guard count > 0 else { return }
         storage.withUnsafeBufferPointer { bytes in
             forEachField { name, value in
-                out.append(0x0D)
-                out.append(0x0A)
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[name]))
-                out.append(0x3A)
-                out.append(0x20)
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[value]))
+                out.write("\r\n")
+                out.write(UnsafeBufferPointer(rebasing: bytes[name]))
+                out.write(": ")
+                out.write(UnsafeBufferPointer(rebasing: bytes[value]))
                 return true
             }
         }
@@ -211,13 +212,20 @@ package struct HTTPRequest: Sendable {
 
     /// The target before any `?`.
     package var path: Substring {
-        guard let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return target[...] }
+        guard let mark = queryMark else { return target[...] }
         return target[..<mark]
     }
 
     /// The target after `?`, if any.
     package var query: Substring? {
-        guard let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return nil }
+        guard let mark = queryMark else { return nil }
         return target[target.utf8.index(after: mark)...]
+    }
+
+    private var queryMark: String.Index? {
+        let utf8 = target.utf8
+        let offset = utf8.withContiguousStorageIfAvailable { $0.firstIndex(of: UInt8(ascii: "?")) }
+        guard let offset else { return utf8.firstIndex(of: UInt8(ascii: "?")) }
+        return offset.map { utf8.index(utf8.startIndex, offsetBy: $0) }
     }
 }

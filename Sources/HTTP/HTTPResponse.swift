@@ -44,25 +44,36 @@ package final class ResponseSerializer {
         to out: inout [UInt8]
     ) {
         let bodyless = status < 200 || status == 204 || status == 304
-        appendPrefix(status, to: &out)
-        if bodyless {
-            // no framing header at all
-        } else if let contentLength {
-            append("\r\nContent-Length: ", to: &out)
-            appendDecimal(contentLength, to: &out)
-        } else {
-            append("\r\nTransfer-Encoding: chunked", to: &out)
+        let prefix = prefix(status)
+        var requestID = requestID
+        // Written into scratch memory sized exactly, then appended to `out` in one piece.
+        let framing = bodyless ? 0 : contentLength == nil ? 28 : 18 + 20
+        let capacity = prefix.count + framing + (close ? 19 : 0) + 16 + requestID.utf8.count
+            + headers.serializedByteCount + 4
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { scratch in
+            var head = ByteWriter(scratch)
+            head.write(prefix)
+            if bodyless {
+                // no framing header at all
+            } else if let contentLength {
+                head.write("\r\nContent-Length: ")
+                head.writeDecimal(contentLength)
+            } else {
+                head.write("\r\nTransfer-Encoding: chunked")
+            }
+            if close { head.write("\r\nConnection: close") }
+            if !requestID.isEmpty {
+                head.write("\r\nX-Request-Id: ")
+                requestID.withUTF8 { head.write($0) }
+            }
+            headers.serialize(to: &head)
+            head.write("\r\n\r\n")
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<head.count]))
         }
-        if close { append("\r\nConnection: close", to: &out) }
-        if !requestID.isEmpty {
-            append("\r\nX-Request-Id: ", to: &out)
-            append(requestID, to: &out)
-        }
-        headers.serialize(to: &out)
-        append("\r\n\r\n", to: &out)
     }
 
-    private func appendPrefix(_ status: Int, to out: inout [UInt8]) {
+    /// The status line, `Server` and `Date`, for this second.
+    private func prefix(_ status: Int) -> [UInt8] {
         let now = time(nil)
         if now != dateSecond {
             dateSecond = now
@@ -73,7 +84,7 @@ package final class ResponseSerializer {
             lastStatus = status
             lastPrefix = prefixes[status] ?? makePrefix(status)
         }
-        out.append(contentsOf: lastPrefix)
+        return lastPrefix
     }
 
     private func makePrefix(_ status: Int) -> [UInt8] {
@@ -184,6 +195,50 @@ package func appendDecimal(_ value: Int, to out: inout [UInt8]) {
             rest /= 10
         }
         out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[index...]))
+    }
+}
+
+/// Writes into memory sized beforehand (the caller counts what it will write).
+struct ByteWriter {
+    private let base: UnsafeMutablePointer<UInt8>
+    private let capacity: Int
+    private(set) var count = 0
+
+    init(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
+        base = buffer.baseAddress!
+        capacity = buffer.count
+    }
+
+    @inline(__always) mutating func write(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress else { return }
+        precondition(count + bytes.count <= capacity)
+        (base + count).update(from: source, count: bytes.count)
+        count += bytes.count
+    }
+
+    @inline(__always) mutating func write(_ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { write($0) }
+    }
+
+    @inline(__always) mutating func write(_ text: StaticString) {
+        write(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// At most 20 bytes.
+    mutating func writeDecimal(_ value: Int) {
+        precondition(value >= 0 && count + 20 <= capacity)
+        var digits = 1
+        var rest = value / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
+        }
+        rest = value
+        for index in stride(from: count + digits - 1, through: count, by: -1) {
+            base[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        }
+        count += digits
     }
 }
 

@@ -91,8 +91,7 @@ package final class HTTPServer {
     }
 
     func takeParsedRequest() -> HTTPRequest? {
-        defer { parsedRequest = nil }
-        return parsedRequest
+        parsedRequest.take()
     }
 
     func dispatch(_ request: HTTPRequest, _ responder: HTTPResponder) {

@@ -62,7 +62,9 @@ package final class RequestParser {
         }
     }
 
-    package unowned var delegate: (any RequestParserDelegate)!
+    /// Unowned without checks: the delegate owns the parser (a checked `unowned` load
+    /// costs a runtime call on every callback).
+    package unowned(unsafe) var delegate: (any RequestParserDelegate)!
     private let parser: UnsafeMutablePointer<llhttp_t>
     private let settings: ParserSettings
     private var limits: HTTPLimits { settings.limits }
