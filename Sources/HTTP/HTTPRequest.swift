@@ -26,20 +26,28 @@ package struct HTTPHeaders: Sendable, Sequence {
     }
 
     package mutating func add(name: String, value: String) {
-        if storage.isEmpty { storage.reserveCapacity(64) }
-        let prefix = storage.count
-        storage.append(contentsOf: repeatElement(0, count: Self.prefixBytes))
         var name = name, value = value  // withUTF8 is mutating (it may make a bridged string contiguous)
-        let nameLength = name.withUTF8 { bytes in
-            storage.append(contentsOf: bytes)
-            return bytes.count
+        name.withUTF8 { name in value.withUTF8 { value in append(name: name, value: value) } }
+    }
+
+    /// The field's prefix and bytes are put together in scratch memory and appended in one piece.
+    private mutating func append(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
+        let size = Self.prefixBytes + name.count + value.count
+        if storage.isEmpty { storage.reserveCapacity(Swift.max(64, size)) }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: size) { scratch in
+            var field = ByteWriter(scratch)
+            field.writeUInt32(UInt32(truncatingIfNeeded: name.count))
+            field.writeUInt32(UInt32(truncatingIfNeeded: value.count))
+            field.write(name)
+            field.write(value)
+            storage.append(contentsOf: UnsafeBufferPointer(scratch))
         }
-        let valueLength = value.withUTF8 { bytes in
-            storage.append(contentsOf: bytes)
-            return bytes.count
-        }
-        Self.setLengths(&storage, at: prefix, name: nameLength, value: valueLength)
         count += 1
+    }
+
+    /// Appends an empty 8-byte field prefix to `storage` (its lengths are set later).
+    static func appendPrefix(to storage: inout [UInt8]) {
+        withUnsafeBytes(of: UInt64(0)) { storage.append(contentsOf: $0.assumingMemoryBound(to: UInt8.self)) }
     }
 
     package mutating func reserveCapacity(_ count: Int) { storage.reserveCapacity(storage.count + 48 * count) }

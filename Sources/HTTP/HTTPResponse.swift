@@ -224,6 +224,13 @@ struct ByteWriter {
         write(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
+    /// Little-endian, as `HTTPHeaders` stores its lengths.
+    @inline(__always) mutating func writeUInt32(_ value: UInt32) {
+        precondition(count + 4 <= capacity)
+        UnsafeMutableRawPointer(base + count).storeBytes(of: value.littleEndian, as: UInt32.self)
+        count += 4
+    }
+
     /// At most 20 bytes.
     mutating func writeDecimal(_ value: Int) {
         precondition(value >= 0 && count + 20 <= capacity)

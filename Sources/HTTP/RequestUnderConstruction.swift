@@ -100,7 +100,7 @@ struct RequestUnderConstruction {
     private mutating func beginFieldIfNeeded() -> Int {
         if let fieldPrefix { return fieldPrefix }
         let prefix = head.count
-        head.append(contentsOf: repeatElement(0, count: HTTPHeaders.prefixBytes))
+        HTTPHeaders.appendPrefix(to: &head)
         fieldPrefix = prefix
         nameLength = 0
         return prefix
@@ -135,7 +135,10 @@ struct RequestUnderConstruction {
         }
         let valueStart = prefix + HTTPHeaders.prefixBytes + nameLength
         // NUL, CR, LF and other controls in a value are a smuggling vector whatever llhttp allowed.
-        if head[valueStart...].contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) {
+        let hasControl = head.withUnsafeBufferPointer { bytes in
+            bytes[valueStart...].contains { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }
+        }
+        if hasControl {
             let name = String(decoding: head[prefix + HTTPHeaders.prefixBytes..<valueStart], as: UTF8.self)
             dropField()
             return .malformed("control character in header field '\(name)'")
