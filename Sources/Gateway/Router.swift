@@ -110,6 +110,9 @@ package struct Router {
         // What precedes the first `/` is not part of any template.
         guard let slash = path.firstIndex(of: UInt8(ascii: "/")) else { return .notFound }
         let rest = UnsafeBufferPointer(rebasing: path[(slash + 1)...])
+        // A template binds only a path with as many segments: most are passed over on that.
+        var segmentCount = 1
+        for byte in rest where byte == UInt8(ascii: "/") { segmentCount += 1 }
         var allowed: [String] = []
         // Routes of one template sit side by side (one per method): bind the path once for them.
         var lastTemplateID = -1
@@ -118,7 +121,9 @@ package struct Router {
             for index in routes.indices {
                 if routes[index].templateID != lastTemplateID {
                     lastTemplateID = routes[index].templateID
-                    lastParameters = bind(routes[index].segments, to: rest) { routes[index].parameterNames }
+                    lastParameters =
+                        routes[index].segments.count == segmentCount
+                        ? bind(routes[index].segments, to: rest) { routes[index].parameterNames } : nil
                 }
                 guard let parameters = lastParameters else { continue }
                 let routeMethod = routes[index].method
