@@ -2,7 +2,7 @@ package import EventLoop
 internal import JSON
 
 /// Called with each complete request. Answer through the responder, now or later.
-package typealias HTTPHandler = (HTTPRequest, HTTPResponder) -> Void
+package typealias HTTPHandler = (consuming HTTPRequest, HTTPResponder) -> Void
 
 /// The listening socket and the table of open connections. Enforces the connection
 /// cap, hands requests to the handler through layer 2 (`Admission`), and drains on
@@ -86,7 +86,7 @@ package final class HTTPServer {
     }
 
     /// Through layer 2; true when the request has to wait for capacity.
-    func handle(_ request: HTTPRequest, _ responder: HTTPResponder) -> Bool {
+    func handle(_ request: consuming HTTPRequest, _ responder: HTTPResponder) -> Bool {
         admission.submit(request, responder)
     }
 
@@ -94,7 +94,7 @@ package final class HTTPServer {
         parsedRequest.take()
     }
 
-    func dispatch(_ request: HTTPRequest, _ responder: HTTPResponder) {
+    func dispatch(_ request: consuming HTTPRequest, _ responder: HTTPResponder) {
         handler(request, responder)
     }
 
