@@ -58,7 +58,7 @@ package final class Gateway {
     /// Adds routes owned by modules the gateway can't import (Orders); called once at start-up.
     package func addRoutes(_ register: (inout Router) -> Void) { register(&dispatcher.router) }
 
-    package func handle(_ request: HTTPRequest, _ responder: HTTPResponder) { dispatcher.handle(request, responder) }
+    package func handle(_ request: consuming HTTPRequest, _ responder: HTTPResponder) { dispatcher.handle(request, responder) }
 }
 
 /// The route table and the access check in front of it: the server's handler.
@@ -69,7 +69,8 @@ final class RequestDispatcher {
 
     init(access: AccessControl?) { self.access = access }
 
-    func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
+    /// `request` is consumed: the route context takes it over without a copy.
+    func handle(_ request: consuming HTTPRequest, _ responder: HTTPResponder) {
         let match = router.match(method: request.method, path: request.path)
         var principal: String?
         if let access {

@@ -89,20 +89,34 @@ package final class Metrics {
     static let latencyBuckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
     private static let bucketNanoseconds: [UInt64] = latencyBuckets.map { UInt64($0 * 1_000_000_000) }
 
-    private struct RequestKey: Hashable {
-        let route: String
-        let method: String
-        let status: Int
-    }
-
     private struct Histogram {
         var buckets = [Int](repeating: 0, count: Metrics.latencyBuckets.count)
         var count = 0
         var sumNanoseconds: UInt64 = 0
     }
 
-    private var requests: [RequestKey: Int] = [:]
-    private var latency: [String: Histogram] = [:]
+    /// One route template's responses: a count per (method, status), few per route and
+    /// found by a short scan, and its latency histogram.
+    private struct RouteSeries {
+        let route: String
+        var counts: [(method: String, status: Int, count: Int)] = []
+        var histogram = Histogram()
+
+        mutating func count(method: String, status: Int) {
+            for index in counts.indices where counts[index].status == status && counts[index].method == method {
+                counts[index].count += 1
+                return
+            }
+            counts.append((method, status, 1))
+        }
+    }
+
+    private var series: [RouteSeries] = []
+    private var seriesByRoute: [String: Int] = [:]
+    /// The series the previous response went to: a run of one route skips the lookup
+    /// (templates are the router's own strings, so equal ones compare by identity).
+    private var lastRoute = ""
+    private var lastSeries = -1
     private var receivedBytes = 0
     private var sentBytes = 0
     /// The `--workers` process this is (metrics are per process).
@@ -111,15 +125,32 @@ package final class Metrics {
     package init() {}
 
     package func record(_ summary: ResponseSummary) {
-        requests[RequestKey(route: summary.route, method: summary.method, status: summary.status), default: 0] += 1
-        var histogram = latency[summary.route] ?? Histogram()
-        let index = Self.bucketNanoseconds.firstIndex { summary.durationNanoseconds <= $0 } ?? Self.latencyBuckets.count
-        if index < histogram.buckets.count { histogram.buckets[index] += 1 }
-        histogram.count += 1
-        histogram.sumNanoseconds &+= summary.durationNanoseconds
-        latency[summary.route] = histogram
+        let index = seriesIndex(summary.route)
+        series[index].count(method: summary.method, status: summary.status)
+        var bucket = 0
+        while bucket < Self.bucketNanoseconds.count, summary.durationNanoseconds > Self.bucketNanoseconds[bucket] {
+            bucket += 1
+        }
+        if bucket < Self.bucketNanoseconds.count { series[index].histogram.buckets[bucket] += 1 }
+        series[index].histogram.count += 1
+        series[index].histogram.sumNanoseconds &+= summary.durationNanoseconds
         receivedBytes += summary.bytesIn
         sentBytes += summary.bytesOut
+    }
+
+    private func seriesIndex(_ route: String) -> Int {
+        if lastSeries >= 0, route == lastRoute { return lastSeries }
+        let index: Int
+        if let known = seriesByRoute[route] {
+            index = known
+        } else {
+            index = series.count
+            series.append(RouteSeries(route: route))
+            seriesByRoute[route] = index
+        }
+        lastRoute = route
+        lastSeries = index
+        return index
     }
 
     /// The Prometheus text exposition of every metric in `Name`.
@@ -129,11 +160,12 @@ package final class Metrics {
             let name = metric.rawValue
             samples[metric, default: []].append(labels.isEmpty ? "\(name) \(value)" : "\(name){\(labels)} \(value)")
         }
-        for (key, count) in requests.sorted(by: { ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status) }) {
-            add(.httpRequestsTotal, "route=\(quote(key.route)),method=\(quote(key.method)),status=\"\(key.status)\"", String(count))
+        let requests = series.flatMap { one in one.counts.map { (route: one.route, method: $0.method, status: $0.status, count: $0.count) } }
+        for key in requests.sorted(by: { ($0.route, $0.method, $0.status) < ($1.route, $1.method, $1.status) }) {
+            add(.httpRequestsTotal, "route=\(quote(key.route)),method=\(quote(key.method)),status=\"\(key.status)\"", String(key.count))
         }
         let histogramName = Name.httpRequestDurationSeconds.rawValue
-        for (route, histogram) in latency.sorted(by: { $0.key < $1.key }) {
+        for (route, histogram) in series.map({ ($0.route, $0.histogram) }).sorted(by: { $0.0 < $1.0 }) {
             var cumulative = 0
             for (index, bound) in Self.latencyBuckets.enumerated() {
                 cumulative += histogram.buckets[index]

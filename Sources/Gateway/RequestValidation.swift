@@ -27,7 +27,7 @@ package enum RequestValidation {
 
     private static func plan(_ request: HTTPRequest) throws(GatewayError) -> String {
         let template: String
-        let parameters: [String: String]
+        let parameters: RouteParameters
         switch router.match(method: request.method, path: request.path) {
         case .found(let found, let bound, _):
             template = found

@@ -9,8 +9,11 @@ package import HTTP
 package func jsonResponse(_ value: JSONValue, status: Int) -> HTTPResponse {
     var body: [UInt8] = []
     JSONWriter.append(value, to: &body)
-    return HTTPResponse(status: status, headers: HTTPHeaders([("Content-Type", "application/json")]), body: body)
+    return HTTPResponse(status: status, headers: jsonHeaders, body: body)
 }
+
+/// Shared by every JSON response (one header block, never copied unless a route adds to it).
+private let jsonHeaders = HTTPHeaders([("Content-Type", "application/json")])
 
 extension RouteContext {
     /// Answers with the error's status and JSON body.

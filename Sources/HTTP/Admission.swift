@@ -38,7 +38,7 @@ package final class Admission: DeadlineTarget {
     package var waitingCount: Int { waiting.count }
 
     /// Hands the request to the handler now, or queues it. Returns true when queued.
-    func submit(_ request: HTTPRequest, _ responder: HTTPResponder) -> Bool {
+    func submit(_ request: consuming HTTPRequest, _ responder: HTTPResponder) -> Bool {
         if inProgress < capacity, waiting.isEmpty, !isAdmitting {
             admit(request, responder)
             return false
@@ -51,7 +51,7 @@ package final class Admission: DeadlineTarget {
         return true
     }
 
-    private func admit(_ request: HTTPRequest, _ responder: HTTPResponder) {
+    private func admit(_ request: consuming HTTPRequest, _ responder: HTTPResponder) {
         inProgress += 1
         stats.admitted += 1
         stats.peakInProgress = max(stats.peakInProgress, inProgress)

@@ -103,7 +103,7 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
     /// llhttp is running on this connection (requests are never dispatched then).
     var isParsing: Bool { parser.isExecuting }
 
-    private func dispatch(_ request: HTTPRequest, moreInput: Bool) {
+    private func dispatch(_ request: consuming HTTPRequest, moreInput: Bool) {
         assert(!parser.isExecuting, "dispatched inside an llhttp callback")
         let keepAlive = request.keepAlive && !server.isDraining
         let actions = machine.didParseRequest(keepAlive: keepAlive, moreInput: moreInput)

@@ -14,7 +14,10 @@ package final class HTTPResponder {
         case written
     }
 
-    weak var connection: HTTPConnection?
+    /// Strong: the connection clears it when the response is written or the connection
+    /// closes, which breaks the cycle (a weak reference would give every connection a
+    /// side table and slow each of its retains and releases).
+    var connection: HTTPConnection?
     /// Set while this request holds one unit of global capacity (layer 2).
     var admission: Admission?
     package let isHead: Bool

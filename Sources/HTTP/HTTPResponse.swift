@@ -20,12 +20,20 @@ package struct HTTPResponse: Sendable {
     }
 }
 
-/// Writes status lines and header blocks. Keeps the formatted `Date` value and
-/// refreshes it at most once per second.
+/// Writes status lines and header blocks. Keeps, per status, the bytes every response
+/// of that status starts with (status line, `Server`, `Date`), and rebuilds them when
+/// the second changes.
 package final class ResponseSerializer {
-    private var dateSecond = 0
+    private var dateSecond = -1
     private var dateValue: [UInt8] = []
-    package var serverName = "storegate"
+    /// `HTTP/1.1 200 OK\r\nServer: storegate\r\nDate: …` by status, for this second.
+    private var prefixes: [Int: [UInt8]] = [:]
+    /// The last prefix used, which a run of same-status responses reuses without a lookup.
+    private var lastStatus = -1
+    private var lastPrefix: [UInt8] = []
+    package var serverName = "storegate" {
+        didSet { clearPrefixes() }
+    }
 
     package init() {}
 
@@ -36,35 +44,67 @@ package final class ResponseSerializer {
         to out: inout [UInt8]
     ) {
         let bodyless = status < 200 || status == 204 || status == 304
-        append("HTTP/1.1 ", to: &out)
-        appendDecimal(status, to: &out)
-        out.append(0x20)
-        append(Self.reason(status), to: &out)
-        append("\r\nServer: ", to: &out)
-        append(serverName, to: &out)
-        append("\r\nDate: ", to: &out)
-        refreshDate()
-        out.append(contentsOf: dateValue)
-        if bodyless {
-            // no framing header at all
-        } else if let contentLength {
-            append("\r\nContent-Length: ", to: &out)
-            appendDecimal(contentLength, to: &out)
-        } else {
-            append("\r\nTransfer-Encoding: chunked", to: &out)
+        let prefix = prefix(status)
+        var requestID = requestID
+        // Written into scratch memory sized exactly, then appended to `out` in one piece.
+        let framing = bodyless ? 0 : contentLength == nil ? 28 : 18 + 20
+        let capacity = prefix.count + framing + (close ? 19 : 0) + 16 + requestID.utf8.count
+            + headers.serializedByteCount + 4
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { scratch in
+            var head = ByteWriter(scratch)
+            head.write(prefix)
+            if bodyless {
+                // no framing header at all
+            } else if let contentLength {
+                head.write("\r\nContent-Length: ")
+                head.writeDecimal(contentLength)
+            } else {
+                head.write("\r\nTransfer-Encoding: chunked")
+            }
+            if close { head.write("\r\nConnection: close") }
+            if !requestID.isEmpty {
+                head.write("\r\nX-Request-Id: ")
+                requestID.withUTF8 { head.write($0) }
+            }
+            headers.serialize(to: &head)
+            head.write("\r\n\r\n")
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<head.count]))
         }
-        if close { append("\r\nConnection: close", to: &out) }
-        if !requestID.isEmpty {
-            append("\r\nX-Request-Id: ", to: &out)
-            append(requestID, to: &out)
+    }
+
+    /// The status line, `Server` and `Date`, for this second.
+    private func prefix(_ status: Int) -> [UInt8] {
+        let now = time(nil)
+        if now != dateSecond {
+            dateSecond = now
+            dateValue = Array(Self.imfFixdate(now).utf8)
+            clearPrefixes()
         }
-        for field in headers {
-            append("\r\n", to: &out)
-            append(field.name, to: &out)
-            append(": ", to: &out)
-            append(field.value, to: &out)
+        if status != lastStatus {
+            lastStatus = status
+            lastPrefix = prefixes[status] ?? makePrefix(status)
         }
-        append("\r\n\r\n", to: &out)
+        return lastPrefix
+    }
+
+    private func makePrefix(_ status: Int) -> [UInt8] {
+        var prefix: [UInt8] = []
+        append("HTTP/1.1 ", to: &prefix)
+        appendDecimal(status, to: &prefix)
+        prefix.append(0x20)
+        append(Self.reason(status), to: &prefix)
+        append("\r\nServer: ", to: &prefix)
+        append(serverName, to: &prefix)
+        append("\r\nDate: ", to: &prefix)
+        prefix.append(contentsOf: dateValue)
+        prefixes[status] = prefix
+        return prefix
+    }
+
+    private func clearPrefixes() {
+        prefixes.removeAll(keepingCapacity: true)
+        lastStatus = -1
+        lastPrefix = []
     }
 
     @inline(__always) private func append(_ text: StaticString, to out: inout [UInt8]) {
@@ -72,8 +112,8 @@ package final class ResponseSerializer {
     }
 
     @inline(__always) private func append(_ text: String, to out: inout [UInt8]) {
-        var text = text
-        text.withUTF8 { out.append(contentsOf: $0) }
+        if let done: Void = text.utf8.withContiguousStorageIfAvailable({ out.append(contentsOf: $0) }) { return done }
+        out.append(contentsOf: text.utf8)
     }
 
     package func appendChunk(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
@@ -86,14 +126,6 @@ package final class ResponseSerializer {
 
     package func appendLastChunk(to out: inout [UInt8]) {
         out.append(contentsOf: "0\r\n\r\n".utf8)
-    }
-
-    private func refreshDate() {
-        let now = time(nil)
-        if now != dateSecond || dateValue.isEmpty {
-            dateSecond = now
-            dateValue = Array(Self.imfFixdate(now).utf8)
-        }
     }
 
     /// `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 9110 §5.6.7).
@@ -149,8 +181,72 @@ package func appendDecimal(_ value: Int, to out: inout [UInt8]) {
         appendDecimal(-value, to: &out)
         return
     }
-    if value >= 10 { appendDecimal(value / 10, to: &out) }
-    out.append(UInt8(ascii: "0") + UInt8(value % 10))
+    if value < 10 {
+        out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value))
+        return
+    }
+    // Digits into a stack buffer, then one append.
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+        var rest = value
+        var index = 20
+        while rest > 0 {
+            index -= 1
+            digits[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        }
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[index...]))
+    }
+}
+
+/// Writes into memory sized beforehand (the caller counts what it will write).
+struct ByteWriter {
+    private let base: UnsafeMutablePointer<UInt8>
+    private let capacity: Int
+    private(set) var count = 0
+
+    init(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
+        base = buffer.baseAddress!
+        capacity = buffer.count
+    }
+
+    @inline(__always) mutating func write(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress else { return }
+        precondition(count + bytes.count <= capacity)
+        (base + count).update(from: source, count: bytes.count)
+        count += bytes.count
+    }
+
+    @inline(__always) mutating func write(_ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { write($0) }
+    }
+
+    @inline(__always) mutating func write(_ text: StaticString) {
+        write(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// Little-endian, as `HTTPHeaders` stores its lengths.
+    @inline(__always) mutating func writeUInt32(_ value: UInt32) {
+        precondition(count + 4 <= capacity)
+        UnsafeMutableRawPointer(base + count).storeBytes(of: value.littleEndian, as: UInt32.self)
+        count += 4
+    }
+
+    /// At most 20 bytes.
+    mutating func writeDecimal(_ value: Int) {
+        precondition(value >= 0 && count + 20 <= capacity)
+        var digits = 1
+        var rest = value / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
+        }
+        rest = value
+        for index in stride(from: count + digits - 1, through: count, by: -1) {
+            base[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        }
+        count += digits
+    }
 }
 
 func appendHex(_ value: Int, to out: inout [UInt8]) {

@@ -2,13 +2,13 @@ package import EventLoop
 internal import JSON
 
 /// Called with each complete request. Answer through the responder, now or later.
-package typealias HTTPHandler = (HTTPRequest, HTTPResponder) -> Void
+package typealias HTTPHandler = (consuming HTTPRequest, HTTPResponder) -> Void
 
 /// The listening socket and the table of open connections. Enforces the connection
 /// cap, hands requests to the handler through layer 2 (`Admission`), and drains on
 /// shutdown: stop accepting, let requests in progress finish within the grace period,
 /// then close what is left.
-package final class HTTPServer: TCPListenerDelegate {
+package final class HTTPServer {
     package let loop: Loop
     package let limits: HTTPLimits
     let parserSettings: ParserSettings
@@ -17,6 +17,7 @@ package final class HTTPServer: TCPListenerDelegate {
     private let handler: HTTPHandler
     private let formatError: (HTTPError, String) -> HTTPResponse
     private var listener: TCPListener?
+    private var listenerDelegate: ListenerDelegate?
     private var connections: [HTTPConnection] = []
     package private(set) var isDraining = false
     private var drainTimer: Timer?
@@ -51,14 +52,16 @@ package final class HTTPServer: TCPListenerDelegate {
         throws(EventLoopError) -> UInt16
     {
         let listener = try TCPListener(loop: loop, address: address, backlog: backlog, reusePort: reusePort)
-        listener.delegate = self
+        let delegate = ListenerDelegate(server: self)
+        listener.delegate = delegate
+        listenerDelegate = delegate
         self.listener = listener
         return listener.port
     }
 
     package var connectionCount: Int { connections.count }
 
-    package func listenerDidAccept(_ listener: TCPListener, stream: SocketStream) {
+    func didAccept(_ stream: SocketStream) {
         guard !isDraining, connections.count < limits.maxConnections else {
             refusedConnections += 1
             stream.close()
@@ -69,8 +72,6 @@ package final class HTTPServer: TCPListenerDelegate {
         connection.tableIndex = connections.count
         connections.append(connection)
     }
-
-    package func listenerDidFail(_ listener: TCPListener, error: EventLoopError) {}
 
     /// Told of every response as it is written: the access log and metrics.
     package var responseObserver: ((ResponseSummary) -> Void)?
@@ -85,16 +86,15 @@ package final class HTTPServer: TCPListenerDelegate {
     }
 
     /// Through layer 2; true when the request has to wait for capacity.
-    func handle(_ request: HTTPRequest, _ responder: HTTPResponder) -> Bool {
+    func handle(_ request: consuming HTTPRequest, _ responder: HTTPResponder) -> Bool {
         admission.submit(request, responder)
     }
 
     func takeParsedRequest() -> HTTPRequest? {
-        defer { parsedRequest = nil }
-        return parsedRequest
+        parsedRequest.take()
     }
 
-    func dispatch(_ request: HTTPRequest, _ responder: HTTPResponder) {
+    func dispatch(_ request: consuming HTTPRequest, _ responder: HTTPResponder) {
         handler(request, responder)
     }
 
@@ -166,6 +166,20 @@ package final class HTTPServer: TCPListenerDelegate {
         if let inDoubt { body += #","in_doubt":\#(inDoubt)"# }
         return body + "}}"
     }
+}
+
+/// The listener's delegate, so that the listener's weak reference lands here: a weak
+/// reference gives its target a side table, which makes every retain, release and
+/// `unowned` load of that object take the runtime's slow path, and the server is
+/// reached on every request.
+private final class ListenerDelegate: TCPListenerDelegate {
+    unowned(unsafe) let server: HTTPServer
+
+    init(server: HTTPServer) { self.server = server }
+
+    func listenerDidAccept(_ listener: TCPListener, stream: SocketStream) { server.didAccept(stream) }
+
+    func listenerDidFail(_ listener: TCPListener, error: EventLoopError) {}
 }
 
 /// One answered request, for the access log and metrics.

@@ -62,7 +62,9 @@ package final class RequestParser {
         }
     }
 
-    package unowned var delegate: (any RequestParserDelegate)!
+    /// Unowned without checks: the delegate owns the parser (a checked `unowned` load
+    /// costs a runtime call on every callback).
+    package unowned(unsafe) var delegate: (any RequestParserDelegate)!
     private let parser: UnsafeMutablePointer<llhttp_t>
     private let settings: ParserSettings
     private var limits: HTTPLimits { settings.limits }
@@ -125,7 +127,7 @@ package final class RequestParser {
                 let offset = UnsafeRawPointer(open) - UnsafeRawPointer(base)
                 if offset >= 0, offset < position { start = offset }
             }
-            unknownMethodLine = building.method + Array(bytes[start...])
+            unknownMethodLine = building.methodBytes + Array(bytes[start...])
             return unknownMethodResult()
         default:
             return .failed(failure ?? Self.describe(status, reason: llhttp_get_error_reason(parser)))
@@ -265,19 +267,20 @@ package final class RequestParser {
         var requestID: String?
 
         init(_ headers: HTTPHeaders) {
-            for field in headers {
-                switch field.name.utf8.count {
-                case 4 where asciiCaseInsensitiveEquals(field.name, "Host"):
+            headers.forEachField { name, value in
+                switch name.count {
+                case 4 where headers.nameIs(name, "Host"):
                     hosts += 1
-                case 6 where expect == nil && asciiCaseInsensitiveEquals(field.name, "Expect"):
-                    expect = field.value
-                case 12 where requestID == nil && asciiCaseInsensitiveEquals(field.name, "X-Request-Id"):
-                    requestID = field.value
-                case 17 where asciiCaseInsensitiveEquals(field.name, "Transfer-Encoding"):
+                case 6 where expect == nil && headers.nameIs(name, "Expect"):
+                    expect = headers.string(value)
+                case 12 where requestID == nil && headers.nameIs(name, "X-Request-Id"):
+                    requestID = headers.string(value)
+                case 17 where headers.nameIs(name, "Transfer-Encoding"):
                     transferEncodings += 1
                 default:
                     break
                 }
+                return true
             }
         }
     }
@@ -311,24 +314,32 @@ package final class RequestParser {
     }
 
     fileprivate func didCompleteMessage() -> Int32 {
-        var request = makeRequest()
-        request.body = body
+        let request = HTTPRequest(
+            method: methodName(), target: building.target,
+            versionMajor: Int(parser.pointee.http_major), versionMinor: Int(parser.pointee.http_minor),
+            headers: building.takeHeaders(), body: body,
+            keepAlive: llhttp_should_keep_alive(parser) != 0,
+            id: currentRequestID)
         building.reset()
         body = []
         isInsideRequest = false
         return delegate.parserDidParseRequest(request) ? Int32(HPE_PAUSED.rawValue) : 0
     }
 
-    private func makeRequest() -> HTTPRequest {
-        HTTPRequest(
-            method: building.method.isEmpty
-                ? String(cString: llhttp_method_name(llhttp_method_t(UInt32(parser.pointee.method))))
-                : String(decoding: building.method, as: UTF8.self),
-            target: String(decoding: building.target, as: UTF8.self),
-            versionMajor: Int(parser.pointee.http_major), versionMinor: Int(parser.pointee.http_minor),
-            headers: building.headers, body: [],
-            keepAlive: llhttp_should_keep_alive(parser) != 0,
-            id: currentRequestID)
+    /// The common methods as string literals (no allocation, and comparisons with
+    /// literals succeed on identity); others as received.
+    private func methodName() -> String {
+        switch llhttp_method_t(UInt32(parser.pointee.method)) {
+        case HTTP_GET: "GET"
+        case HTTP_HEAD: "HEAD"
+        case HTTP_POST: "POST"
+        case HTTP_PUT: "PUT"
+        case HTTP_DELETE: "DELETE"
+        case HTTP_PATCH: "PATCH"
+        case HTTP_OPTIONS: "OPTIONS"
+        case let other:
+            building.hasMethod ? building.method : String(cString: llhttp_method_name(other))
+        }
     }
 
     /// A client's X-Request-Id is kept when it is 1–128 of A–Z a–z 0–9 . _ - : ; else one is generated.

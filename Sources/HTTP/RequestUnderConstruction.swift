@@ -3,11 +3,15 @@
 /// single access to the parser (a class property costs a runtime exclusivity check per
 /// access). Buffers hold bytes only while a request is being parsed.
 struct RequestUnderConstruction {
-    var method: [UInt8] = []
-    var target: [UInt8] = []
-    var headers = HTTPHeaders()
-    var fieldName: [UInt8] = []
-    var fieldValue: [UInt8] = []
+    /// The whole head in one buffer: the method, the target, then the header fields in
+    /// `HTTPHeaders`' layout, which the finished request takes over without a copy.
+    private var head: [UInt8] = []
+    private var methodLength = 0
+    private var targetLength = 0
+    private var fieldCount = 0
+    /// Where the field being received starts (its length prefix), while there is one.
+    private var fieldPrefix: Int?
+    private var nameLength = 0
     var headerBytes = 0
     var inTrailers = false
     // obs-fold detection: llhttp 8 accepts a folded line and reports the value in two
@@ -37,24 +41,41 @@ struct RequestUnderConstruction {
         nameEnd = nil
     }
 
+    var requestLineBytes: Int { methodLength + targetLength }
+
+    /// The method bytes received so far (the unknown-method path reads them).
+    var methodBytes: [UInt8] { Array(head[..<methodLength]) }
+
+    var hasMethod: Bool { methodLength > 0 }
+
+    var method: String { String(decoding: head[..<methodLength], as: UTF8.self) }
+
+    var target: String { String(decoding: head[methodLength..<requestLineBytes], as: UTF8.self) }
+
+    /// The complete fields so far (a view sharing the buffer).
+    var headers: HTTPHeaders { HTTPHeaders(storage: head, start: requestLineBytes, count: fieldCount) }
+
     mutating func appendMethod(_ at: UnsafePointer<CChar>?, _ length: Int) {
-        Self.append(at, length, to: &method)
+        guard Self.append(at, length, to: &head) else { return }
+        methodLength += length
     }
 
     mutating func appendTarget(_ at: UnsafePointer<CChar>?, _ length: Int, limits: HTTPLimits) -> HTTPError? {
-        guard target.count + length <= limits.maxRequestTargetBytes else { return .uriTooLong }
-        Self.append(at, length, to: &target)
+        guard targetLength + length <= limits.maxRequestTargetBytes else { return .uriTooLong }
+        guard Self.append(at, length, to: &head) else { return nil }
+        targetLength += length
         return nil
     }
 
     mutating func appendFieldName(_ at: UnsafePointer<CChar>?, _ length: Int, limits: HTTPLimits) -> HTTPError? {
-        Self.append(at, length, to: &fieldName)
+        let prefix = beginFieldIfNeeded()
+        if Self.append(at, length, to: &head) { nameLength += length }
         if let at {
             nameEnd = at + length
             awaitingFirstValueSpan = true
             lineFeedSinceName = false
         }
-        return checkFieldSize(adding: length, limits: limits)
+        return checkFieldSize(prefix, adding: length, limits: limits)
     }
 
     mutating func appendFieldValue(_ at: UnsafePointer<CChar>?, _ length: Int, limits: HTTPLimits) -> HTTPError? {
@@ -71,13 +92,24 @@ struct RequestUnderConstruction {
         }
         valueStarted = true
         lastValueEnd = at + length
-        Self.append(at, length, to: &fieldValue)
-        return checkFieldSize(adding: length, limits: limits)
+        let prefix = beginFieldIfNeeded()
+        Self.append(at, length, to: &head)
+        return checkFieldSize(prefix, adding: length, limits: limits)
     }
 
-    private mutating func checkFieldSize(adding length: Int, limits: HTTPLimits) -> HTTPError? {
+    private mutating func beginFieldIfNeeded() -> Int {
+        if let fieldPrefix { return fieldPrefix }
+        let prefix = head.count
+        HTTPHeaders.appendPrefix(to: &head)
+        fieldPrefix = prefix
+        nameLength = 0
+        return prefix
+    }
+
+    private mutating func checkFieldSize(_ prefix: Int, adding length: Int, limits: HTTPLimits) -> HTTPError? {
         headerBytes += length
-        guard fieldName.count + fieldValue.count <= limits.maxHeaderFieldBytes, headerBytes <= limits.maxHeaderBytes
+        let fieldBytes = head.count - prefix - HTTPHeaders.prefixBytes
+        guard fieldBytes <= limits.maxHeaderFieldBytes, headerBytes <= limits.maxHeaderBytes
         else { return .headersTooLarge }
         return nil
     }
@@ -89,38 +121,66 @@ struct RequestUnderConstruction {
         awaitingFirstValueSpan = false
         lastValueEnd = nil
         // llhttp 8 accepts a line ": value"; a field name is a token, one byte at least.
-        if fieldName.isEmpty { return .malformed("header field without a name") }
-        defer {
-            fieldName.removeAll(keepingCapacity: true)
-            fieldValue.removeAll(keepingCapacity: true)
+        guard let prefix = fieldPrefix, nameLength > 0 else {
+            dropField()
+            return .malformed("header field without a name")
         }
-        guard !inTrailers else { return nil }
-        guard headers.count < limits.maxHeaderCount else { return .tooManyHeaders }
+        guard !inTrailers else {
+            dropField()
+            return nil
+        }
+        guard fieldCount < limits.maxHeaderCount else {
+            dropField()
+            return .tooManyHeaders
+        }
+        let valueStart = prefix + HTTPHeaders.prefixBytes + nameLength
         // NUL, CR, LF and other controls in a value are a smuggling vector whatever llhttp allowed.
-        if fieldValue.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) {
-            return .malformed("control character in header field '\(String(decoding: fieldName, as: UTF8.self))'")
+        let hasControl = head.withUnsafeBufferPointer { bytes in
+            bytes[valueStart...].contains { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }
+        }
+        if hasControl {
+            let name = String(decoding: head[prefix + HTTPHeaders.prefixBytes..<valueStart], as: UTF8.self)
+            dropField()
+            return .malformed("control character in header field '\(name)'")
         }
         // RFC 9110 §5.5: a field value has no trailing whitespace; llhttp 8 strips only the leading.
-        var end = fieldValue.count
-        while end > 0, fieldValue[end - 1] == 0x20 || fieldValue[end - 1] == 0x09 { end -= 1 }
-        if headers.count == 0 { headers.reserveCapacity(8) }  // one allocation for a typical request
-        headers.add(
-            name: String(decoding: fieldName, as: UTF8.self), value: String(decoding: fieldValue[..<end], as: UTF8.self))
+        var end = head.count
+        while end > valueStart, head[end - 1] == 0x20 || head[end - 1] == 0x09 { end -= 1 }
+        if end < head.count { head.removeSubrange(end...) }
+        HTTPHeaders.setLengths(&head, at: prefix, name: nameLength, value: end - valueStart)
+        fieldCount += 1
+        fieldPrefix = nil
         return nil
+    }
+
+    /// Forgets the field being received (a trailer, or one refused).
+    private mutating func dropField() {
+        if let prefix = fieldPrefix { head.removeSubrange(prefix...) }
+        fieldPrefix = nil
+        nameLength = 0
     }
 
     /// The head is complete: what follows the body is trailer fields.
     mutating func enterTrailers() {
-        fieldName = []
-        fieldValue = []
+        dropField()
         inTrailers = true
+    }
+
+    /// The finished head, handed on with the request; the next request starts empty.
+    mutating func takeHeaders() -> HTTPHeaders {
+        let headers = HTTPHeaders(storage: head, start: requestLineBytes, count: fieldCount)
+        head = []
+        return headers
     }
 
     /// The request was handed on: the next one starts empty.
     mutating func reset() {
-        method = []
-        target = []
-        headers = HTTPHeaders()
+        head = []
+        methodLength = 0
+        targetLength = 0
+        fieldCount = 0
+        fieldPrefix = nil
+        nameLength = 0
         headerBytes = 0
         inTrailers = false
     }
@@ -130,10 +190,13 @@ struct RequestUnderConstruction {
         return UnsafeBufferPointer(start: start, count: end - start).contains(0x0A)
     }
 
-    private static func append(_ at: UnsafePointer<CChar>?, _ length: Int, to buffer: inout [UInt8]) {
-        guard let at, length > 0 else { return }
+    @discardableResult
+    private static func append(_ at: UnsafePointer<CChar>?, _ length: Int, to buffer: inout [UInt8]) -> Bool {
+        guard let at, length > 0 else { return false }
+        if buffer.capacity == 0 { buffer.reserveCapacity(Swift.max(256, length)) }  // one allocation for a typical head
         at.withMemoryRebound(to: UInt8.self, capacity: length) {
             buffer.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
         }
+        return true
     }
 }

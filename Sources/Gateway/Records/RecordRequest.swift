@@ -21,7 +21,7 @@ struct RecordRequest {
 
     /// `method` is the route's (GET for HEAD); `operate` marks `/operate`.
     static func parse(
-        method: String, operate: Bool, parameters: [String: String], request: HTTPRequest
+        method: String, operate: Bool, parameters: RouteParameters, request: HTTPRequest
     ) throws(GatewayError) -> RecordRequest {
         let input = try RequestInput(request)
         // Without a query string no parameter can be wrong or set: skip their lookups.

@@ -50,7 +50,7 @@ final class AccessControl {
         }
     }
 
-    private func authorize(_ request: HTTPRequest, template: String, parameters: [String: String])
+    private func authorize(_ request: HTTPRequest, template: String, parameters: RouteParameters)
         -> Result<String?, GatewayError>
     {
         let requirement = configuration.policy.requirement(method: request.method, template: template)
