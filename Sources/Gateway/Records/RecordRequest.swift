@@ -33,16 +33,7 @@ struct RecordRequest {
             default: try input.allowOnly(["ttl", "timeout_ms"])
             }
         }
-        // Three parameters: one pass over them costs less than three hashed lookups.
-        var namespace = "", set = "", userKey = ""
-        for (name, value) in parameters {
-            switch name {
-            case "ns": namespace = value
-            case "set": set = value
-            case "key": userKey = value
-            default: break
-            }
-        }
+        let namespace = parameters["ns"] ?? "", set = parameters["set"] ?? "", userKey = parameters["key"] ?? ""
         let key = try RecordKey(namespace: namespace, set: set, key: userKey)
         let operation: Operation
         switch (method, operate) {
