@@ -1,7 +1,10 @@
 package import EventLoop
 
 /// One client socket: the parser, the ordered queue of responders and the kept input.
-/// Its `HTTPConnectionStateMachine` decides everything else (states, pauses, deadlines,
+/// The parser is borrowed from the server's pool from the first byte of a request
+/// until every byte read is parsed with no request half-read, and the queue and the
+/// kept input allocate only while in use, so an idle keep-alive connection is this
+/// object, its `SocketStream` and the `uv_tcp_t`. Its `HTTPConnectionStateMachine` decides everything else (states, pauses, deadlines,
 /// keep-alive, draining, lingering); this class feeds it events and carries out the
 /// `Actions` it returns, and is the only part that touches the socket.
 ///
@@ -18,10 +21,10 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
     typealias Machine = HTTPConnectionStateMachine
 
     let stream: SocketStream
-    private let parser: RequestParser
+    private var parser: RequestParser?
     private unowned let server: HTTPServer
     private(set) var machine = Machine()
-    private var responders = FIFO<HTTPResponder>()
+    private var responders = ResponderQueue()
     private var unparsed: [UInt8] = []
     package var deadlineHeapIndex = -1
     /// When the machine's deadline falls (0: none), and when this connection's entry
@@ -35,8 +38,6 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
     init(stream: SocketStream, server: HTTPServer) {
         self.stream = stream
         self.server = server
-        parser = RequestParser(settings: server.parserSettings, ids: server.requestIDs)
-        parser.delegate = self
         stream.delegate = self
         stream.setNoDelay(true)
         perform(machine.start())
@@ -59,6 +60,9 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
     /// Feeds `bytes` to llhttp and dispatches each request after `feed` returns, until
     /// the bytes are used up or the state machine stops reading.
     private func parse(_ bytes: UnsafeRawBufferPointer) {
+        let parser = self.parser ?? server.parsers.take(for: self)
+        self.parser = parser
+        defer { if !parser.isInsideRequest, machine.isReadingOrPaused { releaseParser() } }
         var rest = bytes
         while true {
             switch parser.feed(rest) {
@@ -100,11 +104,18 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
         bytes.withUnsafeBytes { parse($0) }
     }
 
+    /// Every byte read is parsed and no request is half-read: the parser goes back to the pool.
+    private func releaseParser() {
+        guard let parser else { return }
+        self.parser = nil
+        server.parsers.giveBack(parser)
+    }
+
     /// llhttp is running on this connection (requests are never dispatched then).
-    var isParsing: Bool { parser.isExecuting }
+    var isParsing: Bool { parser?.isExecuting ?? false }
 
     private func dispatch(_ request: HTTPRequest, moreInput: Bool) {
-        assert(!parser.isExecuting, "dispatched inside an llhttp callback")
+        assert(!isParsing, "dispatched inside an llhttp callback")
         let keepAlive = request.keepAlive && !server.isDraining
         let actions = machine.didParseRequest(keepAlive: keepAlive, moreInput: moreInput)
         perform(actions)
@@ -139,11 +150,12 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
     private func refuse(_ error: HTTPError) {
         server.connectionStats.refusedRequests += 1
         if error.status == 408 { server.connectionStats.requestTimeouts += 1 }
+        let requestID = parser?.currentRequestID ?? ""
         let responder = HTTPResponder(
-            connection: self, method: "-", keepAlive: false, requestID: parser.currentRequestID, requestBytes: 0)
+            connection: self, method: "-", keepAlive: false, requestID: requestID, requestBytes: 0)
         responder.route = "refused"
         responders.append(responder)
-        responder.respond(server.errorResponse(error, requestID: parser.currentRequestID))
+        responder.respond(server.errorResponse(error, requestID: requestID))
     }
 
     /// Layer 2 admitted or refused this connection's waiting request.
@@ -180,7 +192,7 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
         var closes = false
         while let responder = responders.first, write(responder, closes: &closes) {
             responder.connection = nil
-            _ = responders.popFirst()
+            responders.removeFirst()
             written += 1
             if closes { break }
         }
@@ -193,7 +205,7 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
     /// Serialises `responder` if it is finished (or streams what it has); true when done.
     /// `closes` is set when the response carries `Connection: close`.
     private func write(_ responder: HTTPResponder, closes: inout Bool) -> Bool {
-        let isLast = responders.count == 1 && !parser.isInsideRequest
+        let isLast = responders.count == 1 && !(parser?.isInsideRequest ?? false)
         let close = !responder.keepAlive || (server.isDraining && isLast)
         switch responder.state {
         case .pending, .written:
@@ -277,6 +289,8 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
 
     package func streamDidClose(_ stream: SocketStream) {
         perform(machine.didClose())
+        for responder in responders.removeAll() { responder.connection = nil }
+        releaseParser()
         deadlineAtMs = 0
         if heapEntryAtMs != 0 {
             heapEntryAtMs = 0
@@ -330,5 +344,41 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
         case .slowReader: limits.slowReaderTimeoutMs
         case .linger: limits.lingerTimeoutMs
         }
+    }
+}
+
+/// A connection's responders in request order. The first is held inline; pipelined
+/// ones wait in an array that is freed when it empties, so a connection that is not
+/// pipelining allocates nothing here.
+struct ResponderQueue {
+    private(set) var first: HTTPResponder?
+    private var rest: [HTTPResponder] = []
+    private var restHead = 0
+
+    var count: Int { first == nil ? 0 : 1 + rest.count - restHead }
+
+    mutating func append(_ responder: HTTPResponder) {
+        if first == nil { first = responder } else { rest.append(responder) }
+    }
+
+    mutating func removeFirst() {
+        guard restHead < rest.count else {
+            first = nil
+            return
+        }
+        first = rest[restHead]
+        restHead += 1
+        if restHead == rest.count {
+            rest = []
+            restHead = 0
+        }
+    }
+
+    /// Empties the queue; returns what it held, oldest first.
+    mutating func removeAll() -> [HTTPResponder] {
+        guard let head = first else { return [] }
+        let all = [head] + rest[restHead...]
+        self = ResponderQueue()
+        return all
     }
 }

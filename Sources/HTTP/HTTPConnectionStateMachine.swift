@@ -72,6 +72,9 @@ struct HTTPConnectionStateMachine: Equatable {
 
     private var isIdle: Bool { responsesOwed == 0 && !insideRequest && !hasUnparsedInput }
 
+    /// Input is (or will again be) parsed: neither draining, lingering nor closed.
+    var isReadingOrPaused: Bool { isParsing }
+
     private var isParsing: Bool {
         switch state {
         case .reading, .paused: true

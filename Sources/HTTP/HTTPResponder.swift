@@ -14,7 +14,9 @@ package final class HTTPResponder {
         case written
     }
 
-    weak var connection: HTTPConnection?
+    /// Strong, not weak (a weak reference gives every connection a side-table allocation):
+    /// the connection clears it when the response is written or the connection closes.
+    var connection: HTTPConnection?
     /// Set while this request holds one unit of global capacity (layer 2).
     var admission: Admission?
     package let isHead: Bool

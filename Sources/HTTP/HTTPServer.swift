@@ -14,6 +14,8 @@ package final class HTTPServer: TCPListenerDelegate {
     let parserSettings: ParserSettings
     let serializer = ResponseSerializer()
     let requestIDs = RequestIDGenerator()
+    /// Lent to connections while they read a request.
+    let parsers: RequestParserPool
     private let handler: HTTPHandler
     private let formatError: (HTTPError, String) -> HTTPResponse
     private var listener: TCPListener?
@@ -40,6 +42,7 @@ package final class HTTPServer: TCPListenerDelegate {
         self.loop = loop
         self.limits = limits
         parserSettings = ParserSettings(limits: limits)
+        parsers = RequestParserPool(settings: parserSettings, ids: requestIDs)
         self.handler = handler
         self.formatError = formatError
         admission = Admission(server: self, capacity: limits.maxRequestsInProgress, timeoutMs: limits.admissionTimeoutMs)

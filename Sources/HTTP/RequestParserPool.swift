@@ -1,0 +1,30 @@
+/// The server's idle parsers. A connection takes one when the first byte of a request
+/// arrives and gives it back once it has parsed every byte it read and no request is
+/// half-read, so an idle keep-alive connection holds no parser (about 350 bytes with
+/// its `llhttp_t`). At most `capacity` wait here; the rest are freed.
+final class RequestParserPool {
+    private let settings: ParserSettings
+    private let ids: RequestIDGenerator
+    private var idle: [RequestParser] = []
+    let capacity: Int
+
+    init(settings: ParserSettings, ids: RequestIDGenerator, capacity: Int = 64) {
+        self.settings = settings
+        self.ids = ids
+        self.capacity = capacity
+    }
+
+    /// Parsers waiting to be lent (for tests).
+    var idleCount: Int { idle.count }
+
+    func take(for delegate: any RequestParserDelegate) -> RequestParser {
+        let parser = idle.popLast() ?? RequestParser(settings: settings, ids: ids)
+        parser.delegate = delegate
+        return parser
+    }
+
+    func giveBack(_ parser: RequestParser) {
+        parser.reset()
+        if idle.count < capacity { idle.append(parser) }
+    }
+}
