@@ -32,22 +32,24 @@ extension SocketStreamDelegate {
 package final class SocketStream: HandleOwner {
     package enum Kind { case tcp, pipe, tty }
 
+    // One of these per client connection: the small fields come first, packed after
+    // `HandleOwner.isClosed`, and the loop is found through the handle.
+    package let kind: Kind
+    private var isDirty = false
+    package private(set) var isReading = false
+    private var writeSystemCalls: UInt32 = 0
     /// Not weak (a weak reference costs a side-table allocation per socket): the
     /// delegate owns the stream and outlives it until `socketStreamDidClose`.
     package unowned(unsafe) var delegate: (any SocketStreamDelegate)?
-    package let kind: Kind
-    private unowned let loop: Loop
     private var pending: [UInt8] = []
     private var inFlight: [UInt8] = []
     private var writeRequest: UnsafeMutablePointer<uv_write_t>?
-    private var isDirty = false
-    private var flushWaiters = false
-    package private(set) var isReading = false
+
     /// Write system calls issued (uv_try_write plus uv_write); tests check coalescing with it.
-    package private(set) var writeCalls = 0
+    package var writeCalls: Int { Int(writeSystemCalls) }
+    private var loop: Loop { Loop.owner(of: rawHandle.pointee.loop) }
 
     package init(loop: Loop, kind: Kind) {
-        self.loop = loop
         self.kind = kind
         let size =
             switch kind {
@@ -68,7 +70,6 @@ package final class SocketStream: HandleOwner {
     package init?(loop: Loop, fileDescriptor: Int32) {
         let type = uv_guess_handle(fileDescriptor)
         guard type == UV_NAMED_PIPE || type == UV_TTY || type == UV_TCP else { return nil }
-        self.loop = loop
         self.kind = type == UV_TTY ? .tty : .pipe
         super.init(byteCount: max(MemoryLayout<uv_tty_t>.size, MemoryLayout<uv_pipe_t>.size))
         let rc: Int32
@@ -145,7 +146,7 @@ package final class SocketStream: HandleOwner {
     package func flush() {
         isDirty = false
         guard !isClosed, writeRequest == nil, !pending.isEmpty else { return }
-        writeCalls += 1
+        writeSystemCalls &+= 1
         let written: Int32 = pending.withUnsafeMutableBytes { bytes in
             var buf = uv_buf_t(base: bytes.baseAddress!.assumingMemoryBound(to: CChar.self), len: bytes.count)
             return uv_try_write(rawStream, &buf, 1)
@@ -168,7 +169,7 @@ package final class SocketStream: HandleOwner {
         let request = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
         request.pointee.data = Unmanaged.passUnretained(self).toOpaque()
         writeRequest = request
-        writeCalls += 1
+        writeSystemCalls &+= 1
         let rc: Int32 = inFlight.withUnsafeMutableBytes { bytes in
             var buf = uv_buf_t(base: bytes.baseAddress!.assumingMemoryBound(to: CChar.self), len: bytes.count)
             return uv_write(request, rawStream, &buf, 1) { request, status in
