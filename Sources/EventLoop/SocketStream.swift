@@ -28,8 +28,9 @@ extension SocketStreamDelegate {
 /// calls `flush()` once per turn, which tries one synchronous write and hands any
 /// remainder to a single outstanding `uv_write`. Reads land in the loop-wide slab.
 /// After the output is fully written the buffer is released, so an idle stream holds
-/// no output memory.
-package final class SocketStream: HandleOwner {
+/// no output memory. Open so that an owner with one per client connection can be the
+/// stream itself (one object per connection, not two); every member is final.
+open class SocketStream: HandleOwner {
     package enum Kind { case tcp, pipe, tty }
 
     // One of these per client connection: the small fields come first, packed after
@@ -93,7 +94,7 @@ package final class SocketStream: HandleOwner {
 
     // MARK: reading
 
-    package func startReading() {
+    package final func startReading() {
         guard !isReading, !isClosed else { return }
         let rc = uv_read_start(rawStream, { handle, _, buf in
             let loop = Loop.owner(of: handle!.pointee.loop)
@@ -105,13 +106,13 @@ package final class SocketStream: HandleOwner {
         isReading = rc == 0
     }
 
-    package func stopReading() {
+    package final func stopReading() {
         guard isReading, !isClosed else { return }
         uv_read_stop(rawStream)
         isReading = false
     }
 
-    private func didRead(count: Int) {
+    private final func didRead(count: Int) {
         if count > 0 {
             delegate?.streamDidRead(self, bytes: UnsafeRawBufferPointer(start: loop.readBuffer.base, count: count))
         } else if count < 0 {
@@ -123,27 +124,27 @@ package final class SocketStream: HandleOwner {
 
     // MARK: writing
 
-    package func write(_ bytes: some Sequence<UInt8>) {
+    package final func write(_ bytes: some Sequence<UInt8>) {
         guard !isClosed else { return }
         pending.append(contentsOf: bytes)
         markDirty()
     }
 
     /// Lets the caller serialise straight into the output buffer.
-    package func write(_ body: (inout [UInt8]) -> Void) {
+    package final func write(_ body: (inout [UInt8]) -> Void) {
         guard !isClosed else { return }
         body(&pending)
         markDirty()
     }
 
-    private func markDirty() {
+    private final func markDirty() {
         guard !isDirty else { return }
         isDirty = true
         loop.scheduler.markDirty(self)
     }
 
     /// Called by the flush scheduler once per loop turn; callable directly when needed.
-    package func flush() {
+    package final func flush() {
         isDirty = false
         guard !isClosed, writeRequest == nil, !pending.isEmpty else { return }
         writeSystemCalls &+= 1
@@ -165,7 +166,7 @@ package final class SocketStream: HandleOwner {
         startAsyncWrite()
     }
 
-    private func startAsyncWrite() {
+    private final func startAsyncWrite() {
         let request = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
         request.pointee.data = Unmanaged.passUnretained(self).toOpaque()
         writeRequest = request
@@ -184,7 +185,7 @@ package final class SocketStream: HandleOwner {
         }
     }
 
-    private func didWrite(status: Int32) {
+    private final func didWrite(status: Int32) {
         writeRequest?.deallocate()
         writeRequest = nil
         inFlight = []
@@ -198,20 +199,20 @@ package final class SocketStream: HandleOwner {
         }
     }
 
-    private func failWrite(_ error: EventLoopError) {
+    private final func failWrite(_ error: EventLoopError) {
         pending = []
         delegate?.streamDidFailWrite(self, error: error)
     }
 
     // MARK: connecting and closing
 
-    package func setNoDelay(_ on: Bool) {
+    package final func setNoDelay(_ on: Bool) {
         guard kind == .tcp else { return }
         uv_tcp_nodelay(handle.assumingMemoryBound(to: uv_tcp_t.self), on ? 1 : 0)
     }
 
     /// Connects to `address`; the delegate hears `streamDidConnect`.
-    package func connect(to address: SocketAddress) throws(EventLoopError) {
+    package final func connect(to address: SocketAddress) throws(EventLoopError) {
         let request = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
         request.pointee.data = Unmanaged.passUnretained(self).toOpaque()
         let callback: uv_connect_cb = { request, status in
@@ -240,13 +241,13 @@ package final class SocketStream: HandleOwner {
         }
     }
 
-    private func didConnect(status: Int32) {
+    private final func didConnect(status: Int32) {
         guard !isClosed else { return }
         delegate?.streamDidConnect(self, error: status == 0 ? nil : EventLoopError(code: status, operation: "connect"))
     }
 
     /// Sends FIN after the queued output (uv_shutdown); reading may continue.
-    package func shutdownWrite() {
+    package final func shutdownWrite() {
         guard !isClosed else { return }
         let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
         if uv_shutdown(request, rawStream, { request, _ in request?.deallocate() }) != 0 {
@@ -256,7 +257,7 @@ package final class SocketStream: HandleOwner {
 
     /// Closes with a TCP reset: unsent output is dropped by the kernel too. For peers
     /// that stopped reading, so a stuck client cannot pin kernel buffers either.
-    package func reset() {
+    package final func reset() {
         guard kind == .tcp else { return close() }
         closeWithReset()
     }

@@ -4,7 +4,7 @@ package import EventLoop
 /// The parser is borrowed from the server's pool from the first byte of a request
 /// until every byte read is parsed with no request half-read, and the queue and the
 /// kept input allocate only while in use, so an idle keep-alive connection is this
-/// object, its `SocketStream` and the `uv_tcp_t`. Its `HTTPConnectionStateMachine` decides everything else (states, pauses, deadlines,
+/// object (it is its own `SocketStream`) and the `uv_tcp_t`. Its `HTTPConnectionStateMachine` decides everything else (states, pauses, deadlines,
 /// keep-alive, draining, lingering); this class feeds it events and carries out the
 /// `Actions` it returns, and is the only part that touches the socket.
 ///
@@ -17,11 +17,10 @@ package import EventLoop
 /// state machine paused. Input left over while paused waits in `unparsed` and is parsed
 /// on a later loop turn after the pause ends, so neither a responder answering at once
 /// nor layer 2 admitting a request ever runs the next request inside its own call.
-package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate, DeadlineTarget {
+package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestParserDelegate, DeadlineTarget {
     typealias Machine = HTTPConnectionStateMachine
 
-    // Fields in this order keep the object at 112 bytes of malloc: the 4-byte fields last.
-    let stream: SocketStream
+    // Fields in this order pack behind SocketStream's: the 4-byte fields last.
     private var parser: RequestParser?
     private unowned let server: HTTPServer
     private var responders = ResponderQueue()
@@ -37,13 +36,19 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
     private var heapIndex: Int32 = -1
     private var tableSlot: Int32 = -1
 
-    init(stream: SocketStream, server: HTTPServer) {
-        self.stream = stream
+    /// A connection not yet accepted: `start()` once the socket is.
+    init(server: HTTPServer) {
         self.server = server
-        stream.delegate = self
-        stream.setNoDelay(true)
+        super.init(loop: server.loop, kind: .tcp)
+        delegate = self
+    }
+
+    func start() {
+        setNoDelay(true)
         perform(machine.start())
     }
+
+    private var stream: SocketStream { self }
 
     /// Read through the server: a per-connection copy would cost ~100 bytes per idle connection.
     private var limits: HTTPLimits { server.limits }
@@ -57,8 +62,6 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
         get { Int(heapIndex) }
         set { heapIndex = Int32(truncatingIfNeeded: newValue) }
     }
-
-    var unsentByteCount: Int { stream.unsentByteCount }
 
     // MARK: reading and parsing
 
@@ -293,7 +296,7 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
         perform(machine.drain())
     }
 
-    func close(reset: Bool = false) {
+    func closeConnection(reset: Bool = false) {
         perform(machine.close(reset: reset))
     }
 

@@ -61,16 +61,23 @@ package final class HTTPServer: TCPListenerDelegate {
 
     package var connectionCount: Int { connections.count }
 
+    /// A connection is accepted straight into an `HTTPConnection` (its own stream); one
+    /// about to be refused into a plain stream.
+    package func listenerStreamForNextConnection(_ listener: TCPListener, loop: Loop) -> SocketStream {
+        guard !isDraining, connections.count < limits.maxConnections else { return SocketStream(loop: loop, kind: .tcp) }
+        return HTTPConnection(server: self)
+    }
+
     package func listenerDidAccept(_ listener: TCPListener, stream: SocketStream) {
-        guard !isDraining, connections.count < limits.maxConnections else {
+        guard let connection = stream as? HTTPConnection, !isDraining, connections.count < limits.maxConnections else {
             refusedConnections += 1
             stream.close()
             return
         }
         connectionStats.accepted += 1
-        let connection = HTTPConnection(stream: stream, server: self)
         connection.tableIndex = connections.count
         connections.append(connection)
+        connection.start()
     }
 
     package func listenerDidFail(_ listener: TCPListener, error: EventLoopError) {}
@@ -130,7 +137,7 @@ package final class HTTPServer: TCPListenerDelegate {
         drainTimer = timer
         timer.start(afterMs: graceMs) { [weak self] in
             guard let self else { return }
-            for connection in self.connections { connection.close() }
+            for connection in self.connections { connection.closeConnection() }
         }
     }
 
@@ -146,7 +153,7 @@ package final class HTTPServer: TCPListenerDelegate {
     package func close() {
         listener?.close()
         listener = nil
-        for connection in connections { connection.close() }
+        for connection in connections { connection.closeConnection() }
         drainTimer?.close()
         drainTimer = nil
     }
