@@ -43,8 +43,8 @@ open class SocketStream: HandleOwner {
     /// delegate owns the stream and outlives it until `socketStreamDidClose`.
     package unowned(unsafe) var delegate: (any SocketStreamDelegate)?
     private var pending: [UInt8] = []
-    private var inFlight: [UInt8] = []
-    private var writeRequest: UnsafeMutablePointer<uv_write_t>?
+    /// The one outstanding `uv_write`, when a write did not complete at once.
+    private var asyncWrite: AsyncWrite?
 
     /// Write system calls issued (uv_try_write plus uv_write); tests check coalescing with it.
     package var writeCalls: Int { Int(writeSystemCalls) }
@@ -90,7 +90,7 @@ open class SocketStream: HandleOwner {
     var rawStream: UnsafeMutablePointer<uv_stream_t> { handle.assumingMemoryBound(to: uv_stream_t.self) }
 
     /// Bytes accepted by `write` and not yet handed to the kernel.
-    package var unsentByteCount: Int { pending.count + inFlight.count }
+    package var unsentByteCount: Int { pending.count + (asyncWrite?.bytes.count ?? 0) }
 
     // MARK: reading
 
@@ -146,7 +146,7 @@ open class SocketStream: HandleOwner {
     /// Called by the flush scheduler once per loop turn; callable directly when needed.
     package final func flush() {
         isDirty = false
-        guard !isClosed, writeRequest == nil, !pending.isEmpty else { return }
+        guard !isClosed, asyncWrite == nil, !pending.isEmpty else { return }
         writeSystemCalls &+= 1
         let written: Int32 = pending.withUnsafeMutableBytes { bytes in
             var buf = uv_buf_t(base: bytes.baseAddress!.assumingMemoryBound(to: CChar.self), len: bytes.count)
@@ -161,17 +161,17 @@ open class SocketStream: HandleOwner {
             failWrite(EventLoopError(code: written, operation: "write"))
             return
         }
-        inFlight = Array(pending[Int(max(written, 0))...])
+        let write = AsyncWrite(bytes: Array(pending[Int(max(written, 0))...]))
         pending = []
-        startAsyncWrite()
+        startAsyncWrite(write)
     }
 
-    private final func startAsyncWrite() {
-        let request = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
+    private final func startAsyncWrite(_ write: AsyncWrite) {
+        let request = write.request
         request.pointee.data = Unmanaged.passUnretained(self).toOpaque()
-        writeRequest = request
+        asyncWrite = write
         writeSystemCalls &+= 1
-        let rc: Int32 = inFlight.withUnsafeMutableBytes { bytes in
+        let rc: Int32 = write.bytes.withUnsafeMutableBytes { bytes in
             var buf = uv_buf_t(base: bytes.baseAddress!.assumingMemoryBound(to: CChar.self), len: bytes.count)
             return uv_write(request, rawStream, &buf, 1) { request, status in
                 let stream = Unmanaged<SocketStream>.fromOpaque(request!.pointee.data).takeUnretainedValue()
@@ -179,16 +179,13 @@ open class SocketStream: HandleOwner {
             }
         }
         if rc != 0 {
-            request.deallocate()
-            writeRequest = nil
+            asyncWrite = nil
             failWrite(EventLoopError(code: rc, operation: "uv_write"))
         }
     }
 
     private final func didWrite(status: Int32) {
-        writeRequest?.deallocate()
-        writeRequest = nil
-        inFlight = []
+        asyncWrite = nil
         guard !isClosed else { return }
         if status != 0 {
             failWrite(EventLoopError(code: status, operation: "write"))
@@ -271,4 +268,14 @@ open class SocketStream: HandleOwner {
         delegate?.streamDidClose(self)
         delegate = nil
     }
+}
+
+/// The bytes handed to one `uv_write` and its request, alive until its callback.
+private final class AsyncWrite {
+    let request = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
+    var bytes: [UInt8]
+
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
+    deinit { request.deallocate() }
 }

@@ -14,7 +14,7 @@ package import EventLoop
 /// ```
 /// llhttp pauses after each complete request; the request is dispatched only once
 /// `feed` has returned, then parsing resumes with the rest of the read unless the
-/// state machine paused. Input left over while paused waits in `unparsed` and is parsed
+/// state machine paused. Input left over while paused waits in `backlog` and is parsed
 /// on a later loop turn after the pause ends, so neither a responder answering at once
 /// nor layer 2 admitting a request ever runs the next request inside its own call.
 package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestParserDelegate, DeadlineTarget {
@@ -23,15 +23,14 @@ package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestP
     // Fields in this order pack behind SocketStream's: the 4-byte fields last.
     private var parser: RequestParser?
     private unowned let server: HTTPServer
-    private var responders = ResponderQueue()
-    private var unparsed: [UInt8] = []
-    /// When the machine's deadline falls (0: none), and when this connection's entry
-    /// in the loop's deadline heap fires (0: none). The entry is moved only when the
-    /// deadline comes earlier; a later or cleared deadline waits for the entry to fire
-    /// and is then re-armed or ignored, so a request costs no heap operation in the
-    /// common case.
-    private var deadlineAtMs: UInt64 = 0
-    private var heapEntryAtMs: UInt64 = 0
+    private var backlog = ConnectionBacklog()
+    /// When the machine's deadline (if any) falls: the low 32 bits of the loop's
+    /// milliseconds, compared with wrapping arithmetic (every timeout is clamped under
+    /// 24 days). This connection's entry in the loop's deadline heap is moved only when
+    /// the deadline comes earlier; a later or cleared deadline waits for the entry to
+    /// fire and is then re-armed or ignored, so a request costs no heap operation in
+    /// the common case.
+    private var deadlineLowMs: UInt32 = 0
     private(set) var machine = Machine()
     private var heapIndex: Int32 = -1
     private var tableSlot: Int32 = -1
@@ -95,7 +94,7 @@ package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestP
                 case .reading:
                     continue
                 case .paused where !rest.isEmpty:
-                    unparsed.append(contentsOf: rest)
+                    backlog.keepInput(rest)
                     machine.didKeepInput()
                     return
                 default:
@@ -111,9 +110,8 @@ package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestP
 
     /// Input kept while paused, once the pause is over (a later loop turn).
     private func parseKeptInput() {
-        guard machine.state == .reading, !unparsed.isEmpty else { return }
-        let bytes = unparsed
-        unparsed = []
+        guard machine.state == .reading, backlog.hasKeptInput else { return }
+        let bytes = backlog.takeKeptInput()
         bytes.withUnsafeBytes { parse($0) }
     }
 
@@ -136,7 +134,7 @@ package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestP
         let responder = HTTPResponder(
             connection: self, method: request.method, keepAlive: keepAlive, requestID: request.id,
             requestBytes: request.body.count)
-        responders.append(responder)
+        backlog.appendResponder(responder)
         let waitsForCapacity = server.handle(request, responder)
         perform(
             machine.didDispatch(
@@ -151,7 +149,7 @@ package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestP
         guard actions.dispatch else { return }
         let responder = HTTPResponder(
             connection: self, method: request.method, keepAlive: false, requestID: request.id, requestBytes: 0)
-        responders.append(responder)
+        backlog.appendResponder(responder)
         _ = server.handle(request, responder)
     }
 
@@ -167,7 +165,7 @@ package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestP
         let responder = HTTPResponder(
             connection: self, method: "-", keepAlive: false, requestID: requestID, requestBytes: 0)
         responder.route = "refused"
-        responders.append(responder)
+        backlog.appendResponder(responder)
         responder.respond(server.errorResponse(error, requestID: requestID))
     }
 
@@ -203,9 +201,9 @@ package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestP
         }
         var written = 0
         var closes = false
-        while let responder = responders.first, write(responder, closes: &closes) {
+        while let responder = backlog.firstResponder, write(responder, closes: &closes) {
             responder.connection = nil
-            responders.removeFirst()
+            backlog.removeFirstResponder()
             written += 1
             if closes { break }
         }
@@ -218,7 +216,7 @@ package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestP
     /// Serialises `responder` if it is finished (or streams what it has); true when done.
     /// `closes` is set when the response carries `Connection: close`.
     private func write(_ responder: HTTPResponder, closes: inout Bool) -> Bool {
-        let isLast = responders.count == 1 && !(parser?.isInsideRequest ?? false)
+        let isLast = backlog.responderCount == 1 && !(parser?.isInsideRequest ?? false)
         let close = !responder.keepAlive || (server.isDraining && isLast)
         switch responder.state {
         case .pending, .written:
@@ -275,20 +273,15 @@ package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestP
         perform(machine.didReadEOF(error: error != nil))
     }
 
-    package func streamDidFailWrite(_ stream: SocketStream, error: EventLoopError) { close() }
+    package func streamDidFailWrite(_ stream: SocketStream, error: EventLoopError) { closeConnection() }
 
     package func deadlineDidExpire() {
-        heapEntryAtMs = 0
-        guard deadlineAtMs != 0 else { return }
-        if deadlineAtMs > server.loop.nowMs { return armHeapEntry() }
-        deadlineAtMs = 0
+        guard machine.deadline != .none else { return }
+        let now = server.loop.nowMs
+        let remainingMs = Int32(bitPattern: deadlineLowMs &- UInt32(truncatingIfNeeded: now))
+        if remainingMs > 0 { return server.loop.deadlines.schedule(self, atMs: now &+ UInt64(remainingMs)) }
         if machine.deadline == .slowReader { server.connectionStats.slowReaderResets += 1 }
         perform(machine.didExpireDeadline())
-    }
-
-    private func armHeapEntry() {
-        heapEntryAtMs = deadlineAtMs
-        server.loop.deadlines.schedule(self, atMs: deadlineAtMs)
     }
 
     /// Called by the server when it starts draining.
@@ -302,20 +295,16 @@ package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestP
 
     package func streamDidClose(_ stream: SocketStream) {
         perform(machine.didClose())
-        for responder in responders.removeAll() { responder.connection = nil }
+        for responder in backlog.removeAllResponders() { responder.connection = nil }
         releaseParser()
-        deadlineAtMs = 0
-        if heapEntryAtMs != 0 {
-            heapEntryAtMs = 0
-            server.loop.deadlines.cancel(self)
-        }
+        server.loop.deadlines.cancel(self)
         server.connectionDidClose(self)
     }
 
     // MARK: carrying out the state machine's actions
 
     private func perform(_ actions: Machine.Actions) {
-        if actions.discardInput, !unparsed.isEmpty { unparsed = [] }
+        if actions.discardInput, backlog.hasKeptInput { _ = backlog.takeKeptInput() }
         switch actions.reading {
         case .unchanged: break
         case .start: stream.startReading()
@@ -325,10 +314,13 @@ package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestP
         case .unchanged:
             break
         case .set(let reason):
-            deadlineAtMs = server.loop.nowMs &+ timeoutMs(reason)
-            if heapEntryAtMs == 0 || deadlineAtMs < heapEntryAtMs { armHeapEntry() }
+            let atMs = server.loop.nowMs &+ timeoutMs(reason)
+            deadlineLowMs = UInt32(truncatingIfNeeded: atMs)
+            let deadlines = server.loop.deadlines!
+            if let entryAtMs = deadlines.scheduledAtMs(of: self), entryAtMs <= atMs { break }
+            deadlines.schedule(self, atMs: atMs)
         case .clear:
-            deadlineAtMs = 0
+            break  // the heap entry, if any, fires and finds no deadline
         }
         if actions.paused.contains(.pipelineCap) { server.connectionStats.pipelinePauses += 1 }
         if actions.paused.contains(.slowReader) { server.connectionStats.slowReaderPauses += 1 }
@@ -339,17 +331,19 @@ package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestP
         case .none:
             break
         case .graceful, .reset:
-            for responder in responders.removeAll() { responder.connection = nil }
-            if heapEntryAtMs != 0 {
-                heapEntryAtMs = 0
-                server.loop.deadlines.cancel(self)
-            }
+            for responder in backlog.removeAllResponders() { responder.connection = nil }
+            server.loop.deadlines.cancel(self)
             if actions.close == .reset { stream.reset() } else { stream.close() }
         }
         if let error = actions.refuse { refuse(error) }
     }
 
+    /// Clamped under 2^31 ms (24 days), so that `deadlineLowMs` compares correctly.
     private func timeoutMs(_ reason: Machine.DeadlineReason) -> UInt64 {
+        min(configuredTimeoutMs(reason), UInt64(Int32.max))
+    }
+
+    private func configuredTimeoutMs(_ reason: Machine.DeadlineReason) -> UInt64 {
         switch reason {
         case .none, .firstRequest, .head: limits.headerTimeoutMs
         case .body: limits.bodyTimeoutMs
@@ -360,34 +354,70 @@ package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestP
     }
 }
 
-/// A connection's responders in request order. The first is held inline; pipelined
-/// ones wait in an array that is freed when it empties, so a connection that is not
-/// pipelining allocates nothing here.
-struct ResponderQueue {
-    private(set) var first: HTTPResponder?
-    /// At most the pipeline cap: removing from the front is a short move.
-    private var rest: [HTTPResponder] = []
-
-    var count: Int { first == nil ? 0 : 1 + rest.count }
-
-    mutating func append(_ responder: HTTPResponder) {
-        if first == nil { first = responder } else { rest.append(responder) }
+/// A connection's responders in request order, and the input it keeps while paused.
+/// The first responder is held inline; responders of pipelined requests and kept
+/// input share one `Overflow` object that exists only while either is non-empty, so a
+/// connection that is neither pipelining nor paused spends 16 bytes here.
+struct ConnectionBacklog {
+    private final class Overflow {
+        /// At most the pipeline cap: removing from the front is a short move.
+        var responders: [HTTPResponder] = []
+        var input: [UInt8] = []
     }
 
-    mutating func removeFirst() {
-        guard !rest.isEmpty else {
-            first = nil
+    private(set) var firstResponder: HTTPResponder?
+    private var overflow: Overflow?
+
+    var responderCount: Int { firstResponder == nil ? 0 : 1 + (overflow?.responders.count ?? 0) }
+    var hasKeptInput: Bool { !(overflow?.input.isEmpty ?? true) }
+
+    mutating func appendResponder(_ responder: HTTPResponder) {
+        if firstResponder == nil {
+            firstResponder = responder
+        } else {
+            makeOverflow().responders.append(responder)
+        }
+    }
+
+    mutating func removeFirstResponder() {
+        guard let overflow, !overflow.responders.isEmpty else {
+            firstResponder = nil
             return
         }
-        first = rest.count == 1 ? rest.removeLast() : rest.removeFirst()
-        if rest.isEmpty { rest = [] }
+        firstResponder = overflow.responders.removeFirst()
+        releaseOverflowIfEmpty()
     }
 
-    /// Empties the queue; returns what it held, oldest first.
-    mutating func removeAll() -> [HTTPResponder] {
-        guard let head = first else { return [] }
-        let all = [head] + rest
-        self = ResponderQueue()
+    /// Empties the queue of responders; returns what it held, oldest first.
+    mutating func removeAllResponders() -> [HTTPResponder] {
+        guard let first = firstResponder else { return [] }
+        let all = [first] + (overflow?.responders ?? [])
+        firstResponder = nil
+        overflow?.responders = []
+        releaseOverflowIfEmpty()
         return all
+    }
+
+    mutating func keepInput(_ bytes: UnsafeRawBufferPointer) {
+        makeOverflow().input.append(contentsOf: bytes)
+    }
+
+    mutating func takeKeptInput() -> [UInt8] {
+        guard let overflow else { return [] }
+        let input = overflow.input
+        overflow.input = []
+        releaseOverflowIfEmpty()
+        return input
+    }
+
+    private mutating func makeOverflow() -> Overflow {
+        if let overflow { return overflow }
+        let overflow = Overflow()
+        self.overflow = overflow
+        return overflow
+    }
+
+    private mutating func releaseOverflowIfEmpty() {
+        if let overflow, overflow.responders.isEmpty, overflow.input.isEmpty { self.overflow = nil }
     }
 }
