@@ -15,7 +15,7 @@ package final class HTTPServer: TCPListenerDelegate {
     let serializer = ResponseSerializer()
     let requestIDs = RequestIDGenerator()
     /// Lent to connections while they read a request.
-    let parsers: RequestParserPool
+    package let parsers: RequestParserPool
     private let handler: HTTPHandler
     private let formatError: (HTTPError, String) -> HTTPResponse
     private var listener: TCPListener?
