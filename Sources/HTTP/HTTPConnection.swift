@@ -1,12 +1,15 @@
 package import EventLoop
 
-/// One client socket: the parser, the ordered queue of responders and the kept input.
-/// The parser is borrowed from the server's pool from the first byte of a request
-/// until every byte read is parsed with no request half-read, and the queue and the
-/// kept input allocate only while in use, so an idle keep-alive connection is this
-/// object (it is its own `SocketStream`) and the `uv_tcp_t`. Its `HTTPConnectionStateMachine` decides everything else (states, pauses, deadlines,
-/// keep-alive, draining, lingering); this class feeds it events and carries out the
-/// `Actions` it returns, and is the only part that touches the socket.
+/// One client socket (the connection is its own `SocketStream`): the parser, the
+/// ordered queue of responders and the kept input. Its `HTTPConnectionStateMachine`
+/// decides everything else (states, pauses, deadlines, keep-alive, draining,
+/// lingering); this class feeds it events and carries out the `Actions` it returns,
+/// and is the only part that touches the socket.
+///
+/// An idle keep-alive connection is this object (one 128-byte malloc chunk) and its
+/// `uv_tcp_t`: the parser is lent by the server's pool from the first byte of a
+/// request until every byte read is parsed with no request half-read, and pipelined
+/// responders and kept input allocate only while there are some.
 ///
 /// ```
 ///  socket ─read─▶ RequestParser ─request─▶ (llhttp returns) ─dispatch─▶ handler ─▶ HTTPResponder (slot k)

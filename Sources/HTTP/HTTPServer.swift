@@ -64,7 +64,9 @@ package final class HTTPServer: TCPListenerDelegate {
     /// A connection is accepted straight into an `HTTPConnection` (its own stream); one
     /// about to be refused into a plain stream.
     package func listenerStreamForNextConnection(_ listener: TCPListener, loop: Loop) -> SocketStream {
-        guard !isDraining, connections.count < limits.maxConnections else { return SocketStream(loop: loop, kind: .tcp) }
+        guard !isDraining, connections.count < limits.maxConnections else {
+            return SocketStream(loop: loop, kind: .tcp)
+        }
         return HTTPConnection(server: self)
     }
 
