@@ -31,7 +31,8 @@ package final class RequestParserPool {
     }
 
     func giveBack(_ parser: RequestParser) {
+        guard idle.count < capacity else { return }
         parser.reset()
-        if idle.count < capacity { idle.append(parser) }
+        idle.append(parser)
     }
 }
