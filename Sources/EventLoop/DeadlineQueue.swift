@@ -53,6 +53,13 @@ package final class DeadlineQueue {
         armIfEarlier()
     }
 
+    /// When `target`'s entry fires; nil when it has none.
+    package func scheduledAtMs(of target: any DeadlineTarget) -> UInt64? {
+        let index = target.deadlineHeapIndex
+        guard index >= 0, index < heap.count, heap[index].target === target else { return nil }
+        return heap[index].at
+    }
+
     package func cancel(_ target: any DeadlineTarget) {
         let index = target.deadlineHeapIndex
         guard index >= 0, index < heap.count, heap[index].target === target else { return }

@@ -4,7 +4,8 @@ internal import CLibUV
 /// while its handle is open (the handle's `data` holds that reference), `close()` is
 /// the only way to close, and the close callback frees the handle memory, tells the
 /// owner, and drops the self-reference, in that order.
-package class HandleOwner {
+/// Open only because `SocketStream` is (an open class's superclass must be).
+open class HandleOwner {
     let handle: UnsafeMutableRawPointer
     package private(set) var isClosed = false
 

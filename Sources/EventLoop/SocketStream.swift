@@ -28,26 +28,29 @@ extension SocketStreamDelegate {
 /// calls `flush()` once per turn, which tries one synchronous write and hands any
 /// remainder to a single outstanding `uv_write`. Reads land in the loop-wide slab.
 /// After the output is fully written the buffer is released, so an idle stream holds
-/// no output memory.
-package final class SocketStream: HandleOwner {
+/// no output memory. Open so that an owner with one per client connection can be the
+/// stream itself (one object per connection, not two); every member is final.
+open class SocketStream: HandleOwner {
     package enum Kind { case tcp, pipe, tty }
 
+    // One of these per client connection: the small fields come first, packed after
+    // `HandleOwner.isClosed`, and the loop is found through the handle.
+    package let kind: Kind
+    private var isDirty = false
+    package private(set) var isReading = false
+    private var writeSystemCalls: UInt32 = 0
     /// Not weak (a weak reference costs a side-table allocation per socket): the
     /// delegate owns the stream and outlives it until `socketStreamDidClose`.
     package unowned(unsafe) var delegate: (any SocketStreamDelegate)?
-    package let kind: Kind
-    private unowned let loop: Loop
     private var pending: [UInt8] = []
-    private var inFlight: [UInt8] = []
-    private var writeRequest: UnsafeMutablePointer<uv_write_t>?
-    private var isDirty = false
-    private var flushWaiters = false
-    package private(set) var isReading = false
+    /// The one outstanding `uv_write`, when a write did not complete at once.
+    private var asyncWrite: AsyncWrite?
+
     /// Write system calls issued (uv_try_write plus uv_write); tests check coalescing with it.
-    package private(set) var writeCalls = 0
+    package var writeCalls: Int { Int(writeSystemCalls) }
+    private var loop: Loop { Loop.owner(of: rawHandle.pointee.loop) }
 
     package init(loop: Loop, kind: Kind) {
-        self.loop = loop
         self.kind = kind
         let size =
             switch kind {
@@ -68,7 +71,6 @@ package final class SocketStream: HandleOwner {
     package init?(loop: Loop, fileDescriptor: Int32) {
         let type = uv_guess_handle(fileDescriptor)
         guard type == UV_NAMED_PIPE || type == UV_TTY || type == UV_TCP else { return nil }
-        self.loop = loop
         self.kind = type == UV_TTY ? .tty : .pipe
         super.init(byteCount: max(MemoryLayout<uv_tty_t>.size, MemoryLayout<uv_pipe_t>.size))
         let rc: Int32
@@ -88,11 +90,11 @@ package final class SocketStream: HandleOwner {
     var rawStream: UnsafeMutablePointer<uv_stream_t> { handle.assumingMemoryBound(to: uv_stream_t.self) }
 
     /// Bytes accepted by `write` and not yet handed to the kernel.
-    package var unsentByteCount: Int { pending.count + inFlight.count }
+    package var unsentByteCount: Int { pending.count + (asyncWrite?.bytes.count ?? 0) }
 
     // MARK: reading
 
-    package func startReading() {
+    package final func startReading() {
         guard !isReading, !isClosed else { return }
         let rc = uv_read_start(rawStream, { handle, _, buf in
             let loop = Loop.owner(of: handle!.pointee.loop)
@@ -104,13 +106,13 @@ package final class SocketStream: HandleOwner {
         isReading = rc == 0
     }
 
-    package func stopReading() {
+    package final func stopReading() {
         guard isReading, !isClosed else { return }
         uv_read_stop(rawStream)
         isReading = false
     }
 
-    private func didRead(count: Int) {
+    private final func didRead(count: Int) {
         if count > 0 {
             delegate?.streamDidRead(self, bytes: UnsafeRawBufferPointer(start: loop.readBuffer.base, count: count))
         } else if count < 0 {
@@ -122,30 +124,30 @@ package final class SocketStream: HandleOwner {
 
     // MARK: writing
 
-    package func write(_ bytes: some Sequence<UInt8>) {
+    package final func write(_ bytes: some Sequence<UInt8>) {
         guard !isClosed else { return }
         pending.append(contentsOf: bytes)
         markDirty()
     }
 
     /// Lets the caller serialise straight into the output buffer.
-    package func write(_ body: (inout [UInt8]) -> Void) {
+    package final func write(_ body: (inout [UInt8]) -> Void) {
         guard !isClosed else { return }
         body(&pending)
         markDirty()
     }
 
-    private func markDirty() {
+    private final func markDirty() {
         guard !isDirty else { return }
         isDirty = true
         loop.scheduler.markDirty(self)
     }
 
     /// Called by the flush scheduler once per loop turn; callable directly when needed.
-    package func flush() {
+    package final func flush() {
         isDirty = false
-        guard !isClosed, writeRequest == nil, !pending.isEmpty else { return }
-        writeCalls += 1
+        guard !isClosed, asyncWrite == nil, !pending.isEmpty else { return }
+        writeSystemCalls &+= 1
         let written: Int32 = pending.withUnsafeMutableBytes { bytes in
             var buf = uv_buf_t(base: bytes.baseAddress!.assumingMemoryBound(to: CChar.self), len: bytes.count)
             return uv_try_write(rawStream, &buf, 1)
@@ -159,17 +161,17 @@ package final class SocketStream: HandleOwner {
             failWrite(EventLoopError(code: written, operation: "write"))
             return
         }
-        inFlight = Array(pending[Int(max(written, 0))...])
+        let write = AsyncWrite(bytes: Array(pending[Int(max(written, 0))...]))
         pending = []
-        startAsyncWrite()
+        startAsyncWrite(write)
     }
 
-    private func startAsyncWrite() {
-        let request = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
+    private final func startAsyncWrite(_ write: AsyncWrite) {
+        let request = write.request
         request.pointee.data = Unmanaged.passUnretained(self).toOpaque()
-        writeRequest = request
-        writeCalls += 1
-        let rc: Int32 = inFlight.withUnsafeMutableBytes { bytes in
+        asyncWrite = write
+        writeSystemCalls &+= 1
+        let rc: Int32 = write.bytes.withUnsafeMutableBytes { bytes in
             var buf = uv_buf_t(base: bytes.baseAddress!.assumingMemoryBound(to: CChar.self), len: bytes.count)
             return uv_write(request, rawStream, &buf, 1) { request, status in
                 let stream = Unmanaged<SocketStream>.fromOpaque(request!.pointee.data).takeUnretainedValue()
@@ -177,16 +179,13 @@ package final class SocketStream: HandleOwner {
             }
         }
         if rc != 0 {
-            request.deallocate()
-            writeRequest = nil
+            asyncWrite = nil
             failWrite(EventLoopError(code: rc, operation: "uv_write"))
         }
     }
 
-    private func didWrite(status: Int32) {
-        writeRequest?.deallocate()
-        writeRequest = nil
-        inFlight = []
+    private final func didWrite(status: Int32) {
+        asyncWrite = nil
         guard !isClosed else { return }
         if status != 0 {
             failWrite(EventLoopError(code: status, operation: "write"))
@@ -197,20 +196,20 @@ package final class SocketStream: HandleOwner {
         }
     }
 
-    private func failWrite(_ error: EventLoopError) {
+    private final func failWrite(_ error: EventLoopError) {
         pending = []
         delegate?.streamDidFailWrite(self, error: error)
     }
 
     // MARK: connecting and closing
 
-    package func setNoDelay(_ on: Bool) {
+    package final func setNoDelay(_ on: Bool) {
         guard kind == .tcp else { return }
         uv_tcp_nodelay(handle.assumingMemoryBound(to: uv_tcp_t.self), on ? 1 : 0)
     }
 
     /// Connects to `address`; the delegate hears `streamDidConnect`.
-    package func connect(to address: SocketAddress) throws(EventLoopError) {
+    package final func connect(to address: SocketAddress) throws(EventLoopError) {
         let request = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
         request.pointee.data = Unmanaged.passUnretained(self).toOpaque()
         let callback: uv_connect_cb = { request, status in
@@ -239,13 +238,13 @@ package final class SocketStream: HandleOwner {
         }
     }
 
-    private func didConnect(status: Int32) {
+    private final func didConnect(status: Int32) {
         guard !isClosed else { return }
         delegate?.streamDidConnect(self, error: status == 0 ? nil : EventLoopError(code: status, operation: "connect"))
     }
 
     /// Sends FIN after the queued output (uv_shutdown); reading may continue.
-    package func shutdownWrite() {
+    package final func shutdownWrite() {
         guard !isClosed else { return }
         let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
         if uv_shutdown(request, rawStream, { request, _ in request?.deallocate() }) != 0 {
@@ -255,7 +254,7 @@ package final class SocketStream: HandleOwner {
 
     /// Closes with a TCP reset: unsent output is dropped by the kernel too. For peers
     /// that stopped reading, so a stuck client cannot pin kernel buffers either.
-    package func reset() {
+    package final func reset() {
         guard kind == .tcp else { return close() }
         closeWithReset()
     }
@@ -269,4 +268,14 @@ package final class SocketStream: HandleOwner {
         delegate?.streamDidClose(self)
         delegate = nil
     }
+}
+
+/// The bytes handed to one `uv_write` and its request, alive until its callback.
+private final class AsyncWrite {
+    let request = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
+    var bytes: [UInt8]
+
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
+    deinit { request.deallocate() }
 }

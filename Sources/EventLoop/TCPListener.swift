@@ -4,9 +4,18 @@ internal import Glibc
 #endif
 
 package protocol TCPListenerDelegate: AnyObject {
+    /// The stream the next connection is accepted into: a plain `SocketStream`, or a
+    /// subclass that is the connection's owner too. The default is a plain one.
+    func listenerStreamForNextConnection(_ listener: TCPListener, loop: Loop) -> SocketStream
     /// A new connection, already accepted; the delegate becomes its owner.
     func listenerDidAccept(_ listener: TCPListener, stream: SocketStream)
     func listenerDidFail(_ listener: TCPListener, error: EventLoopError)
+}
+
+extension TCPListenerDelegate {
+    package func listenerStreamForNextConnection(_ listener: TCPListener, loop: Loop) -> SocketStream {
+        SocketStream(loop: loop, kind: .tcp)
+    }
 }
 
 /// A listening TCP socket (`uv_tcp_t`). Accepts every pending connection and hands
@@ -81,12 +90,14 @@ package final class TCPListener: HandleOwner {
             delegate?.listenerDidFail(self, error: EventLoopError(code: status, operation: "accept"))
             return
         }
-        let stream = SocketStream(loop: loop, kind: .tcp)
-        guard uv_accept(rawStream, stream.rawStream) == 0 else {
+        guard let delegate else {
+            let stream = SocketStream(loop: loop, kind: .tcp)
+            _ = uv_accept(rawStream, stream.rawStream)
             stream.close()
             return
         }
-        guard let delegate else {
+        let stream = delegate.listenerStreamForNextConnection(self, loop: loop)
+        guard uv_accept(rawStream, stream.rawStream) == 0 else {
             stream.close()
             return
         }

@@ -1,9 +1,15 @@
 package import EventLoop
 
-/// One client socket: the parser, the ordered queue of responders and the kept input.
-/// Its `HTTPConnectionStateMachine` decides everything else (states, pauses, deadlines,
-/// keep-alive, draining, lingering); this class feeds it events and carries out the
-/// `Actions` it returns, and is the only part that touches the socket.
+/// One client socket (the connection is its own `SocketStream`): the parser, the
+/// ordered queue of responders and the kept input. Its `HTTPConnectionStateMachine`
+/// decides everything else (states, pauses, deadlines, keep-alive, draining,
+/// lingering); this class feeds it events and carries out the `Actions` it returns,
+/// and is the only part that touches the socket.
+///
+/// An idle keep-alive connection is this object (one 128-byte malloc chunk) and its
+/// `uv_tcp_t`: the parser is lent by the server's pool from the first byte of a
+/// request until every byte read is parsed with no request half-read, and pipelined
+/// responders and kept input allocate only while there are some.
 ///
 /// ```
 ///  socket ─read─▶ RequestParser ─request─▶ (llhttp returns) ─dispatch─▶ handler ─▶ HTTPResponder (slot k)
@@ -11,43 +17,54 @@ package import EventLoop
 /// ```
 /// llhttp pauses after each complete request; the request is dispatched only once
 /// `feed` has returned, then parsing resumes with the rest of the read unless the
-/// state machine paused. Input left over while paused waits in `unparsed` and is parsed
+/// state machine paused. Input left over while paused waits in `backlog` and is parsed
 /// on a later loop turn after the pause ends, so neither a responder answering at once
 /// nor layer 2 admitting a request ever runs the next request inside its own call.
-package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate, DeadlineTarget {
+package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestParserDelegate, DeadlineTarget {
     typealias Machine = HTTPConnectionStateMachine
 
-    let stream: SocketStream
-    private let parser: RequestParser
-    private unowned let server: HTTPServer
+    // Fields in this order pack behind SocketStream's: the 4-byte fields last.
+    private var parser: RequestParser?
+    // The server outlives its connections: it closes them all before it goes away.
+    private unowned(unsafe) let server: HTTPServer
+    private var backlog = ConnectionBacklog()
+    /// When the machine's deadline (if any) falls: the low 32 bits of the loop's
+    /// milliseconds, compared with wrapping arithmetic (every timeout is clamped under
+    /// 24 days). This connection's entry in the loop's deadline heap is moved only when
+    /// the deadline comes earlier; a later or cleared deadline waits for the entry to
+    /// fire and is then re-armed or ignored, so a request costs no heap operation in
+    /// the common case.
+    private var deadlineLowMs: UInt32 = 0
     private(set) var machine = Machine()
-    private var responders = FIFO<HTTPResponder>()
-    private var unparsed: [UInt8] = []
-    package var deadlineHeapIndex = -1
-    /// When the machine's deadline falls (0: none), and when this connection's entry
-    /// in the loop's deadline heap fires (0: none). The entry is moved only when the
-    /// deadline comes earlier; a later or cleared deadline waits for the entry to fire
-    /// and is then re-armed or ignored, so a request costs no heap operation in the
-    /// common case.
-    private var deadlineAtMs: UInt64 = 0
-    private var heapEntryAtMs: UInt64 = 0
+    private var heapIndex: Int32 = -1
+    private var tableSlot: Int32 = -1
 
-    init(stream: SocketStream, server: HTTPServer) {
-        self.stream = stream
+    /// A connection not yet accepted: `start()` once the socket is.
+    init(server: HTTPServer) {
         self.server = server
-        parser = RequestParser(settings: server.parserSettings, ids: server.requestIDs)
-        parser.delegate = self
-        stream.delegate = self
-        stream.setNoDelay(true)
+        super.init(loop: server.loop, kind: .tcp)
+        delegate = self
+    }
+
+    func start() {
+        setNoDelay(true)
         perform(machine.start())
     }
+
+    private var stream: SocketStream { self }
 
     /// Read through the server: a per-connection copy would cost ~100 bytes per idle connection.
     private var limits: HTTPLimits { server.limits }
     /// This connection's slot in the server's table (swap-remove on close).
-    var tableIndex = -1
+    var tableIndex: Int {
+        get { Int(tableSlot) }
+        set { tableSlot = Int32(truncatingIfNeeded: newValue) }
+    }
 
-    var unsentByteCount: Int { stream.unsentByteCount }
+    package var deadlineHeapIndex: Int {
+        get { Int(heapIndex) }
+        set { heapIndex = Int32(truncatingIfNeeded: newValue) }
+    }
 
     // MARK: reading and parsing
 
@@ -59,6 +76,9 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
     /// Feeds `bytes` to llhttp and dispatches each request after `feed` returns, until
     /// the bytes are used up or the state machine stops reading.
     private func parse(_ bytes: UnsafeRawBufferPointer) {
+        let parser = self.parser ?? server.parsers.take(for: self)
+        self.parser = parser
+        defer { if !parser.isInsideRequest, machine.isReadingOrPaused { releaseParser() } }
         var rest = bytes
         while true {
             switch parser.feed(rest) {
@@ -78,7 +98,7 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
                 case .reading:
                     continue
                 case .paused where !rest.isEmpty:
-                    unparsed.append(contentsOf: rest)
+                    backlog.keepInput(rest)
                     machine.didKeepInput()
                     return
                 default:
@@ -94,17 +114,23 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
 
     /// Input kept while paused, once the pause is over (a later loop turn).
     private func parseKeptInput() {
-        guard machine.state == .reading, !unparsed.isEmpty else { return }
-        let bytes = unparsed
-        unparsed = []
+        guard machine.state == .reading, backlog.hasKeptInput else { return }
+        let bytes = backlog.takeKeptInput()
         bytes.withUnsafeBytes { parse($0) }
     }
 
+    /// Every byte read is parsed and no request is half-read: the parser goes back to the pool.
+    private func releaseParser() {
+        guard let parser else { return }
+        self.parser = nil
+        server.parsers.giveBack(parser)
+    }
+
     /// llhttp is running on this connection (requests are never dispatched then).
-    var isParsing: Bool { parser.isExecuting }
+    var isParsing: Bool { parser?.isExecuting ?? false }
 
     private func dispatch(_ request: consuming HTTPRequest, moreInput: Bool) {
-        assert(!parser.isExecuting, "dispatched inside an llhttp callback")
+        assert(!isParsing, "dispatched inside an llhttp callback")
         let keepAlive = request.keepAlive && !server.isDraining
         let actions = machine.didParseRequest(keepAlive: keepAlive, moreInput: moreInput)
         perform(actions)
@@ -112,7 +138,7 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
         let responder = HTTPResponder(
             connection: self, method: request.method, keepAlive: keepAlive, requestID: request.id,
             requestBytes: request.body.count)
-        responders.append(responder)
+        backlog.appendResponder(responder)
         let waitsForCapacity = server.handle(request, responder)
         perform(
             machine.didDispatch(
@@ -127,7 +153,7 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
         guard actions.dispatch else { return }
         let responder = HTTPResponder(
             connection: self, method: request.method, keepAlive: false, requestID: request.id, requestBytes: 0)
-        responders.append(responder)
+        backlog.appendResponder(responder)
         _ = server.handle(request, responder)
     }
 
@@ -139,11 +165,12 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
     private func refuse(_ error: HTTPError) {
         server.connectionStats.refusedRequests += 1
         if error.status == 408 { server.connectionStats.requestTimeouts += 1 }
+        let requestID = parser?.currentRequestID ?? ""
         let responder = HTTPResponder(
-            connection: self, method: "-", keepAlive: false, requestID: parser.currentRequestID, requestBytes: 0)
+            connection: self, method: "-", keepAlive: false, requestID: requestID, requestBytes: 0)
         responder.route = "refused"
-        responders.append(responder)
-        responder.respond(server.errorResponse(error, requestID: parser.currentRequestID))
+        backlog.appendResponder(responder)
+        responder.respond(server.errorResponse(error, requestID: requestID))
     }
 
     /// Layer 2 admitted or refused this connection's waiting request.
@@ -178,9 +205,9 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
         }
         var written = 0
         var closes = false
-        while let responder = responders.first, write(responder, closes: &closes) {
+        while let responder = backlog.firstResponder, write(responder, closes: &closes) {
             responder.connection = nil
-            _ = responders.popFirst()
+            backlog.removeFirstResponder()
             written += 1
             if closes { break }
         }
@@ -193,7 +220,7 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
     /// Serialises `responder` if it is finished (or streams what it has); true when done.
     /// `closes` is set when the response carries `Connection: close`.
     private func write(_ responder: HTTPResponder, closes: inout Bool) -> Bool {
-        let isLast = responders.count == 1 && !parser.isInsideRequest
+        let isLast = backlog.responderCount == 1 && !(parser?.isInsideRequest ?? false)
         let close = !responder.keepAlive || (server.isDraining && isLast)
         switch responder.state {
         case .pending, .written:
@@ -250,20 +277,15 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
         perform(machine.didReadEOF(error: error != nil))
     }
 
-    package func streamDidFailWrite(_ stream: SocketStream, error: EventLoopError) { close() }
+    package func streamDidFailWrite(_ stream: SocketStream, error: EventLoopError) { closeConnection() }
 
     package func deadlineDidExpire() {
-        heapEntryAtMs = 0
-        guard deadlineAtMs != 0 else { return }
-        if deadlineAtMs > server.loop.nowMs { return armHeapEntry() }
-        deadlineAtMs = 0
+        guard machine.deadline != .none else { return }
+        let now = server.loop.nowMs
+        let remainingMs = Int32(bitPattern: deadlineLowMs &- UInt32(truncatingIfNeeded: now))
+        if remainingMs > 0 { return server.loop.deadlines.schedule(self, atMs: now &+ UInt64(remainingMs)) }
         if machine.deadline == .slowReader { server.connectionStats.slowReaderResets += 1 }
         perform(machine.didExpireDeadline())
-    }
-
-    private func armHeapEntry() {
-        heapEntryAtMs = deadlineAtMs
-        server.loop.deadlines.schedule(self, atMs: deadlineAtMs)
     }
 
     /// Called by the server when it starts draining.
@@ -271,24 +293,22 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
         perform(machine.drain())
     }
 
-    func close(reset: Bool = false) {
+    func closeConnection(reset: Bool = false) {
         perform(machine.close(reset: reset))
     }
 
     package func streamDidClose(_ stream: SocketStream) {
         perform(machine.didClose())
-        deadlineAtMs = 0
-        if heapEntryAtMs != 0 {
-            heapEntryAtMs = 0
-            server.loop.deadlines.cancel(self)
-        }
+        for responder in backlog.removeAllResponders() { responder.connection = nil }
+        releaseParser()
+        server.loop.deadlines.cancel(self)
         server.connectionDidClose(self)
     }
 
     // MARK: carrying out the state machine's actions
 
     private func perform(_ actions: Machine.Actions) {
-        if actions.discardInput, !unparsed.isEmpty { unparsed = [] }
+        if actions.discardInput, backlog.hasKeptInput { _ = backlog.takeKeptInput() }
         switch actions.reading {
         case .unchanged: break
         case .start: stream.startReading()
@@ -298,10 +318,13 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
         case .unchanged:
             break
         case .set(let reason):
-            deadlineAtMs = server.loop.nowMs &+ timeoutMs(reason)
-            if heapEntryAtMs == 0 || deadlineAtMs < heapEntryAtMs { armHeapEntry() }
+            let atMs = server.loop.nowMs &+ timeoutMs(reason)
+            deadlineLowMs = UInt32(truncatingIfNeeded: atMs)
+            let deadlines = server.loop.deadlines!
+            if let entryAtMs = deadlines.scheduledAtMs(of: self), entryAtMs <= atMs { break }
+            deadlines.schedule(self, atMs: atMs)
         case .clear:
-            deadlineAtMs = 0
+            break  // the heap entry, if any, fires and finds no deadline
         }
         if actions.paused.contains(.pipelineCap) { server.connectionStats.pipelinePauses += 1 }
         if actions.paused.contains(.slowReader) { server.connectionStats.slowReaderPauses += 1 }
@@ -312,17 +335,19 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
         case .none:
             break
         case .graceful, .reset:
-            for responder in responders.removeAll() { responder.connection = nil }
-            if heapEntryAtMs != 0 {
-                heapEntryAtMs = 0
-                server.loop.deadlines.cancel(self)
-            }
+            for responder in backlog.removeAllResponders() { responder.connection = nil }
+            server.loop.deadlines.cancel(self)
             if actions.close == .reset { stream.reset() } else { stream.close() }
         }
         if let error = actions.refuse { refuse(error) }
     }
 
+    /// Clamped under 2^31 ms (24 days), so that `deadlineLowMs` compares correctly.
     private func timeoutMs(_ reason: Machine.DeadlineReason) -> UInt64 {
+        min(configuredTimeoutMs(reason), UInt64(Int32.max))
+    }
+
+    private func configuredTimeoutMs(_ reason: Machine.DeadlineReason) -> UInt64 {
         switch reason {
         case .none, .firstRequest, .head: limits.headerTimeoutMs
         case .body: limits.bodyTimeoutMs
@@ -330,5 +355,73 @@ package final class HTTPConnection: SocketStreamDelegate, RequestParserDelegate,
         case .slowReader: limits.slowReaderTimeoutMs
         case .linger: limits.lingerTimeoutMs
         }
+    }
+}
+
+/// A connection's responders in request order, and the input it keeps while paused.
+/// The first responder is held inline; responders of pipelined requests and kept
+/// input share one `Overflow` object that exists only while either is non-empty, so a
+/// connection that is neither pipelining nor paused spends 16 bytes here.
+struct ConnectionBacklog {
+    private final class Overflow {
+        /// At most the pipeline cap: removing from the front is a short move.
+        var responders: [HTTPResponder] = []
+        var input: [UInt8] = []
+    }
+
+    private(set) var firstResponder: HTTPResponder?
+    private var overflow: Overflow?
+
+    var responderCount: Int { firstResponder == nil ? 0 : 1 + (overflow?.responders.count ?? 0) }
+    var hasKeptInput: Bool { !(overflow?.input.isEmpty ?? true) }
+
+    mutating func appendResponder(_ responder: HTTPResponder) {
+        if firstResponder == nil {
+            firstResponder = responder
+        } else {
+            makeOverflow().responders.append(responder)
+        }
+    }
+
+    mutating func removeFirstResponder() {
+        guard let overflow, !overflow.responders.isEmpty else {
+            firstResponder = nil
+            return
+        }
+        firstResponder = overflow.responders.removeFirst()
+        releaseOverflowIfEmpty()
+    }
+
+    /// Empties the queue of responders; returns what it held, oldest first.
+    mutating func removeAllResponders() -> [HTTPResponder] {
+        guard let first = firstResponder else { return [] }
+        let all = [first] + (overflow?.responders ?? [])
+        firstResponder = nil
+        overflow?.responders = []
+        releaseOverflowIfEmpty()
+        return all
+    }
+
+    mutating func keepInput(_ bytes: UnsafeRawBufferPointer) {
+        makeOverflow().input.append(contentsOf: bytes)
+    }
+
+    mutating func takeKeptInput() -> [UInt8] {
+        guard let overflow else { return [] }
+        let input = overflow.input
+        overflow.input = []
+        releaseOverflowIfEmpty()
+        return input
+    }
+
+    private mutating func makeOverflow() -> Overflow {
+        if let overflow { return overflow }
+        let overflow = Overflow()
+        self.overflow = overflow
+        return overflow
+    }
+
+    private mutating func releaseOverflowIfEmpty() {
+        if let overflow, overflow.responders.isEmpty, overflow.input.isEmpty { self.overflow = nil }
     }
 }

@@ -59,8 +59,9 @@ struct HTTPConnectionStateMachine: Equatable {
 
     private(set) var state = State.reading
     private(set) var deadline = DeadlineReason.none
-    /// Requests whose responses are not yet fully written.
-    private(set) var responsesOwed = 0
+    /// Requests whose responses are not yet fully written (Int32: the machine is 12 bytes
+    /// of every connection; the pipeline cap keeps it small).
+    private(set) var responsesOwed: Int32 = 0
     /// The parser is between the first byte of a request and its end.
     private(set) var insideRequest = false
     /// The owner holds input it has not parsed (kept while paused, or the rest of a read).
@@ -71,6 +72,9 @@ struct HTTPConnectionStateMachine: Equatable {
     init() {}
 
     private var isIdle: Bool { responsesOwed == 0 && !insideRequest && !hasUnparsedInput }
+
+    /// Input is (or will again be) parsed: neither draining, lingering nor closed.
+    var isReadingOrPaused: Bool { isParsing }
 
     private var isParsing: Bool {
         switch state {
@@ -126,7 +130,7 @@ struct HTTPConnectionStateMachine: Equatable {
         var reasons: PauseReasons = []
         if waitsForAdmission { reasons.insert(.admission) }
         if unsentBytes > limits.maxUnsentBytes { reasons.insert(.slowReader) }
-        if responsesOwed >= limits.maxPipelinedRequests { reasons.insert(.pipelineCap) }
+        if Int(responsesOwed) >= limits.maxPipelinedRequests { reasons.insert(.pipelineCap) }
         pause(reasons, &actions)
         return actions
     }
@@ -174,7 +178,7 @@ struct HTTPConnectionStateMachine: Equatable {
         count: Int, closesConnection: Bool, unsentBytes: Int, serverDraining: Bool, limits: HTTPLimits
     ) -> Actions {
         var actions = Actions()
-        responsesOwed -= count
+        responsesOwed -= Int32(count)
         if responsesOwed == 0, continuePending {
             continuePending = false
             actions.writeContinue = true
@@ -188,7 +192,7 @@ struct HTTPConnectionStateMachine: Equatable {
             pause(.slowReader, &actions)
             return actions
         }
-        if responsesOwed < limits.maxPipelinedRequests { unpause(.pipelineCap, &actions) }
+        if Int(responsesOwed) < limits.maxPipelinedRequests { unpause(.pipelineCap, &actions) }
         settleIfIdle(unsentBytes: unsentBytes, serverDraining: serverDraining, &actions)
         return actions
     }

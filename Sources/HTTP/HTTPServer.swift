@@ -14,6 +14,8 @@ package final class HTTPServer {
     let parserSettings: ParserSettings
     let serializer = ResponseSerializer()
     let requestIDs = RequestIDGenerator()
+    /// Lent to connections while they read a request.
+    package let parsers: RequestParserPool
     private let handler: HTTPHandler
     private let formatError: (HTTPError, String) -> HTTPResponse
     private var listener: TCPListener?
@@ -41,6 +43,7 @@ package final class HTTPServer {
         self.loop = loop
         self.limits = limits
         parserSettings = ParserSettings(limits: limits)
+        parsers = RequestParserPool(settings: parserSettings, ids: requestIDs)
         self.handler = handler
         self.formatError = formatError
         admission = Admission(server: self, capacity: limits.maxRequestsInProgress, timeoutMs: limits.admissionTimeoutMs)
@@ -61,16 +64,25 @@ package final class HTTPServer {
 
     package var connectionCount: Int { connections.count }
 
-    func didAccept(_ stream: SocketStream) {
+    /// A connection is accepted straight into an `HTTPConnection` (its own stream); one
+    /// about to be refused into a plain stream.
+    func streamForNextConnection() -> SocketStream {
         guard !isDraining, connections.count < limits.maxConnections else {
+            return SocketStream(loop: loop, kind: .tcp)
+        }
+        return HTTPConnection(server: self)
+    }
+
+    func didAccept(_ stream: SocketStream) {
+        guard let connection = stream as? HTTPConnection, !isDraining, connections.count < limits.maxConnections else {
             refusedConnections += 1
             stream.close()
             return
         }
         connectionStats.accepted += 1
-        let connection = HTTPConnection(stream: stream, server: self)
         connection.tableIndex = connections.count
         connections.append(connection)
+        connection.start()
     }
 
     /// Told of every response as it is written: the access log and metrics.
@@ -127,7 +139,7 @@ package final class HTTPServer {
         drainTimer = timer
         timer.start(afterMs: graceMs) { [weak self] in
             guard let self else { return }
-            for connection in self.connections { connection.close() }
+            for connection in self.connections { connection.closeConnection() }
         }
     }
 
@@ -143,7 +155,7 @@ package final class HTTPServer {
     package func close() {
         listener?.close()
         listener = nil
-        for connection in connections { connection.close() }
+        for connection in connections { connection.closeConnection() }
         drainTimer?.close()
         drainTimer = nil
     }
@@ -176,6 +188,10 @@ private final class ListenerDelegate: TCPListenerDelegate {
     unowned(unsafe) let server: HTTPServer
 
     init(server: HTTPServer) { self.server = server }
+
+    func listenerStreamForNextConnection(_ listener: TCPListener, loop: Loop) -> SocketStream {
+        server.streamForNextConnection()
+    }
 
     func listenerDidAccept(_ listener: TCPListener, stream: SocketStream) { server.didAccept(stream) }
 

@@ -92,6 +92,20 @@ package final class RequestParser {
 
     deinit { parser.deallocate() }
 
+    /// As good as new, with no delegate: lets a pool lend one parser to connection after
+    /// connection, so an idle connection holds none.
+    package func reset() {
+        llhttp_reset(parser)
+        delegate = nil
+        building = RequestUnderConstruction()
+        body = []
+        failure = nil
+        currentRequestID = ""
+        isInsideRequest = false
+        isExecuting = false
+        unknownMethodLine = nil
+    }
+
     static func owner(_ parser: UnsafeMutablePointer<llhttp_t>?) -> RequestParser {
         Unmanaged<RequestParser>.fromOpaque(parser!.pointee.data).takeUnretainedValue()
     }

@@ -119,6 +119,71 @@ final class EventLoopTests: XCTestCase {
         XCTAssertEqual(loop.close(), 0)
     }
 
+    func testScheduledTimeIsReadFromTheHeap() throws {
+        let loop = try Loop()
+        let log = Log()
+        let a = Recorder("a", log), b = Recorder("b", log)
+        let now = loop.nowMs
+        XCTAssertNil(loop.deadlines.scheduledAtMs(of: a))
+        loop.deadlines.schedule(a, atMs: now + 50)
+        loop.deadlines.schedule(b, atMs: now + 20)
+        XCTAssertEqual(loop.deadlines.scheduledAtMs(of: a), now + 50)
+        loop.deadlines.schedule(a, atMs: now + 10)
+        XCTAssertEqual(loop.deadlines.scheduledAtMs(of: a), now + 10)
+        XCTAssertEqual(loop.deadlines.scheduledAtMs(of: b), now + 20)
+        loop.deadlines.cancel(a)
+        XCTAssertNil(loop.deadlines.scheduledAtMs(of: a))
+        while loop.deadlines.count > 0 { loop.runOnce() }
+        XCTAssertNil(loop.deadlines.scheduledAtMs(of: b), "a fired entry is gone")
+        XCTAssertEqual(log.events, ["b"])
+        XCTAssertEqual(loop.close(), 0)
+    }
+
+    /// A listener's delegate may supply the stream (a subclass) each connection is accepted into.
+    func testConnectionsAreAcceptedIntoTheStreamTheDelegateSupplies() throws {
+        final class TaggedStream: SocketStream {
+            let tag: Int
+            init(loop: Loop, tag: Int) {
+                self.tag = tag
+                super.init(loop: loop, kind: .tcp)
+            }
+        }
+        final class Supplier: TCPListenerDelegate, SocketStreamDelegate {
+            var accepted: [TaggedStream] = []
+            var received: [UInt8] = []
+            var made = 0
+            func listenerStreamForNextConnection(_ listener: TCPListener, loop: Loop) -> SocketStream {
+                made += 1
+                return TaggedStream(loop: loop, tag: made)
+            }
+            func listenerDidAccept(_ listener: TCPListener, stream: SocketStream) {
+                guard let tagged = stream as? TaggedStream else { return stream.close() }
+                tagged.delegate = self
+                tagged.startReading()
+                accepted.append(tagged)
+            }
+            func listenerDidFail(_ listener: TCPListener, error: EventLoopError) {}
+            func streamDidRead(_ stream: SocketStream, bytes: UnsafeRawBufferPointer) { received += bytes }
+        }
+        let loop = try Loop()
+        let supplier = Supplier()
+        let listener = try TCPListener(loop: loop, address: .inet(host: "127.0.0.1", port: 0))
+        listener.delegate = supplier
+        let client = Client()
+        let stream = SocketStream(loop: loop, kind: .tcp)
+        stream.delegate = client
+        try stream.connect(to: .inet(host: "127.0.0.1", port: listener.port))
+        while !client.connected || supplier.accepted.isEmpty { loop.runOnce() }
+        stream.write(Array("hello".utf8))
+        while supplier.received.count < 5 { loop.runOnce() }
+        XCTAssertEqual(supplier.accepted.map(\.tag), [1])
+        XCTAssertEqual(String(decoding: supplier.received, as: UTF8.self), "hello")
+        stream.close()
+        for accepted in supplier.accepted { accepted.close() }
+        listener.close()
+        XCTAssertEqual(loop.close(), 0)
+    }
+
     func testCloseReportsHandlesLeftOpen() throws {
         let loop = try Loop()
         let forgotten = Timer(loop: loop)
