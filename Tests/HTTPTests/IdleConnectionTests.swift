@@ -1,5 +1,5 @@
-import Foundation
 import EventLoop
+import Foundation
 import HTTP
 import TestSupport
 import XCTest
@@ -10,7 +10,7 @@ final class IdleConnectionTests: XCTestCase {
     /// Answers `/parsers` with the pool's counts as seen while that request is handled.
     private func startServer(limits: HTTPLimits = HTTPLimits()) throws -> LoopThread {
         try LoopThread { loop in
-            final class Box { var server: HTTPServer? }
+            final class Box { weak var server: HTTPServer? }  // weak: the handler holds the box
             let box = Box()
             let server = HTTPServer(loop: loop, limits: limits) { request, responder in
                 if request.path == "/parsers", let pool = box.server?.parsers {
