@@ -34,9 +34,12 @@ let package = Package(
         .target(name: "HTTP", dependencies: ["EventLoop", "CLLHTTP", "JSON"], swiftSettings: strictSettings),
         .target(name: "RESP", swiftSettings: strictSettings),
         .target(name: "Store", dependencies: ["EventLoop", "RESP"], swiftSettings: strictSettings),
-        .target(name: "Gateway", dependencies: ["HTTP", "EventLoop", "Store", "RESP", "JSON"], swiftSettings: strictSettings),
         .target(
-            name: "Orders", dependencies: ["Gateway", "Store", "EventLoop", "HTTP", "RESP", "JSON"], swiftSettings: strictSettings),
+            name: "Gateway", dependencies: ["HTTP", "EventLoop", "Store", "RESP", "JSON"], swiftSettings: strictSettings
+        ),
+        .target(
+            name: "Orders", dependencies: ["Gateway", "Store", "EventLoop", "HTTP", "RESP", "JSON"],
+            swiftSettings: strictSettings),
         .executableTarget(
             name: "storegate", dependencies: ["EventLoop", "HTTP", "Store", "Gateway", "Orders", "JSON"],
             swiftSettings: strictSettings),
@@ -75,11 +78,17 @@ let package = Package(
 // by scripts/fuzz.sh (`--sanitize=fuzzer -Xswiftc -DFUZZING`) and a corpus replayer
 // (`FuzzJSON FILE|DIR…`) in an ordinary build.
 let fuzzTargets = ["FuzzHTTPRequest", "FuzzJSON", "FuzzRESP", "FuzzRecordKey"]
-package.targets += [
-    .target(
-        name: "FuzzChecks", dependencies: ["HTTP", "RESP", "JSON", "Gateway", "Store", "EventLoop"], path: "Fuzz/Checks",
-        swiftSettings: strictSettings),
-    .testTarget(name: "FuzzTests", dependencies: ["FuzzChecks", "JSON", "Gateway", "Store", "EventLoop"], swiftSettings: strictSettings),
-] + fuzzTargets.map {
-    .executableTarget(name: $0, dependencies: ["FuzzChecks"], path: "Fuzz/Targets/\($0)", swiftSettings: strictSettings)
-}
+package.targets +=
+    [
+        .target(
+            name: "FuzzChecks", dependencies: ["HTTP", "RESP", "JSON", "Gateway", "Store", "EventLoop"],
+            path: "Fuzz/Checks",
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "FuzzTests", dependencies: ["FuzzChecks", "JSON", "Gateway", "Store", "EventLoop"],
+            swiftSettings: strictSettings),
+    ]
+    + fuzzTargets.map {
+        .executableTarget(
+            name: $0, dependencies: ["FuzzChecks"], path: "Fuzz/Targets/\($0)", swiftSettings: strictSettings)
+    }

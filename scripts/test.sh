@@ -9,6 +9,13 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ./scripts/setup.sh
 PKG=(--pkg-config-path .deps/lib/pkgconfig)
+if [ "$#" -eq 0 ]; then
+    # The layout is the formatter's (.swift-format: 4 spaces, 120 columns); `swift format
+    # format -i -r` on these paths fixes what this reports.
+    swift format lint --strict -r --parallel Sources Tests Fuzz Benchmarks Package.swift \
+        IntegrationTests/swift/Package.swift IntegrationTests/swift/Sources IntegrationTests/swift/Tests
+    echo "format: swift format lint --strict found nothing"
+fi
 swift build --build-tests "${PKG[@]}"
 if [ "$#" -eq 0 ]; then
     # The contract run first, so the XCTest summary is the closing line.

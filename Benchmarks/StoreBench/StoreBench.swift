@@ -1,5 +1,6 @@
 internal import EventLoop
 internal import Store
+
 #if canImport(Glibc)
 internal import Glibc
 #endif
@@ -10,8 +11,10 @@ internal import Glibc
 /// commands/s and this process's CPU µs per command. Used by scripts/bench/records_and_store.sh.
 enum StoreBench {
     static func run(_ arguments: [String]) -> Int32 {
-        var options: [String: String] = ["--store": "redis://127.0.0.1:6379", "--connections": "1",
-                                          "--commands": "500000", "--window": "512", "--key": "bench:key"]
+        var options: [String: String] = [
+            "--store": "redis://127.0.0.1:6379", "--connections": "1",
+            "--commands": "500000", "--window": "512", "--key": "bench:key",
+        ]
         var index = 0
         while index + 1 < arguments.count, options[arguments[index]] != nil {
             options[arguments[index]] = arguments[index + 1]
@@ -33,8 +36,11 @@ enum StoreBench {
             limits.commandTimeoutMs = 10_000
             let store = try Store(loop: loop, url: url, limits: limits)
             let key = options["--key"]!
-            var issued = 0, completed = 0, failed = 0
-            var startNanos: UInt64 = 0, startCPU = 0.0
+            var issued = 0
+            var completed = 0
+            var failed = 0
+            var startNanos: UInt64 = 0
+            var startCPU = 0.0
             func issue() {
                 guard issued < total else { return }
                 issued += 1

@@ -1,6 +1,6 @@
-internal import JSON
 internal import Gateway
 internal import HTTP
+internal import JSON
 
 /// FuzzHTTPRequest: bytes in → the HTTP request path short of the socket: the llhttp
 /// parser wrapper with its limits, driven as `HTTPConnection` drives it (pause after a
@@ -42,7 +42,8 @@ package enum HTTPRequestCheck {
         let pieces = ParserRun.run(stream, settings: settings, readSize: readSize, pause: pause)
         try require(
             whole.describedRequests == pieces.describedRequests && sameEnd(whole.end, pieces.end),
-            "reads of \(readSize) bytes (pause \(pause)) differ from one read:\n\(whole.described)\nvs\n\(pieces.described)")
+            "reads of \(readSize) bytes (pause \(pause)) differ from one read:\n\(whole.described)\nvs\n\(pieces.described)"
+        )
         for failure in whole.violations + pieces.violations { throw FuzzFailure(failure) }
 
         for request in whole.requests {
@@ -60,7 +61,9 @@ package enum HTTPRequestCheck {
             try require(refusalStatuses.contains(error.status), "refused with \(error)")
             try checkErrorBody(error.code, error.message, "id")
         case .unknownMethod(let method, let target):
-            try require(!method.isEmpty && method.utf8.count <= 32 && target.hasPrefix("/"), "unknown method \(method) \(target)")
+            try require(
+                !method.isEmpty && method.utf8.count <= 32 && target.hasPrefix("/"),
+                "unknown method \(method) \(target)")
         case .finished(let error):
             if let error { try require(error.status == 400, "EOF mid-request gave \(error)") }
         case .closedAfterRequest:
@@ -89,8 +92,10 @@ package enum HTTPRequestCheck {
     static func checkWellFormed(_ request: HTTPRequest, limits: HTTPLimits) throws(FuzzFailure) {
         let label = "\(request.method) \(request.target)"
         try require(!request.method.isEmpty && request.method.utf8.allSatisfy(isTokenByte), "method of \(label)")
-        try require(!request.target.isEmpty && request.target.utf8.count <= limits.maxRequestTargetBytes, "target of \(label)")
-        try require(!request.target.utf8.contains { $0 <= 0x20 || $0 == 0x7F }, "control byte or space in target of \(label)")
+        try require(
+            !request.target.isEmpty && request.target.utf8.count <= limits.maxRequestTargetBytes, "target of \(label)")
+        try require(
+            !request.target.utf8.contains { $0 <= 0x20 || $0 == 0x7F }, "control byte or space in target of \(label)")
         try require(request.versionMajor == 1 && (0...1).contains(request.versionMinor), "version of \(label)")
         let hosts = request.headers.count(of: "Host")
         try require(request.versionMinor == 0 ? hosts <= 1 : hosts == 1, "\(hosts) Host fields in \(label)")
@@ -101,7 +106,9 @@ package enum HTTPRequestCheck {
             let size = field.name.unicodeScalars.count + field.value.unicodeScalars.count
             total += size
             try require(size <= limits.maxHeaderFieldBytes, "field \(field.name) of \(size) bytes in \(label)")
-            try require(!field.name.isEmpty && field.name.utf8.allSatisfy(isTokenByte), "field name \(field.name.debugDescription)")
+            try require(
+                !field.name.isEmpty && field.name.utf8.allSatisfy(isTokenByte),
+                "field name \(field.name.debugDescription)")
             try require(
                 !field.value.unicodeScalars.contains { ($0.value < 0x20 && $0.value != 9) || $0.value == 0x7F },
                 "control character in field \(field.name) of \(label)")
@@ -119,7 +126,9 @@ package enum HTTPRequestCheck {
             try require(lengths.isEmpty, "Content-Length with Transfer-Encoding in \(label)")
         } else if !lengths.isEmpty {
             try require(lengths.count == 1, "\(lengths.count) Content-Length fields in \(label)")
-            try require(Int(lengths[0]) == request.body.count, "Content-Length \(lengths[0]) with a body of \(request.body.count) bytes")
+            try require(
+                Int(lengths[0]) == request.body.count,
+                "Content-Length \(lengths[0]) with a body of \(request.body.count) bytes")
         } else {
             try require(request.body.isEmpty, "a body without a length in \(label)")
         }
@@ -127,7 +136,8 @@ package enum HTTPRequestCheck {
 
     static func isTokenByte(_ byte: UInt8) -> Bool {
         switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
             true
         default:
             "!#$%&'*+-.^_`|~".utf8.contains(byte)
@@ -205,7 +215,9 @@ final class ParserRun: RequestParserDelegate {
 
     func parserDidParseHead(expectsBody: Bool, expectsContinue: Bool) {
         headsSeen += 1
-        if headsSeen != requests.count + 1 { violations.append("head \(headsSeen) reported with \(requests.count) requests done") }
+        if headsSeen != requests.count + 1 {
+            violations.append("head \(headsSeen) reported with \(requests.count) requests done")
+        }
         if expectsContinue, !expectsBody { violations.append("100-continue without a body") }
     }
 

@@ -16,7 +16,9 @@ package enum JSONCheck {
         let tight = Result { () throws(JSONError) in try JSONParser.parse(bytes, limits: Self.tight) }
         switch first {
         case .failure(let error):
-            try require(error.offset >= 0 && error.offset <= bytes.count, "error offset \(error.offset) outside the input: \(error)")
+            try require(
+                error.offset >= 0 && error.offset <= bytes.count,
+                "error offset \(error.offset) outside the input: \(error)")
             try require((try? tight.get()) == nil, "tight limits accepted what default limits refused (\(error))")
         case .success(let value):
             if case .success(let tightValue) = tight {
@@ -27,7 +29,8 @@ package enum JSONCheck {
             do {
                 again = try JSONParser.parse(written)
             } catch {
-                throw FuzzFailure("written JSON does not parse: \(error) in \(String(decoding: written, as: UTF8.self))")
+                throw FuzzFailure(
+                    "written JSON does not parse: \(error) in \(String(decoding: written, as: UTF8.self))")
             }
             try require(again == value, "round trip changed the value: \(value) → \(again)")
             try require(JSONWriter.bytes(again) == written, "writing the round-tripped value gave other bytes")

@@ -18,7 +18,10 @@ package enum RESPCheck {
         try require(
             whole.values.count == chunked.values.count && zip(whole.values, chunked.values).allSatisfy(same),
             "chunks of \(chunkSize) gave other replies: \(whole.values.count) vs \(chunked.values.count)")
-        try require(whole.error == chunked.error, "chunks of \(chunkSize) gave another error: \(String(describing: whole.error)) vs \(String(describing: chunked.error))")
+        try require(
+            whole.error == chunked.error,
+            "chunks of \(chunkSize) gave another error: \(String(describing: whole.error)) vs \(String(describing: chunked.error))"
+        )
         try require(whole.sticky && chunked.sticky, "an error was not repeated by the next call")
         for value in whole.values { try checkBounds(value, limits: limits, depth: 0) }
         if whole.error == nil {
@@ -60,7 +63,8 @@ package enum RESPCheck {
 
     static func checkBounds(_ value: RESPValue, limits: RESPLimits, depth: Int) throws(FuzzFailure) {
         func children(_ elements: [RESPValue]) throws(FuzzFailure) {
-            try require(depth + 1 <= limits.maxDepth, "aggregate at depth \(depth + 1) over maxDepth \(limits.maxDepth)")
+            try require(
+                depth + 1 <= limits.maxDepth, "aggregate at depth \(depth + 1) over maxDepth \(limits.maxDepth)")
             try require(elements.count <= limits.maxElements, "\(elements.count) elements over the limit")
             for element in elements { try checkBounds(element, limits: limits, depth: depth + 1) }
         }

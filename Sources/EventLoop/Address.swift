@@ -1,4 +1,5 @@
 internal import CLibUV
+
 #if canImport(Glibc)
 internal import Glibc
 #endif
@@ -17,7 +18,8 @@ package enum SocketAddress: Equatable, Sendable, CustomStringConvertible {
             self = .unix(path: path)
             return
         }
-        let host: Substring, portText: Substring
+        let host: Substring
+        let portText: Substring
         if text.hasPrefix("[") {
             guard let close = text.firstIndex(of: "]") else { return nil }
             host = text[text.index(after: text.startIndex)..<close]

@@ -80,10 +80,12 @@ package final class DeadlineQueue {
         guard let first = heap.first, first.at < armedAt, isOpen else { return }
         armedAt = first.at
         let now = loop.nowMs
-        uv_timer_start(timer, { handle in
-            guard let handle else { return }
-            Unmanaged<DeadlineQueue>.fromOpaque(handle.pointee.data).takeUnretainedValue().didFire()
-        }, first.at > now ? first.at - now : 0, 0)
+        uv_timer_start(
+            timer,
+            { handle in
+                guard let handle else { return }
+                Unmanaged<DeadlineQueue>.fromOpaque(handle.pointee.data).takeUnretainedValue().didFire()
+            }, first.at > now ? first.at - now : 0, 0)
     }
 
     private func didFire() {
@@ -110,7 +112,8 @@ package final class DeadlineQueue {
     private func siftDown(_ start: Int) {
         var parent = start
         while true {
-            let left = 2 * parent + 1, right = left + 1
+            let left = 2 * parent + 1
+            let right = left + 1
             var smallest = parent
             if left < heap.count, heap[left].at < heap[smallest].at { smallest = left }
             if right < heap.count, heap[right].at < heap[smallest].at { smallest = right }

@@ -69,7 +69,8 @@ final class FlushScheduler {
         isOpen = false
         deferred.removeAll()
         dirty.removeAll()
-        let prepare = self.prepare, idle = self.idle
+        let prepare = self.prepare
+        let idle = self.idle
         uv_close(UnsafeMutableRawPointer(prepare).assumingMemoryBound(to: uv_handle_t.self)) { handle in
             handle.map { UnsafeMutableRawPointer($0).deallocate() }
         }

@@ -72,9 +72,11 @@ package final class Timer: HandleOwner {
     package func start(afterMs: UInt64, repeatMs: UInt64 = 0, _ handler: @escaping () -> Void) {
         guard !isClosed else { return }
         self.handler = handler
-        uv_timer_start(handle.assumingMemoryBound(to: uv_timer_t.self), { timer in
-            HandleOwner.owner(Timer.self, of: timer).handler?()
-        }, afterMs, repeatMs)
+        uv_timer_start(
+            handle.assumingMemoryBound(to: uv_timer_t.self),
+            { timer in
+                HandleOwner.owner(Timer.self, of: timer).handler?()
+            }, afterMs, repeatMs)
     }
 
     package func stop() {
@@ -99,9 +101,11 @@ package final class SignalWatcher: HandleOwner {
         let signalHandle = handle.assumingMemoryBound(to: uv_signal_t.self)
         uv_signal_init(loop.raw, signalHandle)
         retainWhileOpen()
-        let rc = uv_signal_start(signalHandle, { handle, signum in
-            HandleOwner.owner(SignalWatcher.self, of: handle).handler?(signum)
-        }, signal)
+        let rc = uv_signal_start(
+            signalHandle,
+            { handle, signum in
+                HandleOwner.owner(SignalWatcher.self, of: handle).handler?(signum)
+            }, signal)
         guard rc == 0 else {
             close()
             throw EventLoopError(code: rc, operation: "uv_signal_start")

@@ -65,10 +65,12 @@ package final class Loop {
     package var liveHandleCount: Int {
         var count = 0
         withUnsafeMutablePointer(to: &count) { counter in
-            uv_walk(raw, { handle, arg in
-                guard let handle, let arg, uv_is_closing(handle) == 0 else { return }
-                arg.assumingMemoryBound(to: Int.self).pointee += 1
-            }, counter)
+            uv_walk(
+                raw,
+                { handle, arg in
+                    guard let handle, let arg, uv_is_closing(handle) == 0 else { return }
+                    arg.assumingMemoryBound(to: Int.self).pointee += 1
+                }, counter)
         }
         return count - Loop.serviceHandleCount(raw)
     }
@@ -87,10 +89,12 @@ package final class Loop {
         let leaked = liveHandleCount
         scheduler.close()
         deadlines.close()
-        uv_walk(raw, { handle, _ in
-            guard let handle, uv_is_closing(handle) == 0 else { return }
-            uv_close(handle, nil)  // leaked handle: its owner is gone or forgot to close
-        }, nil)
+        uv_walk(
+            raw,
+            { handle, _ in
+                guard let handle, uv_is_closing(handle) == 0 else { return }
+                uv_close(handle, nil)  // leaked handle: its owner is gone or forgot to close
+            }, nil)
         while uv_run(raw, UV_RUN_NOWAIT) != 0 {}
         _ = uv_loop_close(raw)
         isClosed = true

@@ -96,13 +96,16 @@ open class SocketStream: HandleOwner {
 
     package final func startReading() {
         guard !isReading, !isClosed else { return }
-        let rc = uv_read_start(rawStream, { handle, _, buf in
-            let loop = Loop.owner(of: handle!.pointee.loop)
-            buf!.pointee = uv_buf_t(
-                base: loop.readBuffer.base.assumingMemoryBound(to: CChar.self), len: loop.readBuffer.capacity)
-        }, { stream, nread, _ in
-            HandleOwner.owner(SocketStream.self, of: stream).didRead(count: nread)
-        })
+        let rc = uv_read_start(
+            rawStream,
+            { handle, _, buf in
+                let loop = Loop.owner(of: handle!.pointee.loop)
+                buf!.pointee = uv_buf_t(
+                    base: loop.readBuffer.base.assumingMemoryBound(to: CChar.self), len: loop.readBuffer.capacity)
+            },
+            { stream, nread, _ in
+                HandleOwner.owner(SocketStream.self, of: stream).didRead(count: nread)
+            })
         isReading = rc == 0
     }
 
@@ -118,7 +121,8 @@ open class SocketStream: HandleOwner {
         } else if count < 0 {
             stopReading()
             let code = Int32(count)
-            delegate?.streamDidEnd(self, error: code == UV_EOF.rawValue ? nil : EventLoopError(code: code, operation: "read"))
+            delegate?.streamDidEnd(
+                self, error: code == UV_EOF.rawValue ? nil : EventLoopError(code: code, operation: "read"))
         }
     }
 

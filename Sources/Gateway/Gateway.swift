@@ -1,5 +1,5 @@
-package import HTTP
 package import EventLoop
+package import HTTP
 package import Store
 
 /// The REST surface and the HTTP server that feeds it: builds the route table once,
@@ -58,7 +58,9 @@ package final class Gateway {
     /// Adds routes owned by modules the gateway can't import (Orders); called once at start-up.
     package func addRoutes(_ register: (inout Router) -> Void) { register(&dispatcher.router) }
 
-    package func handle(_ request: consuming HTTPRequest, _ responder: HTTPResponder) { dispatcher.handle(request, responder) }
+    package func handle(_ request: consuming HTTPRequest, _ responder: HTTPResponder) {
+        dispatcher.handle(request, responder)
+    }
 }
 
 /// The route table and the access check in front of it: the server's handler.
@@ -82,7 +84,8 @@ final class RequestDispatcher {
             responder.route = template
             handler(RouteContext(request: request, parameters: parameters, responder: responder, principal: principal))
         case .methodNotAllowed(let allow):
-            responder.respond(ErrorResponse.methodNotAllowed(method: request.method, allow: allow, requestID: request.id))
+            responder.respond(
+                ErrorResponse.methodNotAllowed(method: request.method, allow: allow, requestID: request.id))
         case .notFound:
             responder.respond(ErrorResponse.notFound(path: request.path, requestID: request.id))
         }

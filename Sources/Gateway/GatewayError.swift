@@ -1,5 +1,5 @@
-package import Store
 package import RESP
+package import Store
 
 /// A request the gateway answers with an error: status, stable code, message, and
 /// for store writes whose fate is unknown, `inDoubt`. Built by the static functions
@@ -78,7 +78,9 @@ package struct GatewayError: Error, Equatable, CustomStringConvertible {
 
     /// A store completion as a route sees it: an error reply is a 502 `store_error`,
     /// a failure is mapped as above, anything else is the reply.
-    package static func result(_ result: Result<RESPValue, StoreError>, isWrite: Bool) -> Result<RESPValue, GatewayError> {
+    package static func result(_ result: Result<RESPValue, StoreError>, isWrite: Bool) -> Result<
+        RESPValue, GatewayError
+    > {
         switch result {
         case .success(.error(let message)): .failure(.storeReplyError(message))
         case .success(let value): .success(value)

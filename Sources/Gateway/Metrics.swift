@@ -1,6 +1,6 @@
+internal import EventLoop
 package import HTTP
 internal import Store
-internal import EventLoop
 
 /// Everything /metrics shows, declared once as an enum (name, kind, help) and
 /// rendered in the Prometheus text format. Values are plain integers updated on the
@@ -59,8 +59,10 @@ package final class Metrics {
             case .httpConnectionsOpen: "Client connections open."
             case .httpConnectionsAcceptedTotal: "Client connections accepted."
             case .httpConnectionsRefusedTotal: "Connections closed at once because max_connections was reached."
-            case .httpRefusedRequestsTotal: "Malformed, oversized or timed-out requests answered with an error and a close."
-            case .layer1PipelinePausesTotal: "Layer 1: times a connection stopped being read at its pipelined-request cap."
+            case .httpRefusedRequestsTotal:
+                "Malformed, oversized or timed-out requests answered with an error and a close."
+            case .layer1PipelinePausesTotal:
+                "Layer 1: times a connection stopped being read at its pipelined-request cap."
             case .layer2RequestsInProgress: "Layer 2: requests being handled."
             case .layer2Capacity: "Layer 2: max_requests_in_progress."
             case .layer2Waiting: "Layer 2: requests waiting for capacity."
@@ -76,11 +78,14 @@ package final class Metrics {
             case .storeErrorsTotal: "Backend connection failures, per node."
             case .storeReconnectsTotal: "Reconnect probes after a node went down, per node."
             case .storeNodeUp: "1 when the node is usable, 0 while it is down."
-            case .clusterRedirectsTotal: "Redis Cluster: redirect replies followed, by kind (moved, ask, tryagain, clusterdown)."
+            case .clusterRedirectsTotal:
+                "Redis Cluster: redirect replies followed, by kind (moved, ask, tryagain, clusterdown)."
             case .clusterSlotsUncovered: "Redis Cluster: slots with no live master (readyz is 503 meanwhile)."
             case .clusterTopologyRefreshesTotal: "Redis Cluster: CLUSTER SLOTS answers applied."
-            case .layer4SlowReaderPausesTotal: "Layer 4: times a client was not read because its unsent responses passed max_unsent_bytes."
-            case .layer4SlowReaderResetsTotal: "Layer 4: clients reset after staying stuck past the slow-reader timeout."
+            case .layer4SlowReaderPausesTotal:
+                "Layer 4: times a client was not read because its unsent responses passed max_unsent_bytes."
+            case .layer4SlowReaderResetsTotal:
+                "Layer 4: clients reset after staying stuck past the slow-reader timeout."
             }
         }
     }
@@ -160,9 +165,13 @@ package final class Metrics {
             let name = metric.rawValue
             samples[metric, default: []].append(labels.isEmpty ? "\(name) \(value)" : "\(name){\(labels)} \(value)")
         }
-        let requests = series.flatMap { one in one.counts.map { (route: one.route, method: $0.method, status: $0.status, count: $0.count) } }
+        let requests = series.flatMap { one in
+            one.counts.map { (route: one.route, method: $0.method, status: $0.status, count: $0.count) }
+        }
         for key in requests.sorted(by: { ($0.route, $0.method, $0.status) < ($1.route, $1.method, $1.status) }) {
-            add(.httpRequestsTotal, "route=\(quote(key.route)),method=\(quote(key.method)),status=\"\(key.status)\"", String(key.count))
+            add(
+                .httpRequestsTotal, "route=\(quote(key.route)),method=\(quote(key.method)),status=\"\(key.status)\"",
+                String(key.count))
         }
         let histogramName = Name.httpRequestDurationSeconds.rawValue
         for (route, histogram) in series.map({ ($0.route, $0.histogram) }).sorted(by: { $0.0 < $1.0 }) {
@@ -211,7 +220,10 @@ package final class Metrics {
         }
         if store.isCluster {
             let cluster = store.clusterStats
-            for (kind, count) in [("moved", cluster.moved), ("ask", cluster.asked), ("tryagain", cluster.tryAgain), ("clusterdown", cluster.clusterDown)] {
+            for (kind, count) in [
+                ("moved", cluster.moved), ("ask", cluster.asked), ("tryagain", cluster.tryAgain),
+                ("clusterdown", cluster.clusterDown),
+            ] {
                 add(.clusterRedirectsTotal, "kind=\"\(kind)\"", String(count))
             }
             add(.clusterSlotsUncovered, "", String(store.uncoveredSlots))

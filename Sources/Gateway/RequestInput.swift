@@ -1,5 +1,5 @@
-package import JSON
 package import HTTP
+package import JSON
 
 /// What route handlers read from a request, validated: query parameters, the
 /// `If-Match` generation, per-request overrides, and the JSON body. Every route family
@@ -28,8 +28,13 @@ package struct RequestInput {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard let name = percentDecoded(parts[0]),
                 let value = parts.count > 1 ? percentDecoded(parts[1]) : ""
-            else { throw GatewayError.badRequest("invalid_query", "query parameter '\(pair.prefix(64))' is not valid percent-encoding") }
-            guard query[name] == nil else { throw GatewayError.badRequest("invalid_query", "query parameter '\(name)' given twice") }
+            else {
+                throw GatewayError.badRequest(
+                    "invalid_query", "query parameter '\(pair.prefix(64))' is not valid percent-encoding")
+            }
+            guard query[name] == nil else {
+                throw GatewayError.badRequest("invalid_query", "query parameter '\(name)' given twice")
+            }
             query[name] = value
         }
         self.query = query
@@ -47,7 +52,8 @@ package struct RequestInput {
         get throws(GatewayError) {
             guard let text = query["ttl"] else { return nil }
             guard let value = Int(text), (-1...Self.maxTTLSeconds).contains(value) else {
-                throw GatewayError.badRequest("invalid_ttl", "ttl must be -1 (or 0) for none, or 1…\(Self.maxTTLSeconds) seconds")
+                throw GatewayError.badRequest(
+                    "invalid_ttl", "ttl must be -1 (or 0) for none, or 1…\(Self.maxTTLSeconds) seconds")
             }
             return value <= 0 ? -1 : value
         }
@@ -71,7 +77,8 @@ package struct RequestInput {
             guard let text = query["bins"] else { return nil }
             let names = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
             guard names.count <= RecordService.maxBinsPerRecord else {
-                throw GatewayError.badRequest("invalid_bin", "at most \(RecordService.maxBinsPerRecord) bins can be selected")
+                throw GatewayError.badRequest(
+                    "invalid_bin", "at most \(RecordService.maxBinsPerRecord) bins can be selected")
             }
             for name in names { try BinName.validate(name) }
             return names
@@ -79,7 +86,10 @@ package struct RequestInput {
     }
 
     /// `If-Match: "N"` → N; `If-Match: *` → `.exists`; absent → nil.
-    enum Precondition: Equatable { case generation(Int), exists }
+    enum Precondition: Equatable {
+        case generation(Int)
+        case exists
+    }
 
     var precondition: Precondition? {
         get throws(GatewayError) {
@@ -88,7 +98,8 @@ package struct RequestInput {
             guard values.count == 1 else { throw GatewayError.badRequest("invalid_if_match", "If-Match given twice") }
             let trimmed = value.trimmingCharacters(" \t")
             if trimmed == "*" { return .exists }
-            let inner = trimmed.hasPrefix("\"") && trimmed.hasSuffix("\"") && trimmed.count >= 2
+            let inner =
+                trimmed.hasPrefix("\"") && trimmed.hasSuffix("\"") && trimmed.count >= 2
                 ? String(trimmed.dropFirst().dropLast()) : trimmed
             guard let generation = Int(inner), generation > 0 else {
                 throw GatewayError.badRequest("invalid_if_match", "If-Match must be a generation such as \"3\", or *")
@@ -116,7 +127,7 @@ package struct RequestInput {
         let value: JSONValue
         do {
             value = try JSONParser.parse(request.body)
-        } catch where error.kind == .inputTooLarge {
+        } catch  where error.kind == .inputTooLarge {
             throw GatewayError.tooLarge("body_too_large", "a JSON body holds at most \(JSONLimits().maxBytes) bytes")
         } catch {
             throw GatewayError.badRequest("invalid_json", "request body is not valid JSON: \(error)")
@@ -131,7 +142,8 @@ package struct RequestInput {
 /// Reads `{"bins": {…}}` (only that field) into validated bins.
 func binsFromBody(_ object: JSONObject, allowNull: Bool) throws(GatewayError) -> JSONObject {
     if let unknown = object.keys.first(where: { $0 != "bins" }) {
-        throw GatewayError.badRequest("invalid_body", "unknown field '\(unknown.prefix(64))': the body is {\"bins\": {…}}")
+        throw GatewayError.badRequest(
+            "invalid_body", "unknown field '\(unknown.prefix(64))': the body is {\"bins\": {…}}")
     }
     guard case .object(let bins)? = object["bins"] else {
         throw GatewayError.badRequest("invalid_body", "the body must be {\"bins\": {…}} with an object of bins")
@@ -140,7 +152,8 @@ func binsFromBody(_ object: JSONObject, allowNull: Bool) throws(GatewayError) ->
     for (name, value) in bins {
         try BinName.validate(name)
         if case .null = value, !allowNull {
-            throw GatewayError.badRequest("invalid_body", "bin '\(name)' is null: omit it instead (PATCH removes bins with null)")
+            throw GatewayError.badRequest(
+                "invalid_body", "bin '\(name)' is null: omit it instead (PATCH removes bins with null)")
         }
     }
     return bins

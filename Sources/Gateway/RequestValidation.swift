@@ -1,5 +1,5 @@
-internal import JSON
 package import HTTP
+internal import JSON
 
 /// What the record routes check before a request reaches the store, callable without a
 /// store or a socket, so the fuzz targets (Fuzz/, docs/fuzzing.md) can drive route
@@ -10,7 +10,8 @@ package enum RequestValidation {
     package static let recordTemplates: [(method: String, template: String)] = {
         let path = "/v1/kv/{ns}/{set}/{key}"
         return [
-            ("GET", path), ("POST", path), ("PUT", path), ("PATCH", path), ("DELETE", path), ("POST", path + "/operate"),
+            ("GET", path), ("POST", path), ("PUT", path), ("PATCH", path), ("DELETE", path),
+            ("POST", path + "/operate"),
         ]
     }()
 
@@ -33,7 +34,8 @@ package enum RequestValidation {
             template = found
             parameters = bound
         case .methodNotAllowed:
-            throw GatewayError(status: 405, code: "method_not_allowed", message: "method \(request.method) is not allowed here")
+            throw GatewayError(
+                status: 405, code: "method_not_allowed", message: "method \(request.method) is not allowed here")
         case .notFound:
             throw GatewayError(status: 404, code: "not_found", message: "no route")
         }

@@ -1,5 +1,5 @@
-package import JSON
 package import HTTP
+package import JSON
 
 // The route kit every route family uses (records, batch, scan, health, the pizzeria):
 // JSON responses, error responses, and the handler shape that turns a validation

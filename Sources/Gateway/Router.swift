@@ -128,7 +128,8 @@ package struct Router {
                 guard let parameters = lastParameters else { continue }
                 let routeMethod = routes[index].method
                 if routeMethod == method || (method == "HEAD" && routeMethod == "GET") {
-                    return .found(template: routes[index].template, parameters: parameters, handler: routes[index].handler)
+                    return .found(
+                        template: routes[index].template, parameters: parameters, handler: routes[index].handler)
                 }
                 allowed.append(routeMethod)
                 if routeMethod == "GET" { allowed.append("HEAD") }

@@ -36,7 +36,11 @@ struct HTTPConnectionStateMachine: Equatable {
     /// What the owner does after an event, in this field order.
     struct Actions: Equatable {
         enum Reading: Equatable { case unchanged, start, stop }
-        enum Deadline: Equatable { case unchanged, set(DeadlineReason), clear }
+        enum Deadline: Equatable {
+            case unchanged
+            case set(DeadlineReason)
+            case clear
+        }
         enum Close: Equatable { case none, graceful, reset }
 
         /// Drop input kept while paused: nothing after the final request is parsed.

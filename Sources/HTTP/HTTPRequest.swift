@@ -26,7 +26,8 @@ package struct HTTPHeaders: Sendable, Sequence {
     }
 
     package mutating func add(name: String, value: String) {
-        var name = name, value = value  // withUTF8 is mutating (it may make a bridged string contiguous)
+        var name = name
+        var value = value  // withUTF8 is mutating (it may make a bridged string contiguous)
         name.withUTF8 { name in value.withUTF8 { value in append(name: name, value: value) } }
     }
 
@@ -130,7 +131,8 @@ package struct HTTPHeaders: Sendable, Sequence {
         guard range.count == name.utf8CodeUnitCount else { return false }
         return storage.withUnsafeBufferPointer { bytes in
             let text = name.utf8Start
-            for index in 0..<range.count where asciiLowercased(bytes[range.lowerBound + index]) != asciiLowercased(text[index]) {
+            for index in 0..<range.count
+            where asciiLowercased(bytes[range.lowerBound + index]) != asciiLowercased(text[index]) {
                 return false
             }
             return true
@@ -177,7 +179,8 @@ package struct HTTPHeaders: Sendable, Sequence {
 
 package func asciiCaseInsensitiveEquals(_ a: String, _ b: String) -> Bool {
     guard a.utf8.count == b.utf8.count else { return false }
-    var a = a, b = b  // withUTF8 is mutating (it may make a bridged string contiguous)
+    var a = a
+    var b = b  // withUTF8 is mutating (it may make a bridged string contiguous)
     return a.withUTF8 { a in
         b.withUTF8 { b in
             for index in 0..<a.count where asciiLowercased(a[index]) != asciiLowercased(b[index]) { return false }

@@ -48,7 +48,8 @@ package final class ResponseSerializer {
         var requestID = requestID
         // Written into scratch memory sized exactly, then appended to `out` in one piece.
         let framing = bodyless ? 0 : contentLength == nil ? 28 : 18 + 20
-        let capacity = prefix.count + framing + (close ? 19 : 0) + 16 + requestID.utf8.count
+        let capacity =
+            prefix.count + framing + (close ? 19 : 0) + 16 + requestID.utf8.count
             + headers.serializedByteCount + 4
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { scratch in
             var head = ByteWriter(scratch)
@@ -136,7 +137,8 @@ package final class ResponseSerializer {
         let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+        return
+            "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
     }
 

@@ -46,7 +46,8 @@ package final class HTTPServer {
         parsers = RequestParserPool(settings: parserSettings, ids: requestIDs)
         self.handler = handler
         self.formatError = formatError
-        admission = Admission(server: self, capacity: limits.maxRequestsInProgress, timeoutMs: limits.admissionTimeoutMs)
+        admission = Admission(
+            server: self, capacity: limits.maxRequestsInProgress, timeoutMs: limits.admissionTimeoutMs)
     }
 
     /// Binds and listens; returns the port actually bound.

@@ -201,7 +201,8 @@ package final class RequestParser {
 
     private static func isTokenByte(_ byte: UInt8) -> Bool {
         switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
             true
         default:
             "!#$%&'*+-.^_`|~".utf8.contains(byte)
@@ -252,7 +253,8 @@ package final class RequestParser {
     }
 
     fileprivate func didCompleteHead() -> Int32 {
-        let major = Int(parser.pointee.http_major), minor = Int(parser.pointee.http_minor)
+        let major = Int(parser.pointee.http_major)
+        let minor = Int(parser.pointee.http_minor)
         let headFields = HeadFields(building.headers)
         if let error = validateHead(headFields, major: major, minor: minor) { return fail(error) }
         let flags = UInt32(parser.pointee.flags)

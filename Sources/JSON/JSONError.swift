@@ -82,7 +82,8 @@ extension JSONError {
     }
 
     static func endOfInput(at offset: Int, _ context: String = "") -> JSONError {
-        JSONError(.syntax, context.isEmpty ? "unexpected end of input" : "unexpected end of input \(context)", offset: offset)
+        JSONError(
+            .syntax, context.isEmpty ? "unexpected end of input" : "unexpected end of input \(context)", offset: offset)
     }
 
     static func duplicateKey(_ key: String, at offset: Int) -> JSONError {

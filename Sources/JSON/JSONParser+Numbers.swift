@@ -99,7 +99,9 @@ extension JSONParser.Reader {
 
     private func requireDigit(at position: Int, _ context: String) throws(JSONError) {
         guard position < bytes.count else { throw .endOfInput(at: position, context) }
-        guard Self.isDigit(bytes[position]) else { throw .unexpected(bytes[position], at: position, "\(context), expected a digit") }
+        guard Self.isDigit(bytes[position]) else {
+            throw .unexpected(bytes[position], at: position, "\(context), expected a digit")
+        }
     }
 
     @inline(__always)

@@ -9,7 +9,9 @@ extension JSONParser.Reader {
         var escaped = false
         while true {
             offset = JSONUTF8.endOfPlainRun(bytes, from: offset, stopAtNonASCII: true)
-            guard offset < bytes.count else { throw .endOfInput(at: offset, "in a string that starts at offset \(quote)") }
+            guard offset < bytes.count else {
+                throw .endOfInput(at: offset, "in a string that starts at offset \(quote)")
+            }
             let byte = bytes[offset]
             if byte == UInt8(ascii: "\"") {
                 break
@@ -28,7 +30,9 @@ extension JSONParser.Reader {
                     offset: offset)
             } else {
                 guard let length = JSONUTF8.sequenceLength(bytes, at: offset) else {
-                    throw JSONError(.invalidUTF8, "invalid UTF-8 sequence starting with byte \(JSONError.hex(byte))", offset: offset)
+                    throw JSONError(
+                        .invalidUTF8, "invalid UTF-8 sequence starting with byte \(JSONError.hex(byte))", offset: offset
+                    )
                 }
                 offset += length
             }
@@ -69,7 +73,8 @@ extension JSONParser.Reader {
             var scalar = UInt32(unit)
             switch unit {
             case 0xD800...0xDBFF:
-                guard offset + 1 < bytes.count, bytes[offset] == UInt8(ascii: "\\"), bytes[offset + 1] == UInt8(ascii: "u")
+                guard offset + 1 < bytes.count, bytes[offset] == UInt8(ascii: "\\"),
+                    bytes[offset + 1] == UInt8(ascii: "u")
                 else { throw unpairedSurrogate(unit, at: start) }
                 let low = try hexQuad(at: offset + 2)
                 guard (0xDC00...0xDFFF).contains(low) else { throw unpairedSurrogate(unit, at: start) }
@@ -84,7 +89,8 @@ extension JSONParser.Reader {
             return
         case let other:
             let shown =
-                (0x21...0x7E).contains(other) ? "'\\\(Character(Unicode.Scalar(other)))'" : "'\\' before byte \(JSONError.hex(other))"
+                (0x21...0x7E).contains(other)
+                ? "'\\\(Character(Unicode.Scalar(other)))'" : "'\\' before byte \(JSONError.hex(other))"
             throw JSONError(.invalidString, "invalid escape \(shown)", offset: start)
         }
         scratch.append(decoded)
@@ -184,12 +190,20 @@ enum JSONUTF8 {
         var secondRange: ClosedRange<UInt8> = 0x80...0xBF
         switch lead {
         case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; secondRange = 0xA0...0xBF
+        case 0xE0:
+            length = 3
+            secondRange = 0xA0...0xBF
         case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; secondRange = 0x80...0x9F
-        case 0xF0: length = 4; secondRange = 0x90...0xBF
+        case 0xED:
+            length = 3
+            secondRange = 0x80...0x9F
+        case 0xF0:
+            length = 4
+            secondRange = 0x90...0xBF
         case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; secondRange = 0x80...0x8F
+        case 0xF4:
+            length = 4
+            secondRange = 0x80...0x8F
         default: return nil
         }
         guard bytes.count - start >= length, secondRange.contains(bytes[start + 1]) else { return nil }

@@ -80,9 +80,15 @@ extension JSONParser {
             case UInt8(ascii: "{"): return try object()
             case UInt8(ascii: "["): return try array()
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
-            case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-            case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-            case UInt8(ascii: "n"): try literal("null"); return .null
+            case UInt8(ascii: "t"):
+                try literal("true")
+                return .bool(true)
+            case UInt8(ascii: "f"):
+                try literal("false")
+                return .bool(false)
+            case UInt8(ascii: "n"):
+                try literal("null")
+                return .null
             case let byte: throw .unexpected(byte, at: offset)
             }
         }
@@ -98,7 +104,8 @@ extension JSONParser {
             }
             while true {
                 if elements.count == limits.maxElements {
-                    throw JSONError(.tooManyElements, "array with more than \(limits.maxElements) elements", offset: offset)
+                    throw JSONError(
+                        .tooManyElements, "array with more than \(limits.maxElements) elements", offset: offset)
                 }
                 elements.append(try value())
                 skipWhitespace()
@@ -128,14 +135,19 @@ extension JSONParser {
             while true {
                 let keyOffset = offset
                 let byte = try peek("where an object key was expected")
-                guard byte == UInt8(ascii: "\"") else { throw .unexpected(byte, at: offset, "where an object key was expected") }
+                guard byte == UInt8(ascii: "\"") else {
+                    throw .unexpected(byte, at: offset, "where an object key was expected")
+                }
                 if members.count == limits.maxElements {
-                    throw JSONError(.tooManyElements, "object with more than \(limits.maxElements) members", offset: offset)
+                    throw JSONError(
+                        .tooManyElements, "object with more than \(limits.maxElements) members", offset: offset)
                 }
                 let key = try string()
                 skipWhitespace()
                 let colon = try peek("after an object key")
-                guard colon == UInt8(ascii: ":") else { throw .unexpected(colon, at: offset, "after an object key, expected ':'") }
+                guard colon == UInt8(ascii: ":") else {
+                    throw .unexpected(colon, at: offset, "after an object key, expected ':'")
+                }
                 offset += 1
                 skipWhitespace()
                 let member = try value()

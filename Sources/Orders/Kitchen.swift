@@ -1,6 +1,6 @@
-internal import JSON
 package import EventLoop
 internal import Gateway
+internal import JSON
 internal import RESP
 package import Store
 

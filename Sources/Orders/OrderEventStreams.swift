@@ -1,7 +1,7 @@
-internal import JSON
 internal import EventLoop
 internal import Gateway
 internal import HTTP
+internal import JSON
 internal import RESP
 
 /// `GET /v1/orders/{id}/events`: Server-Sent Events, one per transition, read from the

@@ -1,6 +1,6 @@
-internal import JSON
 internal import Gateway
 internal import HTTP
+internal import JSON
 internal import RESP
 
 /// The pizzeria's HTTP surface. Scopes for the auth layer to attach (by template):
@@ -31,15 +31,20 @@ struct OrderRoutes {
                 return nil
             }
         }
-        router.add("POST", "/v1/orders") { context in respond(context) { () throws(GatewayError) in try place(context) } }
-        router.add("GET", "/v1/orders/{id}") { context in respond(context) { () throws(GatewayError) in try show(context) } }
+        router.add("POST", "/v1/orders") { context in respond(context) { () throws(GatewayError) in try place(context) }
+        }
+        router.add("GET", "/v1/orders/{id}") { context in
+            respond(context) { () throws(GatewayError) in try show(context) }
+        }
         router.add("GET", "/v1/orders/{id}/events") { context in
             respond(context) { () throws(GatewayError) in
                 try Self.noQuery(context)
                 return try streams.open(context, id: try Self.orderID(context))
             }
         }
-        router.add("GET", "/v1/kitchen") { context in respond(context) { () throws(GatewayError) in try status(context) } }
+        router.add("GET", "/v1/kitchen") { context in
+            respond(context) { () throws(GatewayError) in try status(context) }
+        }
         router.add("POST", "/v1/kitchen/restock") { context in
             respond(context) { () throws(GatewayError) in try restock(context) }
         }
@@ -54,7 +59,8 @@ struct OrderRoutes {
             throw GatewayError.badRequest("invalid_order", "unknown field '\(unknown.prefix(64))'")
         }
         guard case .string(let customer)? = body["customer"], Self.isToken(customer, maxLength: 64) else {
-            throw GatewayError.badRequest("invalid_customer", "customer must be a customer key: 1–64 of A–Z a–z 0–9 _ . : -")
+            throw GatewayError.badRequest(
+                "invalid_customer", "customer must be a customer key: 1–64 of A–Z a–z 0–9 _ . : -")
         }
         guard case .string(let address)? = body["address"], !address.isEmpty,
             address.unicodeScalars.count <= Self.maxAddressCharacters,
@@ -69,14 +75,15 @@ struct OrderRoutes {
         let read = try RecordAccess.readCommand(
             namespace: OrderKeys.customerNamespace, set: OrderKeys.customerSet, key: customer)
         return kitchen.orders.runOnce(read, isWrite: false) { result in
-                switch result.flatMap({ reply in
+            switch result.flatMap({ reply in
                 Result { () throws(GatewayError) in try RecordAccess.bins(fromReadReply: reply) }
             }) {
             case .failure(let error): context.fail(error)
             case .success(nil):
                 context.fail(
                     GatewayError(
-                        status: 422, code: "unknown_customer", message: "no customer '\(customer)' in pizzeria/customers"))
+                        status: 422, code: "unknown_customer",
+                        message: "no customer '\(customer)' in pizzeria/customers"))
             case .success:
                 claimID(context, idempotencyKey: idempotencyKey) { id, replayed in
                     create(context, id: id, replayed: replayed, customer: customer, address: address, items: items)
@@ -208,7 +215,8 @@ struct OrderRoutes {
                     "no ingredient '\(name.prefix(64))' (known: \(Menu.ingredients.joined(separator: ", ")))")
             }
             guard let amount = value.exactInteger, (1...Int64(Self.maxRestockAmount)).contains(amount) else {
-                throw GatewayError.badRequest("invalid_amount", "'\(name)' must be an integer 1…\(Self.maxRestockAmount)")
+                throw GatewayError.badRequest(
+                    "invalid_amount", "'\(name)' must be an integer 1…\(Self.maxRestockAmount)")
             }
             arguments += [name, String(amount)]
         }
@@ -229,18 +237,24 @@ struct OrderRoutes {
 
     static func items(_ value: JSONValue?) throws(GatewayError) -> [OrderItem] {
         guard case .array(let raw)? = value, !raw.isEmpty, raw.count <= maxItems else {
-            throw GatewayError.badRequest("invalid_items", "items must be an array of 1–\(maxItems) {\"pizza\", \"quantity\"}")
+            throw GatewayError.badRequest(
+                "invalid_items", "items must be an array of 1–\(maxItems) {\"pizza\", \"quantity\"}")
         }
         var items: [OrderItem] = []
         for (index, entry) in raw.enumerated() {
             guard case .object(let fields) = entry, Set(fields.keys) == ["pizza", "quantity"],
                 case .string(let pizza)? = fields["pizza"]
-            else { throw GatewayError.badRequest("invalid_items", "items[\(index)] must be {\"pizza\": name, \"quantity\": n}") }
+            else {
+                throw GatewayError.badRequest(
+                    "invalid_items", "items[\(index)] must be {\"pizza\": name, \"quantity\": n}")
+            }
             guard Menu.pizza(named: pizza) != nil else {
-                throw GatewayError.badRequest("unknown_pizza", "items[\(index)]: no pizza '\(pizza.prefix(64))' on the menu")
+                throw GatewayError.badRequest(
+                    "unknown_pizza", "items[\(index)]: no pizza '\(pizza.prefix(64))' on the menu")
             }
             guard let quantity = fields["quantity"]?.exactInteger, (1...Int64(maxQuantity)).contains(quantity) else {
-                throw GatewayError.badRequest("invalid_quantity", "items[\(index)]: quantity must be an integer 1…\(maxQuantity)")
+                throw GatewayError.badRequest(
+                    "invalid_quantity", "items[\(index)]: quantity must be an integer 1…\(maxQuantity)")
             }
             items.append(OrderItem(pizza: pizza, quantity: Int(quantity)))
         }
@@ -251,7 +265,8 @@ struct OrderRoutes {
         let values = request.headers.values("Idempotency-Key")
         guard let key = values.first else { return nil }
         guard values.count == 1, isToken(key, maxLength: 128) else {
-            throw GatewayError.badRequest("invalid_idempotency_key", "Idempotency-Key must be 1–128 of A–Z a–z 0–9 _ . - :, given once")
+            throw GatewayError.badRequest(
+                "invalid_idempotency_key", "Idempotency-Key must be 1–128 of A–Z a–z 0–9 _ . - :, given once")
         }
         return key
     }

@@ -1,9 +1,9 @@
-internal import JSON
 internal import Gateway
+internal import JSON
 internal import RESP
 
 #if canImport(Glibc)
-    internal import Glibc
+internal import Glibc
 #endif
 
 /// An order as the store holds it (the hash's fields) and as the API shows it, with its

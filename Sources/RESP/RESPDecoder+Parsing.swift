@@ -183,7 +183,9 @@ extension RESPDecoder {
         let value: RESPValue
         if encodedStart != nil {
             // Inside an array kept encoded: checked, not copied.
-            if isVerbatim, buffer[dataStart + 3] != UInt8(ascii: ":") { throw .protocolError("malformed verbatim string") }
+            if isVerbatim, buffer[dataStart + 3] != UInt8(ascii: ":") {
+                throw .protocolError("malformed verbatim string")
+            }
             value = .null
         } else if isVerbatim {
             guard buffer[dataStart + 3] == UInt8(ascii: ":") else { throw .protocolError("malformed verbatim string") }

@@ -84,7 +84,8 @@ package struct RESPReader {
 
     /// The common element, a bulk string with a plain length, read in one pass over its
     /// length; nil for anything else (a null, a partial element), which `element` reads.
-    private static func plainBulk(in bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> (element: Element, next: Int)? {
+    private static func plainBulk(in bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> (element: Element, next: Int)?
+    {
         var position = start + 1
         var length = 0
         let digitsEnd = min(bytes.count, position + 18)
@@ -94,7 +95,9 @@ package struct RESPReader {
             length = length * 10 + Int(digit)
             position += 1
         }
-        guard position > start + 1, position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\r") else { return nil }
+        guard position > start + 1, position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\r") else {
+            return nil
+        }
         let dataStart = position + 2
         let end = dataStart + length
         guard end + 2 <= bytes.count else { return nil }
@@ -118,7 +121,8 @@ package struct RESPReader {
             guard digit < 10 else { return nil }
             let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
             let (sum, overflow2) =
-                negative ? times10.subtractingReportingOverflow(Int64(digit)) : times10.addingReportingOverflow(Int64(digit))
+                negative
+                ? times10.subtractingReportingOverflow(Int64(digit)) : times10.addingReportingOverflow(Int64(digit))
             guard !overflow1, !overflow2 else { return nil }
             value = sum
             position += 1

@@ -47,7 +47,8 @@ package struct StoreURL: Equatable, Sendable, CustomStringConvertible {
             throw StoreError(.invalidConfiguration, "store URL must start with redis://, redis+cluster:// or unix://")
         }
         var rest = Substring(text.drop { $0 != "/" }.dropFirst(2))
-        var user: String?, password: String?
+        var user: String?
+        var password: String?
         if let at = rest.lastIndex(of: "@") {
             let credentials = rest[..<at]
             rest = rest[rest.index(after: at)...]

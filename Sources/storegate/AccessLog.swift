@@ -1,7 +1,8 @@
-internal import JSON
 internal import EventLoop
-internal import HTTP
 internal import Gateway
+internal import HTTP
+internal import JSON
+
 #if canImport(Glibc)
 internal import Glibc
 #endif
@@ -24,7 +25,8 @@ final class AccessLog {
 
     func record(_ summary: ResponseSummary) {
         if format == .text {
-            let line = "\(clock.timestamp()) \(summary.method) \(summary.route) \(summary.status) "
+            let line =
+                "\(clock.timestamp()) \(summary.method) \(summary.route) \(summary.status) "
                 + "\(formatMilliseconds(summary.durationNanoseconds))ms in=\(summary.bytesIn) out=\(summary.bytesOut) "
                 + "id=\(summary.requestID)\n"
             sink.write(Array(line.utf8))
@@ -69,7 +71,8 @@ final class WallClock {
             var parts = tm()
             gmtime_r(&seconds, &parts)
             func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-            cachedPrefix = "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T"
+            cachedPrefix =
+                "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T"
                 + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
         }
         let millis = now.tv_nsec / 1_000_000

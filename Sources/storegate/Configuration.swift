@@ -1,8 +1,8 @@
 internal import EventLoop
-internal import HTTP
-internal import Store
 internal import Gateway
+internal import HTTP
 internal import Orders
+internal import Store
 
 /// Everything the process can be told, by flag or by environment variable
 /// (`--max-body-bytes` ↔ `STOREGATE_MAX_BODY_BYTES`); a flag wins over the environment.
@@ -42,96 +42,125 @@ struct Configuration {
         }
     }
 
-    static var options: [Option] { [
-        Option(flag: "--listen", help: "address to listen on, HOST:PORT", defaultValue: "127.0.0.1:8080") {
-            config, value throws(ConfigurationError) in
-            guard let address = SocketAddress(parsing: value), case .inet = address else {
-                throw ConfigurationError("--listen expects HOST:PORT, got '\(value)'")
-            }
-            config.listen = address
-        },
-        Option(
-            flag: "--store", help: "store URL: redis://[user:pass@]host:port[/db], unix:///path[?db=N] or redis+cluster://h1:p1,h2:p2",
-            defaultValue: "redis://127.0.0.1:6379"
-        ) { config, value throws(ConfigurationError) in
-            do throws(StoreError) {
-                config.store = try StoreURL(parsing: value)
-            } catch {
-                throw ConfigurationError("--store: \(error.message)")
-            }
-        },
-        intOption("--max-request-target-bytes", "longest request target (414 past it)", \.limits.maxRequestTargetBytes),
-        intOption("--max-header-field-bytes", "longest header field (431 past it)", \.limits.maxHeaderFieldBytes),
-        intOption("--max-header-bytes", "all header fields of a request (431 past it)", \.limits.maxHeaderBytes),
-        intOption("--max-header-count", "header fields in a request (431 past it)", \.limits.maxHeaderCount),
-        intOption("--max-body-bytes", "largest request body (413 past it)", \.limits.maxBodyBytes),
-        intOption("--max-batch-items", "operations in one POST /v1/batch (413 past it)", \.maxBatchItems),
-        msOption("--header-timeout-ms", "time to receive a request's headers (408 past it)", \.limits.headerTimeoutMs),
-        msOption("--body-timeout-ms", "time to receive a request's body (408 past it)", \.limits.bodyTimeoutMs),
-        msOption("--keepalive-timeout-ms", "idle keep-alive connections are closed after this", \.limits.keepAliveTimeoutMs),
-        intOption(
-            "--max-pipelined-requests", "requests in progress per connection; more are not read yet",
-            \.limits.maxPipelinedRequests),
-        intOption("--max-connections", "open client connections; more are closed at once", \.limits.maxConnections),
-        intOption("--max-unsent-bytes", "unsent response bytes at which a client is not read", \.limits.maxUnsentBytes),
-        msOption(
-            "--slow-reader-timeout-ms", "a client over --max-unsent-bytes this long is closed",
-            \.limits.slowReaderTimeoutMs),
-        msOption("--linger-timeout-ms", "input drained after a connection's last response", \.limits.lingerTimeoutMs),
-        msOption("--shutdown-grace-ms", "on SIGTERM, time for requests in progress to finish", \.shutdownGraceMs),
-        intOption("--max-conns-per-node", "backend connections per store node", \.storeLimits.maxConnectionsPerNode),
-        intOption(
-            "--max-pipeline-per-conn", "commands on the wire per backend connection",
-            \.storeLimits.maxPipelinePerConnection),
-        intOption(
-            "--max-queued-per-node", "commands waiting per store node; past it: 503", \.storeLimits.maxQueuedPerNode),
-        msOption("--store-timeout-ms", "deadline of a store command; past it: 504", \.storeLimits.commandTimeoutMs),
-        msOption("--store-connect-timeout-ms", "connect plus AUTH/SELECT to a store node", \.storeLimits.connectTimeoutMs),
-        Option(flag: "--read-from-replicas", help: "Redis Cluster: reads may be served by replicas: on or off", defaultValue: "off") {
-            config, value throws(ConfigurationError) in
-            guard value == "on" || value == "off" else { throw ConfigurationError("--read-from-replicas expects on or off") }
-            config.storeLimits.readFromReplicas = value == "on"
-        },
-        msOption(
-            "--cluster-refresh-ms", "Redis Cluster: topology refresh period (250 ms while degraded)",
-            \.storeLimits.clusterRefreshMs),
-        Option(
-            flag: "--workers", help: "worker processes sharing the port (SO_REUSEPORT), supervised by this one",
-            defaultValue: "1"
-        ) { config, value throws(ConfigurationError) in
-            guard let count = Int(value), (1...64).contains(count) else {
-                throw ConfigurationError("--workers expects 1…64")
-            }
-            config.workers = count
-        },
-        Option(flag: "--access-log", help: "one JSON line per request on stdout: on or off", defaultValue: "on") {
-            config, value throws(ConfigurationError) in
-            guard value == "on" || value == "off" else { throw ConfigurationError("--access-log expects on or off") }
-            config.accessLog = value == "on"
-        },
-        Option(flag: "--log-level", help: "events on stderr: info or error", defaultValue: "info") {
-            config, value throws(ConfigurationError) in
-            guard let level = LogLevel(rawValue: value) else { throw ConfigurationError("--log-level expects info or error") }
-            config.logLevel = level
-        },
-        Option(flag: "--log-format", help: "json (one object a line) or text (key=value)", defaultValue: "json") {
-            config, value throws(ConfigurationError) in
-            guard let format = LogFormat(rawValue: value) else { throw ConfigurationError("--log-format expects json or text") }
-            config.logFormat = format
-        },
-        intOption(
-            "--max-requests-in-progress", "requests handled at once; more wait (503 after the admission timeout)",
-            \.limits.maxRequestsInProgress),
-        msOption(
-            "--admission-timeout-ms", "a request waiting for capacity this long gets 503 + Retry-After",
-            \.limits.admissionTimeoutMs),
-        Option(flag: "--openapi-path", help: "openapi.yaml served at GET /openapi.yaml", defaultValue: "found next to the binary or in the working directory") {
-            config, value throws(ConfigurationError) in
-            config.openAPIPath = value
-        },
-    ] + securityOptions + kitchenOptions }
+    static var options: [Option] {
+        [
+            Option(flag: "--listen", help: "address to listen on, HOST:PORT", defaultValue: "127.0.0.1:8080") {
+                config, value throws(ConfigurationError) in
+                guard let address = SocketAddress(parsing: value), case .inet = address else {
+                    throw ConfigurationError("--listen expects HOST:PORT, got '\(value)'")
+                }
+                config.listen = address
+            },
+            Option(
+                flag: "--store",
+                help:
+                    "store URL: redis://[user:pass@]host:port[/db], unix:///path[?db=N] or redis+cluster://h1:p1,h2:p2",
+                defaultValue: "redis://127.0.0.1:6379"
+            ) { config, value throws(ConfigurationError) in
+                do throws(StoreError) {
+                    config.store = try StoreURL(parsing: value)
+                } catch {
+                    throw ConfigurationError("--store: \(error.message)")
+                }
+            },
+            intOption(
+                "--max-request-target-bytes", "longest request target (414 past it)", \.limits.maxRequestTargetBytes),
+            intOption("--max-header-field-bytes", "longest header field (431 past it)", \.limits.maxHeaderFieldBytes),
+            intOption("--max-header-bytes", "all header fields of a request (431 past it)", \.limits.maxHeaderBytes),
+            intOption("--max-header-count", "header fields in a request (431 past it)", \.limits.maxHeaderCount),
+            intOption("--max-body-bytes", "largest request body (413 past it)", \.limits.maxBodyBytes),
+            intOption("--max-batch-items", "operations in one POST /v1/batch (413 past it)", \.maxBatchItems),
+            msOption(
+                "--header-timeout-ms", "time to receive a request's headers (408 past it)", \.limits.headerTimeoutMs),
+            msOption("--body-timeout-ms", "time to receive a request's body (408 past it)", \.limits.bodyTimeoutMs),
+            msOption(
+                "--keepalive-timeout-ms", "idle keep-alive connections are closed after this",
+                \.limits.keepAliveTimeoutMs),
+            intOption(
+                "--max-pipelined-requests", "requests in progress per connection; more are not read yet",
+                \.limits.maxPipelinedRequests),
+            intOption("--max-connections", "open client connections; more are closed at once", \.limits.maxConnections),
+            intOption(
+                "--max-unsent-bytes", "unsent response bytes at which a client is not read", \.limits.maxUnsentBytes),
+            msOption(
+                "--slow-reader-timeout-ms", "a client over --max-unsent-bytes this long is closed",
+                \.limits.slowReaderTimeoutMs),
+            msOption(
+                "--linger-timeout-ms", "input drained after a connection's last response", \.limits.lingerTimeoutMs),
+            msOption("--shutdown-grace-ms", "on SIGTERM, time for requests in progress to finish", \.shutdownGraceMs),
+            intOption(
+                "--max-conns-per-node", "backend connections per store node", \.storeLimits.maxConnectionsPerNode),
+            intOption(
+                "--max-pipeline-per-conn", "commands on the wire per backend connection",
+                \.storeLimits.maxPipelinePerConnection),
+            intOption(
+                "--max-queued-per-node", "commands waiting per store node; past it: 503", \.storeLimits.maxQueuedPerNode
+            ),
+            msOption("--store-timeout-ms", "deadline of a store command; past it: 504", \.storeLimits.commandTimeoutMs),
+            msOption(
+                "--store-connect-timeout-ms", "connect plus AUTH/SELECT to a store node", \.storeLimits.connectTimeoutMs
+            ),
+            Option(
+                flag: "--read-from-replicas", help: "Redis Cluster: reads may be served by replicas: on or off",
+                defaultValue: "off"
+            ) {
+                config, value throws(ConfigurationError) in
+                guard value == "on" || value == "off" else {
+                    throw ConfigurationError("--read-from-replicas expects on or off")
+                }
+                config.storeLimits.readFromReplicas = value == "on"
+            },
+            msOption(
+                "--cluster-refresh-ms", "Redis Cluster: topology refresh period (250 ms while degraded)",
+                \.storeLimits.clusterRefreshMs),
+            Option(
+                flag: "--workers", help: "worker processes sharing the port (SO_REUSEPORT), supervised by this one",
+                defaultValue: "1"
+            ) { config, value throws(ConfigurationError) in
+                guard let count = Int(value), (1...64).contains(count) else {
+                    throw ConfigurationError("--workers expects 1…64")
+                }
+                config.workers = count
+            },
+            Option(flag: "--access-log", help: "one JSON line per request on stdout: on or off", defaultValue: "on") {
+                config, value throws(ConfigurationError) in
+                guard value == "on" || value == "off" else {
+                    throw ConfigurationError("--access-log expects on or off")
+                }
+                config.accessLog = value == "on"
+            },
+            Option(flag: "--log-level", help: "events on stderr: info or error", defaultValue: "info") {
+                config, value throws(ConfigurationError) in
+                guard let level = LogLevel(rawValue: value) else {
+                    throw ConfigurationError("--log-level expects info or error")
+                }
+                config.logLevel = level
+            },
+            Option(flag: "--log-format", help: "json (one object a line) or text (key=value)", defaultValue: "json") {
+                config, value throws(ConfigurationError) in
+                guard let format = LogFormat(rawValue: value) else {
+                    throw ConfigurationError("--log-format expects json or text")
+                }
+                config.logFormat = format
+            },
+            intOption(
+                "--max-requests-in-progress", "requests handled at once; more wait (503 after the admission timeout)",
+                \.limits.maxRequestsInProgress),
+            msOption(
+                "--admission-timeout-ms", "a request waiting for capacity this long gets 503 + Retry-After",
+                \.limits.admissionTimeoutMs),
+            Option(
+                flag: "--openapi-path", help: "openapi.yaml served at GET /openapi.yaml",
+                defaultValue: "found next to the binary or in the working directory"
+            ) {
+                config, value throws(ConfigurationError) in
+                config.openAPIPath = value
+            },
+        ] + securityOptions + kitchenOptions
+    }
 
-    private static func intOption(_ flag: String, _ help: String, _ path: WritableKeyPath<Configuration, Int>) -> Option {
+    private static func intOption(_ flag: String, _ help: String, _ path: WritableKeyPath<Configuration, Int>) -> Option
+    {
         Option(flag: flag, help: help, defaultValue: String(Configuration()[keyPath: path])) {
             config, value throws(ConfigurationError) in
             guard let number = Int(value), number > 0 else {
@@ -199,7 +228,8 @@ struct Configuration {
 
             """
         for option in options {
-            text += "  \(option.flag) VALUE\n      \(option.help)\n      default \(option.defaultValue), env \(option.environmentVariable)\n"
+            text +=
+                "  \(option.flag) VALUE\n      \(option.help)\n      default \(option.defaultValue), env \(option.environmentVariable)\n"
         }
         return text + securityEnvironmentHelp
     }

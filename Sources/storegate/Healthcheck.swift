@@ -11,8 +11,12 @@ enum Healthcheck {
         var index = 0
         while index < arguments.count {
             switch arguments[index] {
-            case "--url" where index + 1 < arguments.count: url = arguments[index + 1]; index += 1
-            case "--timeout-ms" where index + 1 < arguments.count: timeoutMs = Int(arguments[index + 1]) ?? timeoutMs; index += 1
+            case "--url" where index + 1 < arguments.count:
+                url = arguments[index + 1]
+                index += 1
+            case "--timeout-ms" where index + 1 < arguments.count:
+                timeoutMs = Int(arguments[index + 1]) ?? timeoutMs
+                index += 1
             default:
                 writeLine("usage: storegate healthcheck [--url http://HOST:PORT/PATH] [--timeout-ms N]")
                 return 2
@@ -52,8 +56,11 @@ enum Healthcheck {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         guard connect(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 else { return nil }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\nUser-Agent: storegate-healthcheck\r\n\r\n".utf8)
-        guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else {
+        let request = Array(
+            "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\nUser-Agent: storegate-healthcheck\r\n\r\n"
+                .utf8)
+        guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count
+        else {
             return nil
         }
         var response: [UInt8] = []

@@ -1,4 +1,5 @@
 internal import JSON
+
 #if canImport(Glibc)
 internal import Glibc
 #endif
@@ -18,7 +19,8 @@ enum Log {
 
     private static func emit(_ level: String, _ event: String, _ fields: [(String, String)]) {
         if format == .text {
-            let text = WallClock().timestamp() + " \(level) \(event)"
+            let text =
+                WallClock().timestamp() + " \(level) \(event)"
                 + fields.map { " \($0.0)=\($0.1.contains(" ") ? "\"\($0.1)\"" : $0.1)" }.joined() + "\n"
             var bytes = Array(text.utf8)
             _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }

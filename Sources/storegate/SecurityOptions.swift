@@ -1,5 +1,6 @@
 internal import Gateway
 internal import Store
+
 #if canImport(Glibc)
 internal import Glibc
 #endif
@@ -9,31 +10,36 @@ internal import Glibc
 /// STOREGATE_STORE_PASSWORD (used when the store URL has no password). Secrets have
 /// no flag, so they never show in the process list.
 extension Configuration {
-    static var securityOptions: [Option] { [
-        Option(
-            flag: "--api-keys-file", help: "API keys, one KEY:SCOPES:NAMESPACES a line; auth is off when no keys are configured",
-            defaultValue: "none"
-        ) { config, value throws(ConfigurationError) in
-            config.apiKeysFile = value
-        },
-        Option(
-            flag: "--public-endpoints",
-            help: "operational endpoints answered without a key when auth is on: a list of healthz, readyz, metrics, openapi.yaml; or none, all",
-            defaultValue: "healthz,readyz"
-        ) { config, value throws(ConfigurationError) in
-            config.security.publicEndpoints = try publicEndpoints(value)
-        },
-        Option(
-            flag: "--cors-origins", help: "browser origins allowed by CORS, comma-separated (scheme://host[:port], or *); off when empty",
-            defaultValue: "none"
-        ) { config, value throws(ConfigurationError) in
-            let origins = value.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
-            if let bad = origins.first(where: { !isValidCORSOrigin($0) }) {
-                throw ConfigurationError("--cors-origins: '\(bad.prefix(100))' is not * or scheme://host[:port]")
-            }
-            config.security.corsOrigins = origins
-        },
-    ] }
+    static var securityOptions: [Option] {
+        [
+            Option(
+                flag: "--api-keys-file",
+                help: "API keys, one KEY:SCOPES:NAMESPACES a line; auth is off when no keys are configured",
+                defaultValue: "none"
+            ) { config, value throws(ConfigurationError) in
+                config.apiKeysFile = value
+            },
+            Option(
+                flag: "--public-endpoints",
+                help:
+                    "operational endpoints answered without a key when auth is on: a list of healthz, readyz, metrics, openapi.yaml; or none, all",
+                defaultValue: "healthz,readyz"
+            ) { config, value throws(ConfigurationError) in
+                config.security.publicEndpoints = try publicEndpoints(value)
+            },
+            Option(
+                flag: "--cors-origins",
+                help: "browser origins allowed by CORS, comma-separated (scheme://host[:port], or *); off when empty",
+                defaultValue: "none"
+            ) { config, value throws(ConfigurationError) in
+                let origins = value.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
+                if let bad = origins.first(where: { !isValidCORSOrigin($0) }) {
+                    throw ConfigurationError("--cors-origins: '\(bad.prefix(100))' is not * or scheme://host[:port]")
+                }
+                config.security.corsOrigins = origins
+            },
+        ]
+    }
 
     static let securityEnvironmentHelp = """
 
@@ -74,7 +80,8 @@ extension Configuration {
             for name in value.split(separator: ",").map({ String($0).trimmingSpaces() }) {
                 guard AccessPolicy.operationalEndpoints.contains(name) else {
                     throw ConfigurationError(
-                        "--public-endpoints: unknown endpoint '\(name.prefix(40))' (healthz, readyz, metrics, openapi.yaml, none, all)")
+                        "--public-endpoints: unknown endpoint '\(name.prefix(40))' (healthz, readyz, metrics, openapi.yaml, none, all)"
+                    )
                 }
                 names.insert(name)
             }
@@ -87,15 +94,21 @@ extension Configuration {
 enum SecurityAnnouncement {
     static func log(_ security: SecurityConfiguration) {
         if security.authEnabled {
-            Log.info("auth_on", [
-                ("api_keys", String(security.keys.count)),
-                ("public_endpoints", security.publicEndpoints.sorted().joined(separator: ",")),
-            ])
+            Log.info(
+                "auth_on",
+                [
+                    ("api_keys", String(security.keys.count)),
+                    ("public_endpoints", security.publicEndpoints.sorted().joined(separator: ",")),
+                ])
         } else {
-            Log.warn("auth_off", [(
-                "message",
-                "NO API KEYS CONFIGURED: every client may read and write every namespace; set --api-keys-file or STOREGATE_API_KEYS"
-            )])
+            Log.warn(
+                "auth_off",
+                [
+                    (
+                        "message",
+                        "NO API KEYS CONFIGURED: every client may read and write every namespace; set --api-keys-file or STOREGATE_API_KEYS"
+                    )
+                ])
         }
         if !security.corsOrigins.isEmpty {
             Log.info("cors_on", [("origins", security.corsOrigins.joined(separator: ","))])

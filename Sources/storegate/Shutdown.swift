@@ -1,6 +1,7 @@
 internal import EventLoop
 internal import HTTP
 internal import Store
+
 #if canImport(Glibc)
 internal import Glibc
 #endif

@@ -1,9 +1,10 @@
 internal import EventLoop
-internal import HTTP
 internal import Gateway
-internal import Store
-internal import RESP
+internal import HTTP
 internal import Orders
+internal import RESP
+internal import Store
+
 #if canImport(Glibc)
 internal import Glibc
 #endif
@@ -35,11 +36,13 @@ enum Startup {
             onFinish: { accessLog?.close() })
         try shutdown.install()
         if configuration.workerID != nil { shutdown.drainWhenOrphaned(supervisorPID: configuration.supervisorPID) }
-        Log.info("listening", [
-            ("address", listenDescription(configuration.listen, port: port)),
-            ("worker", configuration.workerID.map(String.init) ?? "-"),
-            ("store", configuration.store.description),
-        ])
+        Log.info(
+            "listening",
+            [
+                ("address", listenDescription(configuration.listen, port: port)),
+                ("worker", configuration.workerID.map(String.init) ?? "-"),
+                ("store", configuration.store.description),
+            ])
         SecurityAnnouncement.log(configuration.security)
         probeStore(store, shutdown: shutdown)
         if let kitchen = pizzeria?.kitchen {
@@ -79,7 +82,9 @@ enum Startup {
         let executable = CommandLine.arguments[0]
         if let slash = executable.lastIndex(of: "/") {
             let directory = String(executable[..<slash])
-            candidates += ["\(directory)/openapi.yaml", "\(directory)/../../openapi.yaml", "\(directory)/../../../openapi.yaml"]
+            candidates += [
+                "\(directory)/openapi.yaml", "\(directory)/../../openapi.yaml", "\(directory)/../../../openapi.yaml",
+            ]
         }
         candidates += ["openapi.yaml", "/usr/share/storegate/openapi.yaml"]
         for path in candidates {

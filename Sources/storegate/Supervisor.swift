@@ -1,4 +1,5 @@
 internal import EventLoop
+
 #if canImport(Glibc)
 internal import Glibc
 #endif
@@ -53,7 +54,8 @@ final class Supervisor {
             "STOREGATE_WORKERS=1", "STOREGATE_WORKER_ID=\(index)", "STOREGATE_REUSE_PORT=1",
             "STOREGATE_SUPERVISOR_PID=\(getpid())",
         ]
-        let child = try ChildProcess(loop: loop, executable: executable, arguments: arguments, environment: environment) {
+        let child = try ChildProcess(loop: loop, executable: executable, arguments: arguments, environment: environment)
+        {
             [weak self] status, signal in
             self?.workerDidExit(index, status: status, signal: signal)
         }

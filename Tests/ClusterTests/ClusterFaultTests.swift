@@ -221,7 +221,10 @@ final class ClusterFailoverTests: XCTestCase {
         load.stop()
         XCTAssertTrue(resumed, "writes to the killed master's slots never resumed: \(log.statuses)")
         if let resumedAt = log.firstSuccessAfter["victim"], let killed = killedAt.value {
-            print(String(format: "failover: kill → first successful write to its slots: %.2f s", resumedAt.timeIntervalSince(killed)))
+            print(
+                String(
+                    format: "failover: kill → first successful write to its slots: %.2f s",
+                    resumedAt.timeIntervalSince(killed)))
         }
         print("failover load: statuses \(log.statuses); failures on the other masters' slots \(log.otherSlotFailures)")
         XCTAssertEqual(log.unclearErrors, [], "every failure has an error code")
@@ -231,7 +234,9 @@ final class ClusterFailoverTests: XCTestCase {
         let client = GatewayClient(port: gateway.port)
         for key in log.possible.keys {
             let response = try client.get("failover", key)
-            if log.acknowledged[key] != nil { XCTAssertEqual(response.status, 200, "\(key) was acknowledged: \(response)") }
+            if log.acknowledged[key] != nil {
+                XCTAssertEqual(response.status, 200, "\(key) was acknowledged: \(response)")
+            }
             log.read(key, response)
         }
         XCTAssertGreaterThan(log.acknowledged.count, 20)

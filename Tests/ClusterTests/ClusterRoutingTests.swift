@@ -71,7 +71,8 @@ final class ClusterRoutingTests: XCTestCase {
         var operations: [String] = (0..<count).map {
             #"{"op":"put","namespace":"test","set":"batch","key":"b\#($0)","bins":{"v":"\#($0)"}}"#
         }
-        var response = try client.call("POST", "/v1/batch", json: #"{"operations":[\#(operations.joined(separator: ","))]}"#)
+        var response = try client.call(
+            "POST", "/v1/batch", json: #"{"operations":[\#(operations.joined(separator: ","))]}"#)
         XCTAssertEqual(response.status, 200, "\(response)")
         var results = try XCTUnwrap(response.json?["results"] as? [[String: Any]])
         XCTAssertEqual(results.count, count)
@@ -101,7 +102,8 @@ final class ClusterRoutingTests: XCTestCase {
         XCTAssertEqual(results[count + 1]["status"] as? Int, 204)
         XCTAssertEqual(try client.get("batch", "b0").status, 404)
         // The same reads streamed: every index once, each with its own record.
-        let raw = "POST /v1/batch HTTP/1.1\r\nHost: t\r\nAccept: application/x-ndjson\r\nContent-Type: application/json\r\n"
+        let raw =
+            "POST /v1/batch HTTP/1.1\r\nHost: t\r\nAccept: application/x-ndjson\r\nContent-Type: application/json\r\n"
             + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
         let streamed = try XCTUnwrap(Self.gateway).request(raw)
         let lines = streamed.bodyText.split(separator: "\n").compactMap {
@@ -140,7 +142,8 @@ final class ClusterRoutingTests: XCTestCase {
         XCTAssertTrue(sawNodeCursor)
         XCTAssertEqual(found.count, count)
         for index in 0..<count { XCTAssertEqual(found["s\(index)"], "\(index)") }
-        XCTAssertEqual(try client.call("GET", "/v1/scan/test/scan?cursor=17").status, 400, "a bare node cursor is not ours")
+        XCTAssertEqual(
+            try client.call("GET", "/v1/scan/test/scan?cursor=17").status, 400, "a bare node cursor is not ours")
         XCTAssertEqual(try client.call("GET", "/v1/scan/test/scan?cursor=099999").status, 400, "no slot 99999")
         XCTAssertEqual(try client.call("GET", "/v1/scan/test/scan?cursor=1-2").status, 400)
     }
@@ -184,7 +187,8 @@ final class ClusterRoutingTests: XCTestCase {
         let owners = cluster.mastersBySlot()
         let source = try XCTUnwrap(cluster.server(port: try XCTUnwrap(owners[slot])))
         let target = try XCTUnwrap(cluster.masters.first { $0.port != source.port })
-        let sourceID = try cluster.nodeID(of: source), targetID = try cluster.nodeID(of: target)
+        let sourceID = try cluster.nodeID(of: source)
+        let targetID = try cluster.nodeID(of: target)
         let before = try XCTUnwrap(gateway.get("/v1/cluster").json?["redirects"] as? [String: Int])
         XCTAssertEqual(try target.cli(["CLUSTER", "SETSLOT", String(slot), "IMPORTING", sourceID]), "OK")
         XCTAssertEqual(try source.cli(["CLUSTER", "SETSLOT", String(slot), "MIGRATING", targetID]), "OK")
@@ -198,7 +202,9 @@ final class ClusterRoutingTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(now["ask"]! - before["ask"]!, 2)
         // Finish the migration: the slot belongs to the target; the gateway's map is stale.
         XCTAssertEqual(
-            try source.cli(["MIGRATE", "127.0.0.1", String(target.port), "", "0", "5000", "KEYS", redisKey("ask", second)]),
+            try source.cli([
+                "MIGRATE", "127.0.0.1", String(target.port), "", "0", "5000", "KEYS", redisKey("ask", second),
+            ]),
             "OK")
         for server in cluster.masters {
             _ = try server.cli(["CLUSTER", "SETSLOT", String(slot), "NODE", targetID])
@@ -224,8 +230,10 @@ final class ClusterRoutingTests: XCTestCase {
             try client.call("PUT", "/v1/kv/test/migrating/k", json: #"{"bins":{"v":"one","old":1}}"#).status, 201)
         let source = try XCTUnwrap(cluster.server(port: try XCTUnwrap(cluster.mastersBySlot()[slot])))
         let target = try XCTUnwrap(cluster.masters.first { $0.port != source.port })
-        XCTAssertEqual(try target.cli(["CLUSTER", "SETSLOT", String(slot), "IMPORTING", try cluster.nodeID(of: source)]), "OK")
-        XCTAssertEqual(try source.cli(["CLUSTER", "SETSLOT", String(slot), "MIGRATING", try cluster.nodeID(of: target)]), "OK")
+        XCTAssertEqual(
+            try target.cli(["CLUSTER", "SETSLOT", String(slot), "IMPORTING", try cluster.nodeID(of: source)]), "OK")
+        XCTAssertEqual(
+            try source.cli(["CLUSTER", "SETSLOT", String(slot), "MIGRATING", try cluster.nodeID(of: target)]), "OK")
         defer {
             for server in [source, target] { _ = try? server.cli(["CLUSTER", "SETSLOT", String(slot), "STABLE"]) }
         }
@@ -263,11 +271,15 @@ final class ClusterRoutingTests: XCTestCase {
                     (try? replicaClient.get("replica", "r\(index)")).flatMap(GatewayClient.value) == "\(index)"
                 }, "r\(index)")
         }
-        XCTAssertEqual(try replicaClient.put("replica", "written", value: "w").status, 201, "writes still go to masters")
-        XCTAssertGreaterThanOrEqual(replicas().reduce(0) { $0 + ($1["commands"] as? Int ?? 0) }, 60, "reads went to replicas")
+        XCTAssertEqual(
+            try replicaClient.put("replica", "written", value: "w").status, 201, "writes still go to masters")
+        XCTAssertGreaterThanOrEqual(
+            replicas().reduce(0) { $0 + ($1["commands"] as? Int ?? 0) }, 60, "reads went to replicas")
         let masterPorts = Set(cluster.masters.map(\.port))
         for server in cluster.servers where !masterPorts.contains(server.port) {
-            let clients = try server.cli(["CLIENT", "LIST"]).split(separator: "\n").filter { $0.contains("name=storegate") }
+            let clients = try server.cli(["CLIENT", "LIST"]).split(separator: "\n").filter {
+                $0.contains("name=storegate")
+            }
             XCTAssertFalse(clients.isEmpty)
             XCTAssertTrue(clients.allSatisfy { $0.contains("flags=r") }, "replica connections are READONLY: \(clients)")
         }

@@ -25,8 +25,10 @@ final class HashSlotTests: XCTestCase {
     func testHashTagRules() {
         XCTAssertEqual(HashSlot.of("{user1000}.following"), HashSlot.of("{user1000}.followers"))
         XCTAssertEqual(HashSlot.of("x{bar}y"), HashSlot.of("bar"), "the tag alone is hashed")
-        XCTAssertEqual(HashSlot.of("foo{}{bar}"), Int(HashSlot.crc16("foo{}{bar}") & 0x3FFF), "an empty tag hashes the whole key")
-        XCTAssertEqual(HashSlot.of("foo{bar"), Int(HashSlot.crc16("foo{bar") & 0x3FFF), "no closing brace: the whole key")
+        XCTAssertEqual(
+            HashSlot.of("foo{}{bar}"), Int(HashSlot.crc16("foo{}{bar}") & 0x3FFF), "an empty tag hashes the whole key")
+        XCTAssertEqual(
+            HashSlot.of("foo{bar"), Int(HashSlot.crc16("foo{bar") & 0x3FFF), "no closing brace: the whole key")
         XCTAssertEqual(HashSlot.of("foo{{bar}}zap"), HashSlot.of("{bar"), "the tag ends at the first }")
         for key in ["a", "b", "some longer key", "ключ"] { XCTAssertLessThan(HashSlot.of(key), 16384) }
     }
@@ -34,11 +36,14 @@ final class HashSlotTests: XCTestCase {
     func testRedirectParsing() {
         XCTAssertEqual(
             Redirect(error: "MOVED 3999 127.0.0.1:6381"), .moved(slot: 3999, to: .inet(host: "127.0.0.1", port: 6381)))
-        XCTAssertEqual(Redirect(error: "ASK 12182 10.0.0.2:7002"), .ask(slot: 12182, to: .inet(host: "10.0.0.2", port: 7002)))
+        XCTAssertEqual(
+            Redirect(error: "ASK 12182 10.0.0.2:7002"), .ask(slot: 12182, to: .inet(host: "10.0.0.2", port: 7002)))
         XCTAssertEqual(Redirect(error: "MOVED 1 [::1]:7000"), .moved(slot: 1, to: .inet(host: "::1", port: 7000)))
         XCTAssertEqual(Redirect(error: "TRYAGAIN Multiple keys request during rehashing of slot"), .tryAgain)
         XCTAssertEqual(Redirect(error: "CLUSTERDOWN The cluster is down"), .clusterDown)
-        for other in ["MOVED", "MOVED x 1:2", "MOVED 16384 h:1", "MOVED 1 nohost", "ASK 1 :7000", "ERR wrong", "NOSCRIPT x"] {
+        for other in [
+            "MOVED", "MOVED x 1:2", "MOVED 16384 h:1", "MOVED 1 nohost", "ASK 1 :7000", "ERR wrong", "NOSCRIPT x",
+        ] {
             XCTAssertNil(Redirect(error: other), other)
         }
     }
@@ -57,7 +62,9 @@ final class HashSlotTests: XCTestCase {
         XCTAssertEqual(map.range(ofSlot: 10922)?.replicas, [.inet(host: "127.0.0.1", port: 7004)])
         XCTAssertNil(map.range(ofSlot: 10923))
         XCTAssertEqual(map.uncoveredSlots, 16384 - 10923)
-        XCTAssertThrowsError(try SlotMap(clusterSlots: .array([.array([.integer(5), .integer(2)])]), askedNode: .inet(host: "h", port: 1)))
+        XCTAssertThrowsError(
+            try SlotMap(
+                clusterSlots: .array([.array([.integer(5), .integer(2)])]), askedNode: .inet(host: "h", port: 1)))
         var moved = map
         moved.move(slot: 20000 % 16384, to: .inet(host: "127.0.0.1", port: 7002))
         XCTAssertEqual(moved.range(ofSlot: 3616)?.master, .inet(host: "127.0.0.1", port: 7002))
@@ -75,7 +82,8 @@ final class HashSlotTests: XCTestCase {
         XCTAssertEqual(CommandRouting(arguments: ["MSET", "{t}a", "1", "{t}b", "2"]), .slot(HashSlot.of("t")))
         XCTAssertEqual(CommandRouting(arguments: ["PING"]), .keyless)
         XCTAssertEqual(CommandRouting(arguments: ["SCAN", "0"]), .keyless)
-        XCTAssertEqual(CommandRouting(arguments: ["EVALSHA", "abc", "3", "k"]), .keyless, "a short key list is not trusted")
+        XCTAssertEqual(
+            CommandRouting(arguments: ["EVALSHA", "abc", "3", "k"]), .keyless, "a short key list is not trusted")
         XCTAssertTrue(CommandRouting.isReadOnly(["EVALSHA_RO", "x", "1", key]))
         XCTAssertFalse(CommandRouting.isReadOnly(["EVALSHA", "x", "1", key]))
     }

@@ -47,7 +47,10 @@ final class EventLoopTests: XCTestCase {
     func testDeadlinesFireInOrderAndCancelledOnesNever() throws {
         let loop = try Loop()
         let log = Log()
-        let a = Recorder("a", log), b = Recorder("b", log), c = Recorder("c", log), d = Recorder("d", log)
+        let a = Recorder("a", log)
+        let b = Recorder("b", log)
+        let c = Recorder("c", log)
+        let d = Recorder("d", log)
         loop.deadlines.schedule(c, afterMs: 30)
         loop.deadlines.schedule(a, afterMs: 10)
         loop.deadlines.schedule(b, afterMs: 20)
@@ -122,7 +125,8 @@ final class EventLoopTests: XCTestCase {
     func testScheduledTimeIsReadFromTheHeap() throws {
         let loop = try Loop()
         let log = Log()
-        let a = Recorder("a", log), b = Recorder("b", log)
+        let a = Recorder("a", log)
+        let b = Recorder("b", log)
         let now = loop.nowMs
         XCTAssertNil(loop.deadlines.scheduledAtMs(of: a))
         loop.deadlines.schedule(a, atMs: now + 50)

@@ -1,8 +1,8 @@
 import EventLoop
+import Foundation
 import FuzzChecks
 import Gateway
 import Store
-import Foundation
 import XCTest
 
 /// Every committed fuzz input (seeds and regressions, Fuzz/corpus/TARGET) through the
@@ -32,7 +32,9 @@ final class FuzzCorpusTests: XCTestCase {
     /// Every fix for a fuzz finding has its input committed next to the seeds.
     func testEveryRegressionInputIsInTheCorpus() {
         let regressions = ["FuzzHTTPRequest", "FuzzJSON", "FuzzRESP", "FuzzRecordKey"].flatMap { target in
-            FuzzDriver.corpusFiles(Self.corpus.appendingPathComponent(target).path).filter { $0.contains("/regression-") }
+            FuzzDriver.corpusFiles(Self.corpus.appendingPathComponent(target).path).filter {
+                $0.contains("/regression-")
+            }
         }
         for name in [
             "FuzzHTTPRequest/regression-unknown-method-split", "FuzzHTTPRequest/regression-trailing-whitespace",

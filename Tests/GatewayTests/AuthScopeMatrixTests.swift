@@ -20,12 +20,12 @@ final class AuthScopeMatrixTests: XCTestCase {
         for kind in Kind.allCases where kind != .none { keys[kind] = "\(kind.rawValue)-\(UUID().uuidString)" }
         keyFile = redis.directory.appendingPathComponent("keys.txt")
         try """
-            # test keys
-            \(keys[.readA]!):read:nsa
-            \(keys[.writeA]!):read,write:nsa
+        # test keys
+        \(keys[.readA]!):read:nsa
+        \(keys[.writeA]!):read,write:nsa
 
-            \(keys[.admin]!):admin:*
-            """.write(to: keyFile, atomically: true, encoding: .utf8)
+        \(keys[.admin]!):admin:*
+        """.write(to: keyFile, atomically: true, encoding: .utf8)
         gateway = try GatewayProcess(
             arguments: ["--store", "redis://127.0.0.1:\(redis.port)", "--api-keys-file", keyFile.path],
             environment: [
@@ -93,7 +93,9 @@ final class AuthScopeMatrixTests: XCTestCase {
             Case(method: "PUT", path: "/v1/kv/nsb/s/put-\(k)", body: put, expected: [401, 401, 403, 403, 201, 403]),
             Case(method: "PATCH", path: "/v1/kv/nsa/s/seed", body: put, expected: [401, 401, 403, 200, 200, 403]),
             Case(method: "DELETE", path: "/v1/kv/nsa/s/del-\(k)", body: nil, expected: [401, 401, 403, 204, 204, 403]),
-            Case(method: "POST", path: "/v1/kv/nsa/s/op-\(k)/operate", body: operate, expected: [401, 401, 403, 200, 200, 403]),
+            Case(
+                method: "POST", path: "/v1/kv/nsa/s/op-\(k)/operate", body: operate,
+                expected: [401, 401, 403, 200, 200, 403]),
             Case(method: "GET", path: "/v1/scan/nsa/s", body: nil, expected: [401, 401, 200, 200, 200, 403]),
             Case(method: "GET", path: "/v1/scan/nsb/s", body: nil, expected: [401, 401, 403, 403, 200, 403]),
             Case(method: "POST", path: "/v1/batch", body: batchGetA, expected: [401, 401, 200, 200, 200, 403]),
@@ -106,10 +108,12 @@ final class AuthScopeMatrixTests: XCTestCase {
 
     func testEveryKindOfCallerOnEveryRoute() throws {
         for ns in ["nsa", "nsb"] {
-            XCTAssertEqual(try call("PUT", "/v1/kv/\(ns)/s/seed", body: #"{"bins":{"v":0}}"#, as: .writeAll).status, 201)
+            XCTAssertEqual(
+                try call("PUT", "/v1/kv/\(ns)/s/seed", body: #"{"bins":{"v":0}}"#, as: .writeAll).status, 201)
         }
         for kind in Kind.allCases {
-            XCTAssertEqual(try call("PUT", "/v1/kv/nsa/s/del-\(kind)", body: #"{"bins":{"v":0}}"#, as: .writeAll).status, 201)
+            XCTAssertEqual(
+                try call("PUT", "/v1/kv/nsa/s/del-\(kind)", body: #"{"bins":{"v":0}}"#, as: .writeAll).status, 201)
         }
         let index = Dictionary(uniqueKeysWithValues: Kind.allCases.enumerated().map { ($1, $0) })
         let all = Kind.allCases.flatMap { kind in cases(for: kind).map { (kind, $0) } }
@@ -123,9 +127,12 @@ final class AuthScopeMatrixTests: XCTestCase {
         for (kind, item) in refused {
             let response = try call(item.method, item.path, body: item.body, as: kind)
             let expected = item.expected[index[kind]!]
-            XCTAssertEqual(response.status, expected, "\(kind) \(item.method) \(item.path) \(item.body ?? ""): \(response)")
+            XCTAssertEqual(
+                response.status, expected, "\(kind) \(item.method) \(item.path) \(item.body ?? ""): \(response)")
             if item.method != "HEAD" {
-                XCTAssertEqual(response.errorCode, expected == 401 ? (kind == .bad ? "invalid_api_key" : "unauthorized") : "forbidden")
+                XCTAssertEqual(
+                    response.errorCode,
+                    expected == 401 ? (kind == .bad ? "invalid_api_key" : "unauthorized") : "forbidden")
             }
             if expected == 401 { XCTAssertEqual(response.header("WWW-Authenticate")?.hasPrefix("Bearer"), true) }
         }
@@ -134,7 +141,8 @@ final class AuthScopeMatrixTests: XCTestCase {
         for (kind, item) in allowed {
             let response = try call(item.method, item.path, body: item.body, as: kind)
             XCTAssertEqual(
-                response.status, item.expected[index[kind]!], "\(kind) \(item.method) \(item.path) \(item.body ?? ""): \(response)")
+                response.status, item.expected[index[kind]!],
+                "\(kind) \(item.method) \(item.path) \(item.body ?? ""): \(response)")
         }
         XCTAssertEqual(try redis.cli(["EXISTS", "sg:{nsb/s/seed}"]), "0", "writeAll's mixed batch did delete it")
         XCTAssertEqual(try redis.cli(["EXISTS", "sg:{nsa/s/ab-writeA}"]), "0", "writeA's mixed batch ran nothing")
@@ -156,7 +164,8 @@ final class AuthScopeMatrixTests: XCTestCase {
             XCTAssertEqual(response.errorCode, "invalid_api_key", shape)
             XCTAssertEqual(response.header("WWW-Authenticate"), #"Bearer realm="storegate", error="invalid_token""#)
         }
-        let lowercase = try gateway.request("GET /v1/kv/nsa/s/x HTTP/1.1\r\nHost: t\r\nAuthorization: bearer \(key)\r\n\r\n")
+        let lowercase = try gateway.request(
+            "GET /v1/kv/nsa/s/x HTTP/1.1\r\nHost: t\r\nAuthorization: bearer \(key)\r\n\r\n")
         XCTAssertEqual(lowercase.status, 404, "the scheme name is case-insensitive")
     }
 }

@@ -20,7 +20,8 @@ final class BatchNegotiationTests: XCTestCase {
     }
 
     private func batch(accept: String?) throws -> ParsedResponse {
-        let body = #"{"operations":[{"op":"put","namespace":"t","set":"s","key":"k","bins":{"v":1}},{"op":"get","namespace":"t","set":"s","key":"k"}]}"#
+        let body =
+            #"{"operations":[{"op":"put","namespace":"t","set":"s","key":"k","bins":{"v":1}},{"op":"get","namespace":"t","set":"s","key":"k"}]}"#
         var head = "POST /v1/batch HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
         if let accept { head += "Accept: \(accept)\r\n" }
         return try gateway.request(head + "Content-Length: \(body.utf8.count)\r\n\r\n" + body)
@@ -42,8 +43,9 @@ final class BatchNegotiationTests: XCTestCase {
         for (accept, streams) in cases {
             let response = try batch(accept: accept)
             XCTAssertEqual(response.status, 200, "\(accept ?? "no Accept")")
-            XCTAssertEqual(response.header("Content-Type"), streams ? "application/x-ndjson" : "application/json",
-                           "\(accept ?? "no Accept")")
+            XCTAssertEqual(
+                response.header("Content-Type"), streams ? "application/x-ndjson" : "application/json",
+                "\(accept ?? "no Accept")")
             XCTAssertEqual(response.chunked, streams, "\(accept ?? "no Accept")")
         }
     }

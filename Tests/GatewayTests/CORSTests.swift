@@ -25,7 +25,8 @@ final class CORSTests: XCTestCase {
         XCTAssertTrue(allowed.header("Access-Control-Allow-Headers")?.contains("Content-Type") ?? false)
         XCTAssertEqual(allowed.header("Access-Control-Max-Age"), "600")
         XCTAssertEqual(allowed.header("Vary"), "Origin")
-        XCTAssertEqual(try preflight("https://app.example", "/v1/batch").header("Access-Control-Allow-Methods"), "POST, OPTIONS")
+        XCTAssertEqual(
+            try preflight("https://app.example", "/v1/batch").header("Access-Control-Allow-Methods"), "POST, OPTIONS")
 
         let other = try preflight("https://evil.example")
         XCTAssertEqual(other.status, 403)
@@ -36,14 +37,17 @@ final class CORSTests: XCTestCase {
             try gateway.request("OPTIONS /v1/kv/test/s/k HTTP/1.1\r\nHost: t\r\n\r\n").status, 405, "not a preflight")
 
         let read = try gateway.request(
-            "GET /v1/kv/test/s/k HTTP/1.1\r\nHost: t\r\nOrigin: https://app.example\r\nAuthorization: Bearer \(key)\r\n\r\n")
+            "GET /v1/kv/test/s/k HTTP/1.1\r\nHost: t\r\nOrigin: https://app.example\r\nAuthorization: Bearer \(key)\r\n\r\n"
+        )
         XCTAssertEqual(read.status, 404)
         XCTAssertEqual(read.header("Access-Control-Allow-Origin"), "https://app.example")
         XCTAssertTrue(read.header("Access-Control-Expose-Headers")?.contains("ETag") ?? false)
         XCTAssertEqual(read.header("Vary"), "Origin")
-        let unauthorized = try gateway.request("GET /v1/kv/test/s/k HTTP/1.1\r\nHost: t\r\nOrigin: https://app.example\r\n\r\n")
+        let unauthorized = try gateway.request(
+            "GET /v1/kv/test/s/k HTTP/1.1\r\nHost: t\r\nOrigin: https://app.example\r\n\r\n")
         XCTAssertEqual(unauthorized.status, 401)
-        XCTAssertEqual(unauthorized.header("Access-Control-Allow-Origin"), "https://app.example", "so the page can read the 401")
+        XCTAssertEqual(
+            unauthorized.header("Access-Control-Allow-Origin"), "https://app.example", "so the page can read the 401")
         let foreign = try gateway.request("GET /healthz HTTP/1.1\r\nHost: t\r\nOrigin: https://evil.example\r\n\r\n")
         XCTAssertEqual(foreign.status, 200)
         XCTAssertNil(foreign.header("Access-Control-Allow-Origin"))
@@ -61,7 +65,8 @@ final class CORSTests: XCTestCase {
         let gateway = try GatewayProcess()
         defer { XCTAssertEqual(gateway.stop(), 0) }
         let response = try gateway.request(
-            "OPTIONS /healthz HTTP/1.1\r\nHost: t\r\nOrigin: https://app.example\r\nAccess-Control-Request-Method: GET\r\n\r\n")
+            "OPTIONS /healthz HTTP/1.1\r\nHost: t\r\nOrigin: https://app.example\r\nAccess-Control-Request-Method: GET\r\n\r\n"
+        )
         XCTAssertEqual(response.status, 405)
         XCTAssertEqual(response.header("Allow"), "GET, HEAD")
         let plain = try gateway.request("GET /healthz HTTP/1.1\r\nHost: t\r\nOrigin: https://app.example\r\n\r\n")

@@ -27,7 +27,8 @@ final class ConfigurationDocTests: XCTestCase {
             guard let row else { continue }
             let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
             XCTAssertEqual(cells[1], "`\(option.env)`", option.flag)
-            XCTAssertEqual(cells[2].trimmingCharacters(in: CharacterSet(charactersIn: "`")), option.defaultValue, option.flag)
+            XCTAssertEqual(
+                cells[2].trimmingCharacters(in: CharacterSet(charactersIn: "`")), option.defaultValue, option.flag)
         }
         XCTAssertEqual(rows.count, options.count, "the page lists only the binary's flags, each once")
     }

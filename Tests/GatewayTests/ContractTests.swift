@@ -1,8 +1,8 @@
+import EventLoop
 import Foundation
 import Gateway
 import Orders
 import Store
-import EventLoop
 import TestSupport
 import XCTest
 
@@ -18,7 +18,10 @@ final class ContractTests: XCTestCase {
         var path: String?
         var inPaths = false
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line == "paths:" { inPaths = true; continue }
+            if line == "paths:" {
+                inPaths = true
+                continue
+            }
             if inPaths, !line.hasPrefix(" "), !line.isEmpty { break }
             guard inPaths else { continue }
             if line.hasPrefix("  /"), line.hasSuffix(":"), !line.hasPrefix("   ") {

@@ -11,7 +11,8 @@ import Glibc
 final class DurabilityAndWorkersTests: XCTestCase {
     private func put(_ gateway: GatewayProcess, key: String, value: Int) -> Int {
         let body = #"{"bins":{"v":\#(value)}}"#
-        let request = "PUT /v1/kv/d/s/\(key) HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        let request =
+            "PUT /v1/kv/d/s/\(key) HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
             + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
         guard let client = try? gateway.connect(timeout: 3) else { return 0 }
         guard (try? client.send(request)) != nil else { return 0 }
@@ -20,7 +21,9 @@ final class DurabilityAndWorkersTests: XCTestCase {
 
     func testNoAcknowledgedWriteIsLostThroughStallKillAndRestart() throws {
         let redis = try RedisServer(persistent: true)
-        let gateway = try GatewayProcess(arguments: ["--store", redis.url, "--store-timeout-ms", "300", "--access-log", "off"])
+        let gateway = try GatewayProcess(arguments: [
+            "--store", redis.url, "--store-timeout-ms", "300", "--access-log", "off",
+        ])
         var acknowledged: [String: Int] = [:]
         var outcomes: [Int: Int] = [:]
         for index in 0..<300 {
@@ -43,10 +46,12 @@ final class DurabilityAndWorkersTests: XCTestCase {
         }
         XCTAssertGreaterThan(outcomes[200, default: 0] + outcomes[201, default: 0], 120, "\(outcomes)")
         XCTAssertEqual(Set(outcomes.keys).subtracting([200, 201, 502, 503, 504]), [], "\(outcomes)")
-        XCTAssertTrue(eventually(within: 10) { (200..<300).contains(put(gateway, key: "after", value: 1)) }, "writes resume")
+        XCTAssertTrue(
+            eventually(within: 10) { (200..<300).contains(put(gateway, key: "after", value: 1)) }, "writes resume")
         XCTAssertGreaterThan(outcomes.filter { $0.key >= 500 }.count, 0, "the faults were felt: \(outcomes)")
         for (key, value) in acknowledged {
-            XCTAssertEqual(try redis.cli(["HGET", "sg:{d/s/\(key)}", "b:v"]), String(value), "acknowledged \(key)=\(value)")
+            XCTAssertEqual(
+                try redis.cli(["HGET", "sg:{d/s/\(key)}", "b:v"]), String(value), "acknowledged \(key)=\(value)")
         }
     }
 
@@ -54,10 +59,11 @@ final class DurabilityAndWorkersTests: XCTestCase {
         let redis = try RedisServer()
         let gateway = try GatewayProcess(arguments: ["--store", redis.url, "--workers", "2", "--access-log", "off"])
         var seen = Set<Int>()
-        XCTAssertTrue(eventually(within: 10) {
-            if let worker = try? gateway.get("/healthz").json?["worker"] as? Int { seen.insert(worker) }
-            return seen == [1, 2]
-        }, "both workers answer: \(seen)")
+        XCTAssertTrue(
+            eventually(within: 10) {
+                if let worker = try? gateway.get("/healthz").json?["worker"] as? Int { seen.insert(worker) }
+                return seen == [1, 2]
+            }, "both workers answer: \(seen)")
 
         let children = childProcesses(of: gateway.pid)
         XCTAssertEqual(children.count, 2)
@@ -72,7 +78,8 @@ final class DurabilityAndWorkersTests: XCTestCase {
         for (key, value) in acknowledged {
             XCTAssertEqual(try redis.cli(["HGET", "sg:{d/s/\(key)}", "b:v"]), String(value))
         }
-        XCTAssertTrue(eventually(within: 10) { childProcesses(of: gateway.pid).count == 2 }, "the killed worker is restarted")
+        XCTAssertTrue(
+            eventually(within: 10) { childProcesses(of: gateway.pid).count == 2 }, "the killed worker is restarted")
         XCTAssertNotEqual(Set(childProcesses(of: gateway.pid)), Set(children))
         XCTAssertEqual(gateway.stop(), 0, gateway.log)
         XCTAssertTrue(eventually { children.allSatisfy { kill($0, 0) != 0 } }, "every worker exited")
@@ -81,7 +88,8 @@ final class DurabilityAndWorkersTests: XCTestCase {
     func testHealthcheckSubcommandExitCodes() throws {
         let gateway = try GatewayProcess(arguments: ["--access-log", "off"])
         XCTAssertEqual(try healthcheck(["--url", "http://127.0.0.1:\(gateway.port)/healthz"]), 0)
-        XCTAssertEqual(try healthcheck(["--url", "http://127.0.0.1:\(gateway.port)/readyz"]), 1, "503: no store behind it")
+        XCTAssertEqual(
+            try healthcheck(["--url", "http://127.0.0.1:\(gateway.port)/readyz"]), 1, "503: no store behind it")
         XCTAssertEqual(try healthcheck(["--url", "http://127.0.0.1:\(freePort())/healthz", "--timeout-ms", "500"]), 1)
         XCTAssertEqual(try healthcheck(["--bogus"]), 2)
     }

@@ -32,8 +32,8 @@ final class GatherTests: XCTestCase {
     func testArrivalHearsEachFirstOutcomeBeforeTheCompletion() {
         var events: [String] = []
         let gather = Gather<Int>(
-            count: 3, arrival: { index, value in events.append("arrived \(index)=\(value.map(String.init) ?? "nil")") }
-        ) { all in events.append("done \(all.count)") }
+            count: 3, arrival: { index, value in events.append("arrived \(index)=\(value.map(String.init) ?? "nil")") },
+            completion: { all in events.append("done \(all.count)") })
         gather.finish(1, 10)
         gather.finish(1, 11)  // a repeat is not heard
         gather.finish(0, nil)

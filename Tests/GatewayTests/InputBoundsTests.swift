@@ -11,7 +11,9 @@ final class InputBoundsTests: XCTestCase {
 
     override func setUpWithError() throws {
         redis = try RedisServer()
-        gateway = try GatewayProcess(arguments: ["--store", redis.url, "--max-body-bytes", "2000000", "--access-log", "off"])
+        gateway = try GatewayProcess(arguments: [
+            "--store", redis.url, "--max-body-bytes", "2000000", "--access-log", "off",
+        ])
     }
 
     override func tearDown() {
@@ -29,7 +31,8 @@ final class InputBoundsTests: XCTestCase {
     func testEachClientControlledSizeHasAClearRefusal() throws {
         let bins257 = (0..<257).map { "\"b\($0)\":1" }.joined(separator: ",")
         let deep = String(repeating: "[", count: 65) + String(repeating: "]", count: 65)
-        let batchTooLarge = (0..<5001).map { _ in #"{"op":"get","namespace":"n","set":"s","key":"k"}"# }.joined(separator: ",")
+        let batchTooLarge = (0..<5001).map { _ in #"{"op":"get","namespace":"n","set":"s","key":"k"}"# }.joined(
+            separator: ",")
         let ops65 = (0..<65).map { _ in #"{"op":"get"}"# }.joined(separator: ",")
         let cases: [(String, String, String?, Int, String)] = [
             ("GET", "/v1/kv/n/s/" + String(repeating: "k", count: 1025), nil, 400, "invalid_key"),
@@ -40,7 +43,10 @@ final class InputBoundsTests: XCTestCase {
             ("GET", "/v1/kv/n/s/k?bins=" + (0..<257).map { "b\($0)" }.joined(separator: ","), nil, 400, "invalid_bin"),
             ("PUT", "/v1/kv/n/s/k", #"{"bins":{\#(bins257)}}"#, 413, "too_many_bins"),
             ("PUT", "/v1/kv/n/s/k", #"{"bins":{"a":\#(deep)}}"#, 400, "invalid_json"),
-            ("PUT", "/v1/kv/n/s/k", #"{"bins":{"a":"\#(String(repeating: "x", count: 1_048_600))"}}"#, 413, "body_too_large"),
+            (
+                "PUT", "/v1/kv/n/s/k", #"{"bins":{"a":"\#(String(repeating: "x", count: 1_048_600))"}}"#, 413,
+                "body_too_large"
+            ),
             ("POST", "/v1/batch", #"{"operations":[\#(batchTooLarge)]}"#, 413, "batch_too_large"),
             ("POST", "/v1/kv/n/s/k/operate", #"{"operations":[\#(ops65)]}"#, 413, "too_many_operations"),
             ("GET", "/v1/scan/n/s?count=1001", nil, 400, "invalid_count"),
@@ -53,7 +59,8 @@ final class InputBoundsTests: XCTestCase {
             XCTAssertEqual(response.status, status, "\(method) \(path.prefix(60)): \(response.description.prefix(300))")
             XCTAssertEqual(response.errorCode, code, "\(method) \(path.prefix(60))")
         }
-        let big = try call("PUT", "/v1/kv/n/s/k", body: #"{"bins":{"a":"\#(String(repeating: "x", count: 2_000_000))"}}"#)
+        let big = try call(
+            "PUT", "/v1/kv/n/s/k", body: #"{"bins":{"a":"\#(String(repeating: "x", count: 2_000_000))"}}"#)
         XCTAssertEqual(big.status, 413, "past --max-body-bytes")
         XCTAssertEqual(try redis.cli(["DBSIZE"]), "0", "nothing refused was stored")
     }
@@ -63,7 +70,9 @@ final class InputBoundsTests: XCTestCase {
         XCTAssertEqual(try call("PUT", "/v1/kv/n/s/grow", body: #"{"bins":{"s":"","l":[]}}"#).status, 201)
         var appended = 0
         while appended < 10 {
-            let response = try call("POST", "/v1/kv/n/s/grow/operate", body: #"{"operations":[{"op":"append","bin":"s","value":"\#(chunk)"}]}"#)
+            let response = try call(
+                "POST", "/v1/kv/n/s/grow/operate",
+                body: #"{"operations":[{"op":"append","bin":"s","value":"\#(chunk)"}]}"#)
             if response.status != 200 {
                 XCTAssertEqual(response.status, 413)
                 XCTAssertEqual(response.errorCode, "record_too_large")
@@ -76,13 +85,17 @@ final class InputBoundsTests: XCTestCase {
         XCTAssertEqual(length, 3 * 300_000 + 2, "the refused append left the bin as it was")
         XCTAssertEqual(try redis.cli(["HGET", "sg:{n/s/grow}", "_gen"]), "4")
 
-        let listAppend = try call("POST", "/v1/kv/n/s/grow/operate", body: #"{"operations":[{"op":"list_append","bin":"l","value":"\#(chunk)"}]}"#)
+        let listAppend = try call(
+            "POST", "/v1/kv/n/s/grow/operate",
+            body: #"{"operations":[{"op":"list_append","bin":"l","value":"\#(chunk)"}]}"#)
         XCTAssertEqual(listAppend.errorCode, "record_too_large")
         let patch = try call("PATCH", "/v1/kv/n/s/grow", body: #"{"bins":{"t":"\#(chunk)"}}"#)
         XCTAssertEqual(patch.status, 413)
         XCTAssertEqual(patch.errorCode, "record_too_large")
         XCTAssertEqual(try redis.cli(["HEXISTS", "sg:{n/s/grow}", "b:t"]), "0")
-        XCTAssertEqual(try call("PATCH", "/v1/kv/n/s/grow", body: #"{"bins":{"s":null,"t":"\#(chunk)"}}"#).status, 200, "room once s is removed")
+        XCTAssertEqual(
+            try call("PATCH", "/v1/kv/n/s/grow", body: #"{"bins":{"s":null,"t":"\#(chunk)"}}"#).status, 200,
+            "room once s is removed")
         XCTAssertEqual(try redis.cli(["HGET", "sg:{n/s/grow}", "_gen"]), "5")
     }
 }

@@ -1,9 +1,9 @@
 import EventLoop
-@testable import HTTP
 import Store
 import XCTest
 
 @testable import Gateway
+@testable import HTTP
 
 /// /metrics is rendered from the `Metrics.Name` table: every name gets its HELP and
 /// TYPE once, in table order, and every sample belongs to the name it follows.

@@ -45,7 +45,8 @@ final class RecordAPITests: XCTestCase {
         XCTAssertEqual(created.header("ETag"), "\"1\"")
         XCTAssertEqual(created.json?["generation"] as? Int, 1)
         XCTAssertEqual(created.json?["ttl"] as? Int, -1)
-        XCTAssertEqual(try redis.cli(["HGET", "sg:{test/users/alice}", "b:name"]), "\"Alice\"", "stored in redis as JSON")
+        XCTAssertEqual(
+            try redis.cli(["HGET", "sg:{test/users/alice}", "b:name"]), "\"Alice\"", "stored in redis as JSON")
         XCTAssertEqual(try redis.cli(["HGET", "sg:{test/users/alice}", "_gen"]), "1")
 
         let again = try call("POST", path, body: #"{"bins":{"name":"Other"}}"#)
@@ -80,7 +81,8 @@ final class RecordAPITests: XCTestCase {
 
         XCTAssertEqual(try call("DELETE", path, headers: ["If-Match": "\"2\""]).status, 412)
         let keepAlive = try gateway.connect()
-        try keepAlive.send("DELETE \(path) HTTP/1.1\r\nHost: t\r\nIf-Match: \"3\"\r\n\r\nGET \(path) HTTP/1.1\r\nHost: t\r\n\r\n")
+        try keepAlive.send(
+            "DELETE \(path) HTTP/1.1\r\nHost: t\r\nIf-Match: \"3\"\r\n\r\nGET \(path) HTTP/1.1\r\nHost: t\r\n\r\n")
         let deleted = try XCTUnwrap(keepAlive.readResponse())
         XCTAssertEqual(deleted.status, 204)
         XCTAssertNil(deleted.header("Content-Length"))
@@ -105,11 +107,14 @@ final class RecordAPITests: XCTestCase {
         XCTAssertGreaterThan(Int(try redis.cli(["TTL", "sg:{test/s/k1}"])) ?? 0, 90, "PATCH without ttl keeps it")
         XCTAssertEqual(try call("PUT", path + "?ttl=-1", body: #"{"bins":{"v":2}}"#).status, 200)
         XCTAssertEqual(try redis.cli(["TTL", "sg:{test/s/k1}"]), "-1")
-        XCTAssertEqual(try call("PUT", "/v1/kv/test/s/missing", body: #"{"bins":{"v":1}}"#, headers: ["If-Match": "*"]).status, 412)
+        XCTAssertEqual(
+            try call("PUT", "/v1/kv/test/s/missing", body: #"{"bins":{"v":1}}"#, headers: ["If-Match": "*"]).status, 412
+        )
     }
 
     func testJSONValuesRoundTripExactly() throws {
-        let body = #"{"bins":{"big":9007199254740993,"neg":-9223372036854775808,"f":0.1,"e":1e-7,"s":"tab\t\"q\" é 😀 \u0000","n":[1,[2,{"x":null}]],"t":true,"o":{"k":"v"}}}"#
+        let body =
+            #"{"bins":{"big":9007199254740993,"neg":-9223372036854775808,"f":0.1,"e":1e-7,"s":"tab\t\"q\" é 😀 \u0000","n":[1,[2,{"x":null}]],"t":true,"o":{"k":"v"}}}"#
         XCTAssertEqual(try call("PUT", "/v1/kv/test/json/k", body: body).status, 201)
         let read = try call("GET", "/v1/kv/test/json/k")
         let text = read.bodyText
@@ -142,7 +147,9 @@ final class RecordAPITests: XCTestCase {
         XCTAssertEqual(try call("PUT", "/v1/kv/n/s/k", body: #"[1]"#).errorCode, "invalid_json")
         XCTAssertEqual(try call("PUT", "/v1/kv/n/s/k", body: #"{"bins":{"a":1},"x":2}"#).errorCode, "invalid_body")
         XCTAssertEqual(try call("PUT", "/v1/kv/n/s/k", body: #"{"bins":{"bad name":1}}"#).errorCode, "invalid_bin")
-        XCTAssertEqual(try call("PUT", "/v1/kv/n/s/k", body: #"{"bins":{"a":1}}"#, headers: ["If-Match": "abc"]).errorCode, "invalid_if_match")
+        XCTAssertEqual(
+            try call("PUT", "/v1/kv/n/s/k", body: #"{"bins":{"a":1}}"#, headers: ["If-Match": "abc"]).errorCode,
+            "invalid_if_match")
         let wrongType = try call("PUT", "/v1/kv/n/s/k", body: #"{"bins":{"a":1}}"#, contentType: "text/plain")
         XCTAssertEqual(wrongType.status, 415)
         let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
@@ -157,7 +164,8 @@ final class RecordAPITests: XCTestCase {
 
     func testOperateAppliesEverythingOrNothing() throws {
         let path = "/v1/kv/test/s/op"
-        let body = #"{"operations":[{"op":"incr","bin":"visits","value":1},{"op":"set_add","bin":"friends","value":"jd"},{"op":"set_add","bin":"friends","value":"jd"},{"op":"list_append","bin":"log","value":{"a":"x,y]"}},{"op":"append","bin":"name","value":"Al"},{"op":"append","bin":"name","value":"ice"},{"op":"get"}]}"#
+        let body =
+            #"{"operations":[{"op":"incr","bin":"visits","value":1},{"op":"set_add","bin":"friends","value":"jd"},{"op":"set_add","bin":"friends","value":"jd"},{"op":"list_append","bin":"log","value":{"a":"x,y]"}},{"op":"append","bin":"name","value":"Al"},{"op":"append","bin":"name","value":"ice"},{"op":"get"}]}"#
         let first = try call("POST", path + "/operate", body: body)
         XCTAssertEqual(first.status, 200, first.bodyText)
         let results = try XCTUnwrap(first.json?["results"] as? [Any])
@@ -172,7 +180,9 @@ final class RecordAPITests: XCTestCase {
 
         let second = try call(
             "POST", path + "/operate",
-            body: #"{"operations":[{"op":"incr","bin":"visits","value":41},{"op":"set_add","bin":"friends","value":"mk"},{"op":"set_remove","bin":"friends","value":"jd"}]}"#)
+            body:
+                #"{"operations":[{"op":"incr","bin":"visits","value":41},{"op":"set_add","bin":"friends","value":"mk"},{"op":"set_remove","bin":"friends","value":"jd"}]}"#
+        )
         let secondResults = try XCTUnwrap(second.json?["results"] as? [Any])
         XCTAssertEqual(secondResults[0] as? Int, 42)
         XCTAssertEqual(secondResults[2] as? [String], ["mk"])
@@ -187,8 +197,11 @@ final class RecordAPITests: XCTestCase {
         XCTAssertEqual(try redis.cli(["HGET", "sg:{test/s/op}", "b:visits"]), "42", "all or nothing")
         XCTAssertEqual(try redis.cli(["HGET", "sg:{test/s/op}", "_gen"]), "2")
 
-        XCTAssertEqual(try call("POST", "/v1/kv/test/s/none/operate", body: #"{"operations":[{"op":"get","bin":"a"}]}"#).status, 404)
-        XCTAssertEqual(try call("POST", path + "/operate", body: #"{"operations":[{"op":"fly"}]}"#).errorCode, "invalid_operation")
+        XCTAssertEqual(
+            try call("POST", "/v1/kv/test/s/none/operate", body: #"{"operations":[{"op":"get","bin":"a"}]}"#).status,
+            404)
+        XCTAssertEqual(
+            try call("POST", path + "/operate", body: #"{"operations":[{"op":"fly"}]}"#).errorCode, "invalid_operation")
     }
 
     func testBatchOrderedAndStreamed() throws {
@@ -222,7 +235,8 @@ final class RecordAPITests: XCTestCase {
         }
         XCTAssertEqual(Set(indexes), Set(0..<50))
 
-        let tooMany = (0..<5001).map { _ in #"{"op":"get","namespace":"a","set":"b","key":"c"}"# }.joined(separator: ",")
+        let tooMany = (0..<5001).map { _ in #"{"op":"get","namespace":"a","set":"b","key":"c"}"# }.joined(
+            separator: ",")
         XCTAssertEqual(try call("POST", "/v1/batch", body: #"{"operations":[\#(tooMany)]}"#).status, 413)
     }
 
@@ -251,7 +265,8 @@ final class RecordAPITests: XCTestCase {
         let read = try call("GET", "/v1/kv/test/s/clash")
         XCTAssertEqual(read.status, 502)
         XCTAssertEqual(read.errorCode, "store_error")
-        XCTAssertTrue((read.json?["error"] as? [String: Any])?["message"].map { "\($0)".contains("WRONGTYPE") } ?? false)
+        XCTAssertTrue(
+            (read.json?["error"] as? [String: Any])?["message"].map { "\($0)".contains("WRONGTYPE") } ?? false)
         XCTAssertEqual(try call("PUT", "/v1/kv/test/s/clash", body: #"{"bins":{"v":1}}"#).status, 502)
         XCTAssertEqual(try redis.cli(["GET", "sg:{test/s/clash}"]), "not a hash")
         XCTAssertEqual(try call("GET", "/healthz").status, 200)
@@ -290,7 +305,9 @@ final class RecordAPITests: XCTestCase {
         let secured = try RedisServer(password: "right")
         let process = Process()
         process.executableURL = buildProductsDirectory.appendingPathComponent("storegate")
-        process.arguments = ["--listen", "127.0.0.1:\(freePort())", "--store", "redis://:wrong@127.0.0.1:\(secured.port)"]
+        process.arguments = [
+            "--listen", "127.0.0.1:\(freePort())", "--store", "redis://:wrong@127.0.0.1:\(secured.port)",
+        ]
         let errors = Pipe()
         process.standardError = errors
         try process.run()

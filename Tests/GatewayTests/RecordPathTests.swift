@@ -34,7 +34,11 @@ final class RecordPathTests: XCTestCase {
     /// Calls of `command` redis has served so far (INFO commandstats).
     private func calls(_ command: String) throws -> Int {
         let stats = try redis.cli(["INFO", "commandstats"])
-        guard let line = stats.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("cmdstat_\(command):calls=") }) else {
+        guard
+            let line = stats.split(whereSeparator: \.isNewline).first(where: {
+                $0.hasPrefix("cmdstat_\(command):calls=")
+            })
+        else {
             return 0
         }
         return Int(line.dropFirst("cmdstat_\(command):calls=".count).prefix { $0.isNumber }) ?? 0
@@ -42,13 +46,16 @@ final class RecordPathTests: XCTestCase {
 
     func testAReadIsOneTransactionWithoutAScript() throws {
         let path = "/v1/kv/test/users/reader"
-        XCTAssertEqual(try call("PUT", path + "?ttl=300", body: #"{"bins":{"a":1,"b":"two","c":[true,null]}}"#).status, 201)
+        XCTAssertEqual(
+            try call("PUT", path + "?ttl=300", body: #"{"bins":{"a":1,"b":"two","c":[true,null]}}"#).status, 201)
         let scriptsBefore = try calls("evalsha") + calls("eval")
         let execsBefore = try calls("exec")
 
         let read = try call("GET", path)
         XCTAssertEqual(read.status, 200)
-        XCTAssertEqual(read.bodyText.hasPrefix(#"{"bins":{"a":1,"b":"two","c":[true,null]},"generation":1,"ttl":"#), true, read.bodyText)
+        XCTAssertEqual(
+            read.bodyText.hasPrefix(#"{"bins":{"a":1,"b":"two","c":[true,null]},"generation":1,"ttl":"#), true,
+            read.bodyText)
         XCTAssertEqual(read.header("ETag"), "\"1\"")
         let ttl = read.json?["ttl"] as? Int ?? 0
         XCTAssertTrue((290...300).contains(ttl), "ttl \(ttl)")
@@ -65,7 +72,10 @@ final class RecordPathTests: XCTestCase {
     }
 
     func testStoredJSONComesBackCanonicalAndBadJSONIs502() throws {
-        try redis.cli(["HSET", "sg:{test/s/raw}", "_gen", "4", "b:list", "[1, 2 ,3]", "b:n", "1.50", "b:s", "\"caf\\u00e9\"", "b:i", "007"])
+        try redis.cli([
+            "HSET", "sg:{test/s/raw}", "_gen", "4", "b:list", "[1, 2 ,3]", "b:n", "1.50", "b:s", "\"caf\\u00e9\"",
+            "b:i", "007",
+        ])
         try redis.cli(["HSET", "sg:{test/s/raw}", "b:esc", "\"a\\\"b\"", "other", "x"])
         let read = try call("GET", "/v1/kv/test/s/raw")
         XCTAssertEqual(read.status, 502, "007 is not JSON: \(read.bodyText)")
@@ -94,7 +104,8 @@ final class RecordPathTests: XCTestCase {
         let persisted = try call("PUT", path + "?ttl=-1", body: #"{"bins":{"b":22}}"#)
         XCTAssertEqual(persisted.bodyText, #"{"bins":{"b":22},"generation":4,"ttl":-1}"#)
         XCTAssertEqual(try redis.cli(["TTL", "sg:{test/users/writer}"]), "-1")
-        XCTAssertEqual(try redis.cli(["HKEYS", "sg:{test/users/writer}"]).split(separator: "\n").sorted(), ["_gen", "b:b"])
+        XCTAssertEqual(
+            try redis.cli(["HKEYS", "sg:{test/users/writer}"]).split(separator: "\n").sorted(), ["_gen", "b:b"])
 
         // PATCH: bins in the hash's order, new ones last, removed ones gone.
         let patched = try call("PATCH", path, body: #"{"bins":{"z":1,"b":null,"a":"x"}}"#)
@@ -115,7 +126,8 @@ final class RecordPathTests: XCTestCase {
 
     func testABatchOf5000ReadsWorksWithTheDefaults() throws {
         for index in stride(from: 0, to: 5000, by: 1000) {
-            XCTAssertEqual(try call("PUT", "/v1/kv/test/many/k\(index)", body: #"{"bins":{"i":\#(index)}}"#).status, 201)
+            XCTAssertEqual(
+                try call("PUT", "/v1/kv/test/many/k\(index)", body: #"{"bins":{"i":\#(index)}}"#).status, 201)
         }
         let body = batchOfReads(5000)
         XCTAssertLessThan(body.utf8.count, 1 << 20, "fits the default body limit")

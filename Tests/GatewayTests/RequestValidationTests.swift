@@ -63,7 +63,8 @@ final class RequestValidationTests: XCTestCase {
                 XCTAssertEqual(response.errorCode, error.code, label)
             case .success:
                 XCTAssertTrue(
-                    response.status < 300 || [404, 412].contains(response.status), "\(label) → \(response.status) \(response.bodyText)")
+                    response.status < 300 || [404, 412].contains(response.status),
+                    "\(label) → \(response.status) \(response.bodyText)")
                 XCTAssertNotEqual(response.errorCode, "not_found", label)
             }
         }

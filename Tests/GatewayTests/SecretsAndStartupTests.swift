@@ -9,7 +9,8 @@ final class SecretsAndStartupTests: XCTestCase {
     func testCredentialsNeverAppearInLogsMetricsClusterOrErrors() throws {
         let password = "storepw-\(UUID().uuidString)"
         let redis = try RedisServer(password: password)
-        let fileKey = "filekey-\(UUID().uuidString)", envKey = "envkey-\(UUID().uuidString)"
+        let fileKey = "filekey-\(UUID().uuidString)"
+        let envKey = "envkey-\(UUID().uuidString)"
         let keyFile = redis.directory.appendingPathComponent("keys.txt")
         try "\(fileKey):read,write,admin:*\n".write(to: keyFile, atomically: true, encoding: .utf8)
         var seen: [String] = []
@@ -48,7 +49,8 @@ final class SecretsAndStartupTests: XCTestCase {
         // The password from STOREGATE_STORE_PASSWORD, and a wrong one in the URL.
         try redis.start()
         let fromEnvironment = try GatewayProcess(
-            arguments: ["--store", "redis://127.0.0.1:\(redis.port)"], environment: ["STOREGATE_STORE_PASSWORD": password])
+            arguments: ["--store", "redis://127.0.0.1:\(redis.port)"],
+            environment: ["STOREGATE_STORE_PASSWORD": password])
         XCTAssertTrue(eventually { (try? fromEnvironment.get("/readyz").status) == 200 }, fromEnvironment.log)
         seen.append(try fromEnvironment.get("/v1/cluster").description)
         XCTAssertEqual(fromEnvironment.stop(), 0)
@@ -59,7 +61,8 @@ final class SecretsAndStartupTests: XCTestCase {
         XCTAssertEqual(refused.status, 78, refused.stderr)
         XCTAssertTrue(refused.stderr.contains("store authentication failed"), refused.stderr)
 
-        let captured = ([gateway.log, gateway.output, fromEnvironment.log, fromEnvironment.output, refused.stderr] + seen)
+        let captured =
+            ([gateway.log, gateway.output, fromEnvironment.log, fromEnvironment.output, refused.stderr] + seen)
             .joined(separator: "\n")
         XCTAssertTrue(captured.contains("storegate_http_requests_total"), "the metrics were captured")
         XCTAssertTrue(captured.contains("\"event\":\"request\""), "the access log was captured")
@@ -82,7 +85,9 @@ final class SecretsAndStartupTests: XCTestCase {
 
         let fromEnvironment = try runStoregate([], environment: ["STOREGATE_API_KEYS": "a:read:test;secretkey3:read"])
         XCTAssertEqual(fromEnvironment.status, 64)
-        XCTAssertTrue(fromEnvironment.stderr.contains("STOREGATE_API_KEYS:2: expected KEY:SCOPES:NAMESPACES"), fromEnvironment.stderr)
+        XCTAssertTrue(
+            fromEnvironment.stderr.contains("STOREGATE_API_KEYS:2: expected KEY:SCOPES:NAMESPACES"),
+            fromEnvironment.stderr)
         XCTAssertFalse(fromEnvironment.stderr.contains("secretkey3"))
 
         let missing = try runStoregate(["--api-keys-file", directory.appendingPathComponent("absent").path])
@@ -106,7 +111,8 @@ final class SecretsAndStartupTests: XCTestCase {
         let redis = try RedisServer()
         let key = "k-\(UUID().uuidString)"
         let closed = try GatewayProcess(
-            arguments: ["--store", redis.url, "--public-endpoints", "none"], environment: ["STOREGATE_API_KEYS": "\(key):read:*"])
+            arguments: ["--store", redis.url, "--public-endpoints", "none"],
+            environment: ["STOREGATE_API_KEYS": "\(key):read:*"])
         XCTAssertEqual(try closed.get("/healthz").status, 401)
         XCTAssertEqual(try closed.get("/readyz").status, 401)
         XCTAssertEqual(
@@ -123,7 +129,9 @@ final class SecretsAndStartupTests: XCTestCase {
     }
 
     /// Runs the binary to completion (for start-up failures).
-    private func runStoregate(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stderr: String) {
+    private func runStoregate(_ arguments: [String], environment: [String: String] = [:]) throws -> (
+        status: Int32, stderr: String
+    ) {
         let process = Process()
         process.executableURL = buildProductsDirectory.appendingPathComponent("storegate")
         process.arguments = arguments

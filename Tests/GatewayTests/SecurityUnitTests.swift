@@ -1,5 +1,6 @@
-@testable import Gateway
 import XCTest
+
+@testable import Gateway
 
 /// SHA-256 against published vectors, the constant-time comparison's results, the
 /// key-line parser (and its refusals, which name the line and never the key), and the
@@ -17,13 +18,22 @@ final class SecurityUnitTests: XCTestCase {
                 "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
                 "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"
             ),
-            ("The quick brown fox jumps over the lazy dog", "d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb762d02d0bf37c9e592"),
+            (
+                "The quick brown fox jumps over the lazy dog",
+                "d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb762d02d0bf37c9e592"
+            ),
         ]
         for (input, expected) in vectors { XCTAssertEqual(SHA256.hexDigest(input), expected, input) }
         // Lengths around the padding boundary (55, 56, 63, 64 bytes) must not trip it up.
-        XCTAssertEqual(SHA256.hexDigest(String(repeating: "a", count: 55)), "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318")
-        XCTAssertEqual(SHA256.hexDigest(String(repeating: "a", count: 56)), "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a")
-        XCTAssertEqual(SHA256.hexDigest(String(repeating: "a", count: 64)), "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb")
+        XCTAssertEqual(
+            SHA256.hexDigest(String(repeating: "a", count: 55)),
+            "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318")
+        XCTAssertEqual(
+            SHA256.hexDigest(String(repeating: "a", count: 56)),
+            "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a")
+        XCTAssertEqual(
+            SHA256.hexDigest(String(repeating: "a", count: 64)),
+            "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb")
         XCTAssertEqual(
             SHA256.hexDigest(String(repeating: "a", count: 1_000_000)),
             "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
@@ -38,8 +48,10 @@ final class SecurityUnitTests: XCTestCase {
         XCTAssertFalse(constantTimeEquals([1, 2, 3], [1, 2]), "a prefix is not equal")
         XCTAssertFalse(constantTimeEquals([1, 2], [1, 2, 0]), "trailing zero is not padding")
         XCTAssertFalse(constantTimeEquals([], [0]))
-        XCTAssertFalse(constantTimeEquals(Array(repeating: 0, count: 256), []), "length 256 differs from 0 (low bits equal)")
-        let a = SHA256.digest("key-one"), b = SHA256.digest("key-two")
+        XCTAssertFalse(
+            constantTimeEquals(Array(repeating: 0, count: 256), []), "length 256 differs from 0 (low bits equal)")
+        let a = SHA256.digest("key-one")
+        let b = SHA256.digest("key-two")
         XCTAssertTrue(constantTimeEquals(a, SHA256.digest("key-one")))
         XCTAssertFalse(constantTimeEquals(a, b))
     }
@@ -121,12 +133,17 @@ final class SecurityUnitTests: XCTestCase {
         XCTAssertEqual(policy.requirement(method: "POST", template: "/v1/kitchen/restock"), .admin)
         XCTAssertEqual(policy.requirement(method: "POST", template: "/v1/batch"), .batchItems)
         XCTAssertEqual(
-            policy.requirement(method: "HEAD", template: "/v1/kv/{ns}/{set}/{key}"), .namespace(.read, .parameter("ns")))
+            policy.requirement(method: "HEAD", template: "/v1/kv/{ns}/{set}/{key}"), .namespace(.read, .parameter("ns"))
+        )
         XCTAssertEqual(
-            policy.requirement(method: "DELETE", template: "/v1/kv/{ns}/{set}/{key}"), .namespace(.write, .parameter("ns")))
-        XCTAssertEqual(policy.requirement(method: "GET", template: "/v1/scan/{ns}/{set}"), .namespace(.read, .parameter("ns")))
-        XCTAssertEqual(policy.requirement(method: "POST", template: "/v1/orders"), .namespace(.write, .fixed("pizzeria")))
-        XCTAssertEqual(policy.requirement(method: "GET", template: "/v1/orders/{id}"), .namespace(.read, .fixed("pizzeria")))
+            policy.requirement(method: "DELETE", template: "/v1/kv/{ns}/{set}/{key}"),
+            .namespace(.write, .parameter("ns")))
+        XCTAssertEqual(
+            policy.requirement(method: "GET", template: "/v1/scan/{ns}/{set}"), .namespace(.read, .parameter("ns")))
+        XCTAssertEqual(
+            policy.requirement(method: "POST", template: "/v1/orders"), .namespace(.write, .fixed("pizzeria")))
+        XCTAssertEqual(
+            policy.requirement(method: "GET", template: "/v1/orders/{id}"), .namespace(.read, .fixed("pizzeria")))
     }
 
     func testCORSOriginsThatMayBeConfigured() {

@@ -16,11 +16,14 @@ final class SlowlorisTests: XCTestCase {
     func testDrippingHeadersDoNotStarveNormalClientsAndAreClosedAtTheHeaderTimeout() throws {
         raiseDescriptorLimit(to: 4096)
         let gateway = try GatewayProcess(arguments: [
-            "--header-timeout-ms", String(Self.headerTimeoutMs), "--max-connections", "1200", "--linger-timeout-ms", "500",
+            "--header-timeout-ms", String(Self.headerTimeoutMs), "--max-connections", "1200", "--linger-timeout-ms",
+            "500",
             "--access-log", "off",
         ])
         defer { XCTAssertEqual(gateway.stop(), 0) }
-        let head = Array("GET /healthz HTTP/1.1\r\nHost: slow\r\nX-Pad: ".utf8) + Array(repeating: UInt8(ascii: "a"), count: 64)
+        let head =
+            Array("GET /healthz HTTP/1.1\r\nHost: slow\r\nX-Pad: ".utf8)
+            + Array(repeating: UInt8(ascii: "a"), count: 64)
         let start = Date()
         var slow: [RawHTTPClient] = []
         for _ in 0..<Self.slowCount {
@@ -31,7 +34,8 @@ final class SlowlorisTests: XCTestCase {
         XCTAssertTrue(eventually { openConnections(gateway) ?? 0 >= Self.slowCount }, "all slow connections are open")
 
         // Drip one byte a second to each; meanwhile normal clients are served.
-        var served = 0, position = 1
+        var served = 0
+        var position = 1
         var stillOpenEarly: Int?
         while Date().timeIntervalSince(start) < Double(Self.headerTimeoutMs) / 1000 + 2 {
             let round = Date()
@@ -48,10 +52,13 @@ final class SlowlorisTests: XCTestCase {
             }
         }
         XCTAssertGreaterThanOrEqual(served, 5)
-        if let stillOpenEarly { XCTAssertEqual(stillOpenEarly, Self.slowCount, "none is answered before its header timeout") }
+        if let stillOpenEarly {
+            XCTAssertEqual(stillOpenEarly, Self.slowCount, "none is answered before its header timeout")
+        }
 
         // Every slow connection got exactly a 408 with Connection: close, then EOF.
-        var timedOut = 0, closed = 0
+        var timedOut = 0
+        var closed = 0
         for client in slow {
             client.setTimeout(10 * timeoutMultiplier)
             if let response = client.readResponse(), response.status == 408, response.header("Connection") == "close" {
@@ -78,7 +85,9 @@ final class SlowlorisTests: XCTestCase {
         try? extra.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
         XCTAssertNil(extra.readResponse(), "the 51st connection is closed without an answer")
         XCTAssertTrue(extra.peerClosed)
-        for client in held { XCTAssertTrue(client.waitForClose(), "a silent connection is closed at the header timeout") }
+        for client in held {
+            XCTAssertTrue(client.waitForClose(), "a silent connection is closed at the header timeout")
+        }
         XCTAssertTrue(eventually(within: 10) { (try? gateway.get("/healthz").status) == 200 })
         let metrics = try gateway.get("/metrics").bodyText
         let refused = metrics.split(separator: "\n").first { $0.hasPrefix("storegate_http_connections_refused_total ") }

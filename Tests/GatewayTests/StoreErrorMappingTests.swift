@@ -22,8 +22,14 @@ final class StoreErrorMappingTests: XCTestCase {
         (.overloaded, Expected(status: 503, code: "overloaded", retryAfter: 1, inDoubtForWrite: nil)),
         (.nodeDown, Expected(status: 503, code: "store_unavailable", retryAfter: 1, inDoubtForWrite: nil)),
         (.closed, Expected(status: 503, code: "shutting_down", retryAfter: 1, inDoubtForWrite: nil)),
-        (.timeout(outcomeUnknown: true), Expected(status: 504, code: "store_timeout", retryAfter: nil, inDoubtForWrite: true)),
-        (.timeout(outcomeUnknown: false), Expected(status: 504, code: "store_timeout", retryAfter: nil, inDoubtForWrite: false)),
+        (
+            .timeout(outcomeUnknown: true),
+            Expected(status: 504, code: "store_timeout", retryAfter: nil, inDoubtForWrite: true)
+        ),
+        (
+            .timeout(outcomeUnknown: false),
+            Expected(status: 504, code: "store_timeout", retryAfter: nil, inDoubtForWrite: false)
+        ),
         (
             .connectionLost(outcomeUnknown: true),
             Expected(status: 502, code: "store_connection_lost", retryAfter: nil, inDoubtForWrite: true)
@@ -34,7 +40,10 @@ final class StoreErrorMappingTests: XCTestCase {
         ),
         (.clusterDown, Expected(status: 503, code: "cluster_unavailable", retryAfter: 1, inDoubtForWrite: nil)),
         (.crossSlot, Expected(status: 400, code: "cross_slot", retryAfter: nil, inDoubtForWrite: nil)),
-        (.authenticationFailed, Expected(status: 502, code: "store_auth_failed", retryAfter: nil, inDoubtForWrite: nil)),
+        (
+            .authenticationFailed,
+            Expected(status: 502, code: "store_auth_failed", retryAfter: nil, inDoubtForWrite: nil)
+        ),
         (.protocolError, Expected(status: 502, code: "store_error", retryAfter: nil, inDoubtForWrite: nil)),
         (.invalidConfiguration, Expected(status: 500, code: "internal_error", retryAfter: nil, inDoubtForWrite: nil)),
     ]
@@ -91,9 +100,10 @@ final class StoreErrorMappingTests: XCTestCase {
             + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
     }
 
-    private func assertSame(_ records: ParsedResponse, _ orders: ParsedResponse, status: Int, code: String,
-        file: StaticString = #filePath, line: UInt = #line)
-    {
+    private func assertSame(
+        _ records: ParsedResponse, _ orders: ParsedResponse, status: Int, code: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertEqual(records.status, status, "records: \(records)", file: file, line: line)
         XCTAssertEqual(records.errorCode, code, "records: \(records)", file: file, line: line)
         XCTAssertEqual(orders.status, status, "orders: \(orders)", file: file, line: line)

@@ -1,7 +1,7 @@
+import HTTP
 import XCTest
 
 @testable import Gateway
-import HTTP
 @testable import RESP
 
 /// A record read's EXEC reply, kept encoded, to the record JSON: the shapes the store
@@ -31,7 +31,8 @@ final class StoredRecordTests: XCTestCase {
         // The nested form (batch, scan) sees the same bins.
         let nested = RecordRoutes.recordResponse(try record.record(), status: 200).body
         XCTAssertEqual(
-            String(decoding: nested, as: UTF8.self), #"{"bins":{"name":"Alice","age":[1,2]},"generation":12,"ttl":250}"#)
+            String(decoding: nested, as: UTF8.self), #"{"bins":{"name":"Alice","age":[1,2]},"generation":12,"ttl":250}"#
+        )
     }
 
     func testSelectedBinsSkipMissingOnes() throws {
@@ -45,7 +46,8 @@ final class StoredRecordTests: XCTestCase {
     func testNoGenerationMeansNoRecord() throws {
         XCTAssertNil(try StoredRecord(execReply: try execReply("*2\r\n*0\r\n:-2\r\n"), selected: nil))
         XCTAssertNil(
-            try StoredRecord(execReply: try execReply("*2\r\n*2\r\n$-1\r\n$-1\r\n:-2\r\n"), selected: [BinName.fieldBytes("a")]))
+            try StoredRecord(
+                execReply: try execReply("*2\r\n*2\r\n$-1\r\n$-1\r\n:-2\r\n"), selected: [BinName.fieldBytes("a")]))
     }
 
     func testErrorsAndOtherShapesAreStoreReplyErrors() throws {
@@ -66,8 +68,12 @@ final class StoredRecordTests: XCTestCase {
     }
 
     func testETagQuotesTheGeneration() {
-        for (generation, expected) in [(0, "\"0\""), (7, "\"7\""), (1_234_567_890, "\"1234567890\""), (Int.max, "\"\(Int.max)\""), (-12, "\"-12\"")] {
-            XCTAssertEqual(RecordRoutes.recordResponse(body: [], generation: generation, status: 200).headers["ETag"], expected)
+        for (generation, expected) in [
+            (0, "\"0\""), (7, "\"7\""), (1_234_567_890, "\"1234567890\""), (Int.max, "\"\(Int.max)\""),
+            (-12, "\"-12\""),
+        ] {
+            XCTAssertEqual(
+                RecordRoutes.recordResponse(body: [], generation: generation, status: 200).headers["ETag"], expected)
         }
     }
 }

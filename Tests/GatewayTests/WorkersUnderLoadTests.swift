@@ -29,7 +29,8 @@ final class WorkersUnderLoadTests: XCTestCase {
                 Self.write(gateway: gateway, writer: writer, home: home, state: state)
             }
         }
-        XCTAssertTrue(eventually(within: 20) { state.acknowledgedCount(onWorker: victimID) >= 20 }, "the victim serves writes")
+        XCTAssertTrue(
+            eventually(within: 20) { state.acknowledgedCount(onWorker: victimID) >= 20 }, "the victim serves writes")
         // A stall makes writes wait on the store inside the worker, so some are in flight when it dies.
         redis.pause()
         Thread.sleep(forTimeInterval: 0.2)
@@ -38,15 +39,17 @@ final class WorkersUnderLoadTests: XCTestCase {
         redis.resume()
         let acknowledgedAtKill = state.acknowledged.count
 
-        XCTAssertTrue(eventually(within: 15) {
-            let now = workerPIDs(of: gateway.pid, count: 2)
-            return now?[victimID].map { $0 != victim } ?? false
-        }, "the supervisor restarted worker \(victimID)")
+        XCTAssertTrue(
+            eventually(within: 15) {
+                let now = workerPIDs(of: gateway.pid, count: 2)
+                return now?[victimID].map { $0 != victim } ?? false
+            }, "the supervisor restarted worker \(victimID)")
         // At least 100 more, and enough in all for the count checked below, however slow the machine.
         XCTAssertTrue(
             eventually(within: 15) { state.acknowledged.count >= max(acknowledgedAtKill + 100, 201) }, "writes go on")
-        XCTAssertTrue(eventually(within: 15) { state.acknowledgedCount(onWorker: victimID, after: acknowledgedAtKill) > 0 },
-                      "the restarted worker serves writes")
+        XCTAssertTrue(
+            eventually(within: 15) { state.acknowledgedCount(onWorker: victimID, after: acknowledgedAtKill) > 0 },
+            "the restarted worker serves writes")
         state.stop()
         XCTAssertEqual(group.wait(timeout: .now() + 30 * timeoutMultiplier), .success)
 
@@ -72,29 +75,35 @@ final class WorkersUnderLoadTests: XCTestCase {
         var requests: [Int: RawHTTPClient] = [:]
         var probes: [Int: RawHTTPClient] = [:]
         for worker in [1, 2] {
-            requests[worker] = try XCTUnwrap(Self.connect(gateway, toWorker: worker), "a connection to worker \(worker)")
-            probes[worker] = try XCTUnwrap(Self.connect(gateway, toWorker: worker), "a probe connection to worker \(worker)")
+            requests[worker] = try XCTUnwrap(
+                Self.connect(gateway, toWorker: worker), "a connection to worker \(worker)")
+            probes[worker] = try XCTUnwrap(
+                Self.connect(gateway, toWorker: worker), "a probe connection to worker \(worker)")
         }
         redis.pause()
         for (worker, client) in requests {
             try client.send(Self.putRequest(key: "drain\(worker)", value: worker))
         }
         for (worker, probe) in probes {
-            XCTAssertTrue(eventually(within: 10) { (Self.storeCommandsInFlight(probe) ?? 0) > 0 }, "worker \(worker) holds the PUT")
+            XCTAssertTrue(
+                eventually(within: 10) { (Self.storeCommandsInFlight(probe) ?? 0) > 0 },
+                "worker \(worker) holds the PUT")
         }
         kill(gateway.pid, SIGTERM)
         // Nothing can finish while the store is stopped: the supervisor waits for both.
         Thread.sleep(forTimeInterval: 0.5)
         XCTAssertTrue(gateway.process.isRunning, "the supervisor waits for the drain")
-        XCTAssertNil(try? RawHTTPClient(port: gateway.port, timeout: 1).readResponseAfter(get: "/healthz"),
-                     "a new connection is not served while draining")
+        XCTAssertNil(
+            try? RawHTTPClient(port: gateway.port, timeout: 1).readResponseAfter(get: "/healthz"),
+            "a new connection is not served while draining")
         redis.resume()
         for (worker, client) in requests {
             XCTAssertEqual(client.readResponse()?.status, 201, "worker \(worker)'s PUT in progress got its answer")
             XCTAssertEqual(try redis.cli(["HGET", "sg:{w/k/drain\(worker)}", "b:v"]), String(worker))
         }
         XCTAssertEqual(Self.exitCode(gateway), 0, gateway.log)
-        XCTAssertEqual(gateway.log.components(separatedBy: "\"draining\"").count - 1, 2, "both workers drained: \(gateway.log)")
+        XCTAssertEqual(
+            gateway.log.components(separatedBy: "\"draining\"").count - 1, 2, "both workers drained: \(gateway.log)")
     }
 
     func testAWorkerKilledDuringTheDrainMakesTheExitCodeNonZero() throws {
@@ -119,8 +128,9 @@ final class WorkersUnderLoadTests: XCTestCase {
         // Orphans left by a failure would keep the gateway's pipes open: end them.
         defer { for pid in workers.values where Self.isRunning(pid) { kill(pid, SIGKILL) } }
         kill(gateway.pid, SIGKILL)
-        XCTAssertTrue(eventually(within: 15) { workers.values.allSatisfy { !Self.isRunning($0) } },
-                      "orphaned workers exit on their own")
+        XCTAssertTrue(
+            eventually(within: 15) { workers.values.allSatisfy { !Self.isRunning($0) } },
+            "orphaned workers exit on their own")
         XCTAssertNil(try? RawHTTPClient(port: gateway.port, timeout: 1), "nobody holds the port any more")
     }
 
@@ -137,7 +147,8 @@ final class WorkersUnderLoadTests: XCTestCase {
     /// Alive and not a zombie.
     private static func isRunning(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return false }
+            let close = stat.lastIndex(of: ")")
+        else { return false }
         return !stat[stat.index(close, offsetBy: 2)...].hasPrefix("Z")
     }
 
@@ -153,7 +164,8 @@ final class WorkersUnderLoadTests: XCTestCase {
         var values: [String] = []
         for start in stride(from: 0, to: keys.count, by: 500) {
             let chunk = keys[start..<min(start + 500, keys.count)].map { "sg:{w/k/\($0)}" }
-            values += try redis.cli(["EVAL", script, String(chunk.count)] + chunk).split(separator: "\n").map(String.init)
+            values += try redis.cli(["EVAL", script, String(chunk.count)] + chunk).split(separator: "\n").map(
+                String.init)
         }
         return values
     }
@@ -176,7 +188,8 @@ final class WorkersUnderLoadTests: XCTestCase {
     /// Store commands sent and not yet answered, summed over the worker's nodes.
     private static func storeCommandsInFlight(_ probe: RawHTTPClient) -> Int? {
         guard (try? probe.send("GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n")) != nil,
-              let text = probe.readResponse()?.bodyText else { return nil }
+            let text = probe.readResponse()?.bodyText
+        else { return nil }
         return text.split(separator: "\n")
             .filter { $0.hasPrefix("storegate_layer3_store_commands_in_flight{") }
             .compactMap { $0.split(separator: " ").last.flatMap { Int($0) } }
@@ -199,19 +212,25 @@ final class WorkersUnderLoadTests: XCTestCase {
                     client = connect(gateway, toWorker: home)
                     worker = client == nil ? nil : home
                 }
-                if worker == nil { client = nil; Thread.sleep(forTimeInterval: 0.05); continue }
+                if worker == nil {
+                    client = nil
+                    Thread.sleep(forTimeInterval: 0.05)
+                    continue
+                }
             }
             guard let connection = client, let onWorker = worker else { continue }
             n += 1
-            if n % 25 == 0 {   // new connections now and then, so a restarted worker gets some
+            if n % 25 == 0 {  // new connections now and then, so a restarted worker gets some
                 client = nil
                 continue
             }
             let key = "w\(writer)-\(n)"
-            let status = (try? connection.send(putRequest(key: key, value: n))).flatMap { connection.readResponse()?.status }
+            let status = (try? connection.send(putRequest(key: key, value: n))).flatMap {
+                connection.readResponse()?.status
+            }
             switch status {
             case .some(let code) where (200..<300).contains(code): state.acknowledge(key, value: n, worker: onWorker)
-            case .some(502), .some(503), .some(504): break   // not acknowledged: allowed while a worker restarts
+            case .some(502), .some(503), .some(504): break  // not acknowledged: allowed while a worker restarts
             case .some(let code): state.record(unexpected: code)
             case .none:
                 state.recordBroken()
@@ -224,7 +243,8 @@ final class WorkersUnderLoadTests: XCTestCase {
         var result: [Int: Int32] = [:]
         let path = "/proc/\(supervisor)/task/\(supervisor)/children"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-        for pid in text.split(separator: " ").compactMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
+        for pid in text.split(separator: " ").compactMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+        {
             guard let environ = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ")) else { continue }
             for entry in environ.split(separator: 0) {
                 let text = String(decoding: entry, as: UTF8.self)

@@ -1,5 +1,6 @@
-@testable import HTTP
 import XCTest
+
+@testable import HTTP
 
 /// Every transition of `HTTPConnectionStateMachine`, without a socket: each case drives
 /// a machine through events and compares the state, the deadline and the actions.
@@ -31,8 +32,10 @@ final class HTTPConnectionStateMachineTests: XCTestCase {
         return machine
     }
 
-    private func written(_ machine: inout Machine, count: Int = 1, closes: Bool = false, unsent: Int = 0,
-                         draining: Bool = false) -> Actions {
+    private func written(
+        _ machine: inout Machine, count: Int = 1, closes: Bool = false, unsent: Int = 0,
+        draining: Bool = false
+    ) -> Actions {
         machine.didWriteResponses(
             count: count, closesConnection: closes, unsentBytes: unsent, serverDraining: draining, limits: Self.limits)
     }
@@ -41,7 +44,12 @@ final class HTTPConnectionStateMachineTests: XCTestCase {
 
     func testStartReadsUnderTheFirstRequestDeadline() {
         var machine = Machine()
-        XCTAssertEqual(machine.start(), actions { $0.reading = .start; $0.deadline = .set(.firstRequest) })
+        XCTAssertEqual(
+            machine.start(),
+            actions {
+                $0.reading = .start
+                $0.deadline = .set(.firstRequest)
+            })
         XCTAssertEqual(machine.state, .reading)
     }
 
@@ -50,9 +58,14 @@ final class HTTPConnectionStateMachineTests: XCTestCase {
         _ = machine.start()
         XCTAssertEqual(machine.didBeginRequest(), actions { $0.deadline = .set(.head) })
         XCTAssertTrue(machine.insideRequest)
-        XCTAssertEqual(machine.didParseHead(expectsBody: true, expectsContinue: false), actions { $0.deadline = .set(.body) })
         XCTAssertEqual(
-            machine.didParseRequest(keepAlive: true, moreInput: false), actions { $0.deadline = .clear; $0.dispatch = true })
+            machine.didParseHead(expectsBody: true, expectsContinue: false), actions { $0.deadline = .set(.body) })
+        XCTAssertEqual(
+            machine.didParseRequest(keepAlive: true, moreInput: false),
+            actions {
+                $0.deadline = .clear
+                $0.dispatch = true
+            })
         XCTAssertEqual(machine.responsesOwed, 1)
         XCTAssertFalse(machine.insideRequest)
         XCTAssertEqual(machine.didDispatch(waitsForAdmission: false, unsentBytes: 0, limits: Self.limits), Actions())
@@ -63,7 +76,8 @@ final class HTTPConnectionStateMachineTests: XCTestCase {
         var machine = Machine()
         _ = machine.start()
         _ = machine.didBeginRequest()
-        XCTAssertEqual(machine.didParseHead(expectsBody: false, expectsContinue: false), actions { $0.deadline = .clear })
+        XCTAssertEqual(
+            machine.didParseHead(expectsBody: false, expectsContinue: false), actions { $0.deadline = .clear })
     }
 
     func testExpectContinueIsWrittenAtOnceOnlyWhenNothingIsOwed() {
@@ -72,11 +86,15 @@ final class HTTPConnectionStateMachineTests: XCTestCase {
         _ = idle.didBeginRequest()
         XCTAssertEqual(
             idle.didParseHead(expectsBody: true, expectsContinue: true),
-            actions { $0.deadline = .set(.body); $0.writeContinue = true })
+            actions {
+                $0.deadline = .set(.body)
+                $0.writeContinue = true
+            })
 
         var busy = machineWithOneRequest()
         _ = busy.didBeginRequest()
-        XCTAssertEqual(busy.didParseHead(expectsBody: true, expectsContinue: true), actions { $0.deadline = .set(.body) })
+        XCTAssertEqual(
+            busy.didParseHead(expectsBody: true, expectsContinue: true), actions { $0.deadline = .set(.body) })
         XCTAssertTrue(busy.continuePending)
         XCTAssertEqual(written(&busy), actions { $0.writeContinue = true })
         XCTAssertFalse(busy.continuePending)
@@ -88,10 +106,16 @@ final class HTTPConnectionStateMachineTests: XCTestCase {
         _ = machine.didBeginRequest()
         XCTAssertEqual(
             machine.didParseRequest(keepAlive: false, moreInput: true),
-            actions { $0.deadline = .clear; $0.dispatch = true; $0.discardInput = true; $0.reading = .stop })
+            actions {
+                $0.deadline = .clear
+                $0.dispatch = true
+                $0.discardInput = true
+                $0.reading = .stop
+            })
         XCTAssertEqual(machine.state, .draining(finalResponseWritten: false))
         XCTAssertFalse(machine.hasUnparsedInput)
-        XCTAssertEqual(machine.didParseRequest(keepAlive: true, moreInput: false), Actions(), "nothing more is dispatched")
+        XCTAssertEqual(
+            machine.didParseRequest(keepAlive: true, moreInput: false), Actions(), "nothing more is dispatched")
     }
 
     // MARK: pausing
@@ -102,7 +126,10 @@ final class HTTPConnectionStateMachineTests: XCTestCase {
         _ = machine.didParseRequest(keepAlive: true, moreInput: true)
         XCTAssertEqual(
             machine.didDispatch(waitsForAdmission: false, unsentBytes: 0, limits: Self.limits),
-            actions { $0.paused = .pipelineCap; $0.reading = .stop })
+            actions {
+                $0.paused = .pipelineCap
+                $0.reading = .stop
+            })
         XCTAssertEqual(machine.state, .paused(.pipelineCap))
         machine.didKeepInput()
         XCTAssertEqual(written(&machine), actions { $0.parseKeptInput = true }, "kept input is parsed on a later turn")
@@ -128,11 +155,18 @@ final class HTTPConnectionStateMachineTests: XCTestCase {
         _ = machine.didParseRequest(keepAlive: true, moreInput: false)
         XCTAssertEqual(
             machine.didDispatch(waitsForAdmission: true, unsentBytes: 0, limits: Self.limits),
-            actions { $0.paused = .admission; $0.reading = .stop })
+            actions {
+                $0.paused = .admission
+                $0.reading = .stop
+            })
         XCTAssertEqual(machine.state, .paused(.admission))
         XCTAssertEqual(written(&machine), Actions(), "answered (503) while waiting: still paused until resolved")
         XCTAssertEqual(
-            machine.admissionDidResolve(), actions { $0.reading = .start; $0.deadline = .set(.keepAlive) })
+            machine.admissionDidResolve(),
+            actions {
+                $0.reading = .start
+                $0.deadline = .set(.keepAlive)
+            })
         XCTAssertEqual(machine.state, .reading)
         XCTAssertEqual(machine.admissionDidResolve(), Actions(), "resolving twice changes nothing")
     }
@@ -160,11 +194,18 @@ final class HTTPConnectionStateMachineTests: XCTestCase {
         var machine = machineWithOneRequest()
         XCTAssertEqual(
             written(&machine, unsent: 101),
-            actions { $0.paused = .slowReader; $0.reading = .stop; $0.deadline = .set(.slowReader) })
+            actions {
+                $0.paused = .slowReader
+                $0.reading = .stop
+                $0.deadline = .set(.slowReader)
+            })
         XCTAssertEqual(machine.state, .paused(.slowReader))
         XCTAssertEqual(
             machine.didFlush(serverDraining: false),
-            actions { $0.deadline = .set(.keepAlive); $0.reading = .start }, "idle after the flush")
+            actions {
+                $0.deadline = .set(.keepAlive)
+                $0.reading = .start
+            }, "idle after the flush")
         XCTAssertEqual(machine.state, .reading)
     }
 
@@ -172,7 +213,11 @@ final class HTTPConnectionStateMachineTests: XCTestCase {
         var machine = machineWithOneRequest()
         _ = written(&machine, unsent: 101)
         XCTAssertEqual(
-            machine.didExpireDeadline(), actions { $0.discardInput = true; $0.close = .reset })
+            machine.didExpireDeadline(),
+            actions {
+                $0.discardInput = true
+                $0.close = .reset
+            })
         XCTAssertEqual(machine.state, .closed)
     }
 
@@ -189,7 +234,10 @@ final class HTTPConnectionStateMachineTests: XCTestCase {
         XCTAssertEqual(
             machine.didFailParsing(.malformed("x")),
             actions {
-                $0.discardInput = true; $0.reading = .stop; $0.deadline = .clear; $0.refuse = .malformed("x")
+                $0.discardInput = true
+                $0.reading = .stop
+                $0.deadline = .clear
+                $0.refuse = .malformed("x")
             })
         XCTAssertEqual(machine.state, .draining(finalResponseWritten: false))
         XCTAssertEqual(machine.responsesOwed, 2)
@@ -201,7 +249,12 @@ final class HTTPConnectionStateMachineTests: XCTestCase {
         _ = machine.start()
         XCTAssertEqual(
             machine.didFailParsing(nil),
-            actions { $0.discardInput = true; $0.reading = .stop; $0.deadline = .clear; $0.dispatch = true })
+            actions {
+                $0.discardInput = true
+                $0.reading = .stop
+                $0.deadline = .clear
+                $0.dispatch = true
+            })
     }
 
     func testHeadAndBodyDeadlinesRefuseWith408() {
@@ -212,7 +265,11 @@ final class HTTPConnectionStateMachineTests: XCTestCase {
             if expectsBody { _ = machine.didParseHead(expectsBody: true, expectsContinue: false) }
             XCTAssertEqual(
                 machine.didExpireDeadline(),
-                actions { $0.discardInput = true; $0.reading = .stop; $0.refuse = .requestTimeout })
+                actions {
+                    $0.discardInput = true
+                    $0.reading = .stop
+                    $0.refuse = .requestTimeout
+                })
             XCTAssertEqual(machine.state, .draining(finalResponseWritten: false))
         }
     }
@@ -220,11 +277,21 @@ final class HTTPConnectionStateMachineTests: XCTestCase {
     func testIdleDeadlinesClose() {
         var first = Machine()
         _ = first.start()
-        XCTAssertEqual(first.didExpireDeadline(), actions { $0.discardInput = true; $0.close = .graceful })
+        XCTAssertEqual(
+            first.didExpireDeadline(),
+            actions {
+                $0.discardInput = true
+                $0.close = .graceful
+            })
         var keepAlive = machineWithOneRequest()
         _ = written(&keepAlive)
         XCTAssertEqual(keepAlive.deadline, .keepAlive)
-        XCTAssertEqual(keepAlive.didExpireDeadline(), actions { $0.discardInput = true; $0.close = .graceful })
+        XCTAssertEqual(
+            keepAlive.didExpireDeadline(),
+            actions {
+                $0.discardInput = true
+                $0.close = .graceful
+            })
     }
 
     // MARK: draining, lingering, closing
@@ -232,14 +299,27 @@ final class HTTPConnectionStateMachineTests: XCTestCase {
     func testFinalResponseFlushedStartsLingering() {
         var machine = machineWithOneRequest()
         XCTAssertEqual(
-            written(&machine, closes: true), actions { $0.discardInput = true; $0.reading = .stop })
+            written(&machine, closes: true),
+            actions {
+                $0.discardInput = true
+                $0.reading = .stop
+            })
         XCTAssertEqual(machine.state, .draining(finalResponseWritten: true))
         XCTAssertEqual(
             machine.didFlush(serverDraining: false),
-            actions { $0.shutdownWrite = true; $0.reading = .start; $0.deadline = .set(.linger) })
+            actions {
+                $0.shutdownWrite = true
+                $0.reading = .start
+                $0.deadline = .set(.linger)
+            })
         XCTAssertEqual(machine.state, .lingering)
         XCTAssertEqual(
-            machine.didReadEOF(error: false), actions { $0.discardInput = true; $0.deadline = .clear; $0.close = .graceful })
+            machine.didReadEOF(error: false),
+            actions {
+                $0.discardInput = true
+                $0.deadline = .clear
+                $0.close = .graceful
+            })
         XCTAssertEqual(machine.state, .closed)
     }
 
@@ -247,26 +327,45 @@ final class HTTPConnectionStateMachineTests: XCTestCase {
         var machine = machineWithOneRequest()
         _ = written(&machine, closes: true)
         _ = machine.didFlush(serverDraining: false)
-        XCTAssertEqual(machine.didExpireDeadline(), actions { $0.discardInput = true; $0.close = .graceful })
+        XCTAssertEqual(
+            machine.didExpireDeadline(),
+            actions {
+                $0.discardInput = true
+                $0.close = .graceful
+            })
     }
 
     func testEOFWhenIdleClosesAndWhenBusyWaitsForTheResponses() {
         var idle = machineWithOneRequest()
         _ = written(&idle)
-        XCTAssertEqual(idle.didReadEOF(error: false), actions { $0.discardInput = true; $0.deadline = .clear; $0.close = .graceful })
+        XCTAssertEqual(
+            idle.didReadEOF(error: false),
+            actions {
+                $0.discardInput = true
+                $0.deadline = .clear
+                $0.close = .graceful
+            })
 
         var busy = machineWithOneRequest()
         XCTAssertEqual(busy.didReadEOF(error: false), Actions())
         XCTAssertEqual(
             written(&busy, unsent: 0),
             actions {
-                $0.discardInput = true; $0.shutdownWrite = true; $0.close = .graceful; $0.reading = .stop
+                $0.discardInput = true
+                $0.shutdownWrite = true
+                $0.close = .graceful
+                $0.reading = .stop
             }, "idle with the peer gone: FIN, then close at once")
         XCTAssertEqual(busy.state, .closed)
 
         var unflushed = machineWithOneRequest()
         _ = unflushed.didReadEOF(error: false)
-        XCTAssertEqual(written(&unflushed, unsent: 50), actions { $0.discardInput = true; $0.reading = .stop })
+        XCTAssertEqual(
+            written(&unflushed, unsent: 50),
+            actions {
+                $0.discardInput = true
+                $0.reading = .stop
+            })
         XCTAssertEqual(unflushed.state, .draining(finalResponseWritten: true))
     }
 
@@ -287,16 +386,31 @@ final class HTTPConnectionStateMachineTests: XCTestCase {
         _ = written(&machine, closes: true)
         XCTAssertEqual(
             machine.didFlush(serverDraining: false),
-            actions { $0.shutdownWrite = true; $0.discardInput = true; $0.close = .graceful })
+            actions {
+                $0.shutdownWrite = true
+                $0.discardInput = true
+                $0.close = .graceful
+            })
     }
 
     func testServerDrain() {
         var idle = Machine()
         _ = idle.start()
-        XCTAssertEqual(idle.drain(), actions { $0.discardInput = true; $0.deadline = .clear; $0.close = .graceful })
+        XCTAssertEqual(
+            idle.drain(),
+            actions {
+                $0.discardInput = true
+                $0.deadline = .clear
+                $0.close = .graceful
+            })
 
         var busy = machineWithOneRequest()
-        XCTAssertEqual(busy.drain(), actions { $0.discardInput = true; $0.reading = .stop })
+        XCTAssertEqual(
+            busy.drain(),
+            actions {
+                $0.discardInput = true
+                $0.reading = .stop
+            })
         XCTAssertEqual(busy.state, .draining(finalResponseWritten: false))
 
         var halfRead = machineWithOneRequest()
@@ -307,14 +421,24 @@ final class HTTPConnectionStateMachineTests: XCTestCase {
         var idleAfterWrite = machineWithOneRequest()
         XCTAssertEqual(
             written(&idleAfterWrite, draining: true),
-            actions { $0.discardInput = true; $0.shutdownWrite = true; $0.reading = .start; $0.deadline = .set(.linger) },
+            actions {
+                $0.discardInput = true
+                $0.shutdownWrite = true
+                $0.reading = .start
+                $0.deadline = .set(.linger)
+            },
             "idle while the server drains: FIN, then linger")
         XCTAssertEqual(idleAfterWrite.state, .lingering)
     }
 
     func testCloseAndCloseCallback() {
         var machine = machineWithOneRequest()
-        XCTAssertEqual(machine.close(reset: false), actions { $0.discardInput = true; $0.close = .graceful })
+        XCTAssertEqual(
+            machine.close(reset: false),
+            actions {
+                $0.discardInput = true
+                $0.close = .graceful
+            })
         XCTAssertEqual(machine.close(reset: true), Actions(), "closing twice does nothing")
         XCTAssertEqual(machine.didClose(), Actions())
         XCTAssertEqual(machine.state, .closed)

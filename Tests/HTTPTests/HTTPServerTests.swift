@@ -63,7 +63,8 @@ final class HTTPServerTests: XCTestCase {
 
     func testChunkedRequestBodyAndChunkedResponse() throws {
         let client = try server.connect()
-        try client.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+        try client.send(
+            "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
         XCTAssertEqual(client.readResponse()?.bodyText, "POST /echo abcde")
         let streamed = try get("/stream", on: client)
         XCTAssertTrue(streamed.chunked)
@@ -115,7 +116,8 @@ final class HTTPServerTests: XCTestCase {
     func testMalformedRequestInAPipelineAnswersEarlierOnesThenOne400ThenCloses() throws {
         let client = try server.connect()
         let good = (0..<5).map { "GET /ok/\($0) HTTP/1.1\r\nHost: t\r\n\r\n" }.joined()
-        try client.send(good + "GET /bad HTTP/1.1\r\nHost: t\r\nHost: u\r\n\r\n" + "GET /sentinel HTTP/1.1\r\nHost: t\r\n\r\n")
+        try client.send(
+            good + "GET /bad HTTP/1.1\r\nHost: t\r\nHost: u\r\n\r\n" + "GET /sentinel HTTP/1.1\r\nHost: t\r\n\r\n")
         for index in 0..<5 { XCTAssertEqual(client.readResponse()?.bodyText, "/ok/\(index)") }
         let refused = try XCTUnwrap(client.readResponse())
         XCTAssertEqual(refused.status, 400)
@@ -207,14 +209,16 @@ final class HTTPServerTests: XCTestCase {
         }
         usleep(30_000)
         XCTAssertEqual(server.log.executed.count, 2, "only the capacity reaches the handler")
-        var refused = 0, served = 0
+        var refused = 0
+        var served = 0
         // The first two were admitted; the others are answered first, by the admission timeout.
         for client in clients[2...] + clients[..<2] {
             guard let response = client.readResponse() else { continue }
             if response.status == 503 {
                 refused += 1
                 XCTAssertEqual(response.header("Retry-After"), "1")
-                XCTAssertLessThan(Date().timeIntervalSince(start), 0.5, "refused after the admission timeout, not the work")
+                XCTAssertLessThan(
+                    Date().timeIntervalSince(start), 0.5, "refused after the admission timeout, not the work")
             } else {
                 XCTAssertEqual(response.status, 200)
                 served += 1
@@ -232,7 +236,8 @@ final class HTTPServerTests: XCTestCase {
         limits.maxRequestsInProgress = 1
         limits.admissionTimeoutMs = 2_000
         server = try TestServer(limits: limits)
-        let first = try server.connect(), second = try server.connect()
+        let first = try server.connect()
+        let second = try server.connect()
         try first.send("GET /delay/100 HTTP/1.1\r\nHost: t\r\n\r\n")
         usleep(20_000)
         try second.send("GET /delay/0 HTTP/1.1\r\nHost: t\r\n\r\n")

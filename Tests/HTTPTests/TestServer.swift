@@ -1,5 +1,5 @@
-import Foundation
 import EventLoop
+import Foundation
 import HTTP
 import TestSupport
 
@@ -40,10 +40,13 @@ final class TestServer {
             let port = try server.listen(on: .inet(host: "127.0.0.1", port: 0))
             let drainWakeup = LoopWakeup(loop: loop) { server.drain(graceMs: 2_000) {} }
             TestServer.registry.set(port, drainWakeup)
-            return (port, {
-                drainWakeup.close()
-                server.close()
-            })
+            return (
+                port,
+                {
+                    drainWakeup.close()
+                    server.close()
+                }
+            )
         }
     }
 

@@ -1,5 +1,6 @@
-@testable import JSON
 import XCTest
+
+@testable import JSON
 
 /// `JSONLimits`: depth, input size, elements per container, string size.
 final class JSONLimitsTests: XCTestCase {
@@ -29,8 +30,10 @@ final class JSONLimitsTests: XCTestCase {
         JSONFixture.assertInvalid(nestedObjects(65), kind: .tooDeep)
         JSONFixture.assertInvalid("[{\"a\":" + nestedArrays(63) + "}]", kind: .tooDeep)
         // Scalars do not count as a level; siblings do not add up.
-        XCTAssertNoThrow(try JSONFixture.parse(String(repeating: "[", count: 64) + "1" + String(repeating: "]", count: 64)))
-        XCTAssertNoThrow(try JSONFixture.parse("[" + Array(repeating: nestedArrays(63), count: 100).joined(separator: ",") + "]"))
+        XCTAssertNoThrow(
+            try JSONFixture.parse(String(repeating: "[", count: 64) + "1" + String(repeating: "]", count: 64)))
+        XCTAssertNoThrow(
+            try JSONFixture.parse("[" + Array(repeating: nestedArrays(63), count: 100).joined(separator: ",") + "]"))
 
         let small = JSONLimits(maxDepth: 2)
         XCTAssertNoThrow(try JSONFixture.parse("[[1]]", limits: small))
@@ -56,7 +59,8 @@ final class JSONLimitsTests: XCTestCase {
         // Whitespace counts too.
         JSONFixture.assertInvalid("1" + String(repeating: " ", count: 10), kind: .inputTooLarge, limits: limits)
         XCTAssertThrowsError(try JSONParser.parse(String(repeating: "1", count: 11), limits: limits))
-        XCTAssertThrowsError(try JSONParser.parse(AnyCollection(Array(repeating: UInt8(0x31), count: 11)), limits: limits))
+        XCTAssertThrowsError(
+            try JSONParser.parse(AnyCollection(Array(repeating: UInt8(0x31), count: 11)), limits: limits))
 
         let big = "\"" + String(repeating: "a", count: (1 << 20) - 2) + "\""
         XCTAssertEqual(try JSONFixture.parse(big), .string(String(repeating: "a", count: (1 << 20) - 2)))
@@ -65,7 +69,8 @@ final class JSONLimitsTests: XCTestCase {
 
     func testMaxElements() throws {
         let limits = JSONLimits(maxElements: 3)
-        XCTAssertEqual(try JSONFixture.parse("[1,2,3]", limits: limits), .array([.integer(1), .integer(2), .integer(3)]))
+        XCTAssertEqual(
+            try JSONFixture.parse("[1,2,3]", limits: limits), .array([.integer(1), .integer(2), .integer(3)]))
         JSONFixture.assertInvalid("[1,2,3,4]", kind: .tooManyElements, limits: limits)
         XCTAssertNoThrow(try JSONFixture.parse(#"{"a":1,"b":2,"c":3}"#, limits: limits))
         JSONFixture.assertInvalid(#"{"a":1,"b":2,"c":3,"d":4}"#, kind: .tooManyElements, limits: limits)
@@ -76,7 +81,8 @@ final class JSONLimitsTests: XCTestCase {
         let full = "[" + Array(repeating: "0", count: 100_000).joined(separator: ",") + "]"
         guard case .array(let elements) = try JSONFixture.parse(full) else { return XCTFail("not an array") }
         XCTAssertEqual(elements.count, 100_000)
-        JSONFixture.assertInvalid("[" + Array(repeating: "0", count: 100_001).joined(separator: ",") + "]", kind: .tooManyElements)
+        JSONFixture.assertInvalid(
+            "[" + Array(repeating: "0", count: 100_001).joined(separator: ",") + "]", kind: .tooManyElements)
     }
 
     func testMaxStringBytes() throws {

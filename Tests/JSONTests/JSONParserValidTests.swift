@@ -1,5 +1,6 @@
-@testable import JSON
 import XCTest
+
+@testable import JSON
 
 /// Inputs that must parse, with their exact values.
 final class JSONParserValidTests: XCTestCase {
@@ -34,12 +35,15 @@ final class JSONParserValidTests: XCTestCase {
         check(#"{"a":{}}"#, .object(JSONObject([("a", .object(JSONObject()))])))
         check(
             #"{"a":[1,{"b":null}],"c":"d"}"#,
-            .object(JSONObject([("a", .array([.integer(1), .object(JSONObject([("b", .null)]))])), ("c", .string("d"))])))
+            .object(
+                JSONObject([("a", .array([.integer(1), .object(JSONObject([("b", .null)]))])), ("c", .string("d"))])))
         check("[1,true,null,\"x\",1.5]", .array([.integer(1), .bool(true), .null, .string("x"), .number(1.5)]))
     }
 
     func testObjectKeepsKeyOrder() throws {
-        guard case .object(let object) = try JSONFixture.parse(#"{"z":1,"a":2,"m":3}"#) else { return XCTFail("not an object") }
+        guard case .object(let object) = try JSONFixture.parse(#"{"z":1,"a":2,"m":3}"#) else {
+            return XCTFail("not an object")
+        }
         XCTAssertEqual(object.keys, ["z", "a", "m"])
         XCTAssertEqual(object.map(\.value), [.integer(1), .integer(2), .integer(3)])
     }
@@ -79,7 +83,9 @@ final class JSONParserValidTests: XCTestCase {
         check("\"\(long)\"", .string(long))
         for position in 0..<20 {
             let text = String(repeating: "a", count: position) + "\\n" + String(repeating: "b", count: 20 - position)
-            check("\"\(text)\"", .string(String(repeating: "a", count: position) + "\n" + String(repeating: "b", count: 20 - position)))
+            check(
+                "\"\(text)\"",
+                .string(String(repeating: "a", count: position) + "\n" + String(repeating: "b", count: 20 - position)))
         }
     }
 
@@ -134,7 +140,8 @@ final class JSONParserValidTests: XCTestCase {
             let digits = String(UInt64.random(in: 0...(1 << 54), using: &rng))
             let exponent = Int.random(in: -30...30, using: &rng)
             let fraction = Int.random(in: 0..<digits.count, using: &rng)
-            let text = String(digits.prefix(digits.count - fraction)) + (fraction > 0 ? "." + digits.suffix(fraction) : ".0")
+            let text =
+                String(digits.prefix(digits.count - fraction)) + (fraction > 0 ? "." + digits.suffix(fraction) : ".0")
                 + "e\(exponent)"
             XCTAssertEqual(try JSONFixture.parse(text), .number(Double(text)!), text)
         }

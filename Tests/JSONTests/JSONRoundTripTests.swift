@@ -1,5 +1,6 @@
-@testable import JSON
 import XCTest
+
+@testable import JSON
 
 /// parse(write(v)) == v for generated values, and the `JSONObject` API.
 final class JSONRoundTripTests: XCTestCase {
@@ -22,7 +23,8 @@ final class JSONRoundTripTests: XCTestCase {
     func testCornerValuesRoundTrip() throws {
         let values: [JSONValue] = [
             .integer(.min), .integer(.max), .unsignedInteger(1 << 63), .unsignedInteger(.max), .number(-0.0),
-            .number(.leastNonzeroMagnitude), .number(.greatestFiniteMagnitude), .number(2), .number(1e-7), .number(5e20),
+            .number(.leastNonzeroMagnitude), .number(.greatestFiniteMagnitude), .number(2), .number(1e-7),
+            .number(5e20),
             .string("\u{0}\u{1F}\"\\/\u{7F}\u{FFFF}\u{10FFFF}"), .array([.array([.array([])])]),
             .object(JSONObject([("", .null), (" ", .object(JSONObject()))])),
         ]

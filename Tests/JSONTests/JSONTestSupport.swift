@@ -1,5 +1,6 @@
-@testable import JSON
 import XCTest
+
+@testable import JSON
 
 /// Shared helpers for the JSON tests: parsing shortcuts, failure assertions and
 /// a seeded generator of random values (everything namespaced to avoid clashes
@@ -19,11 +20,14 @@ enum JSONFixture {
     ) -> JSONError? {
         do {
             let value = try JSONParser.parse(bytes, limits: limits)
-            XCTFail("\(label)parsed \(printable(bytes)) as \(printable(JSONWriter.bytes(value)))", file: file, line: line)
+            XCTFail(
+                "\(label)parsed \(printable(bytes)) as \(printable(JSONWriter.bytes(value)))", file: file, line: line)
             return nil
         } catch {
             if let kind, error.kind != kind {
-                XCTFail("\(label)\(printable(bytes)) failed with \(error.kind) (\(error)), expected \(kind)", file: file, line: line)
+                XCTFail(
+                    "\(label)\(printable(bytes)) failed with \(error.kind) (\(error)), expected \(kind)", file: file,
+                    line: line)
             }
             return error
         }
@@ -40,7 +44,9 @@ enum JSONFixture {
 
     /// The input for failure messages, cut short.
     static func printable(_ bytes: [UInt8]) -> String {
-        let shown = bytes.prefix(80).map { (0x20...0x7E).contains($0) ? String(UnicodeScalar($0)) : "\\x" + String($0, radix: 16) }
+        let shown = bytes.prefix(80).map {
+            (0x20...0x7E).contains($0) ? String(UnicodeScalar($0)) : "\\x" + String($0, radix: 16)
+        }
         return "`" + shown.joined() + (bytes.count > 80 ? "…" : "") + "`"
     }
 }
@@ -98,8 +104,11 @@ struct JSONValueGenerator {
 
     private mutating func double() -> Double {
         switch Int.random(in: 0..<5, using: &rng) {
-        case 0: return [0.0, -0.0, 0.1, 1e-7, 5e20, 2.0, -1.5, .leastNonzeroMagnitude, .greatestFiniteMagnitude,
-                        .leastNormalMagnitude, 1e16, 9007199254740993.0].randomElement(using: &rng)!
+        case 0:
+            return [
+                0.0, -0.0, 0.1, 1e-7, 5e20, 2.0, -1.5, .leastNonzeroMagnitude, .greatestFiniteMagnitude,
+                .leastNormalMagnitude, 1e16, 9007199254740993.0,
+            ].randomElement(using: &rng)!
         case 1: return Double(Int32.random(in: .min ... .max, using: &rng))  // integral doubles must stay doubles
         case 2: return Double.random(in: -1e6...1e6, using: &rng)
         default:

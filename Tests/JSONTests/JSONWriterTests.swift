@@ -1,5 +1,6 @@
-@testable import JSON
 import XCTest
+
+@testable import JSON
 
 /// Exact writer output.
 final class JSONWriterTests: XCTestCase {
@@ -58,7 +59,9 @@ final class JSONWriterTests: XCTestCase {
         // Long strings: escapes at every position relative to the 8-byte blocks.
         for position in 0..<24 {
             let text = String(repeating: "x", count: position) + "\"" + String(repeating: "y", count: 24 - position)
-            let expected = "\"" + String(repeating: "x", count: position) + "\\\"" + String(repeating: "y", count: 24 - position) + "\""
+            let expected =
+                "\"" + String(repeating: "x", count: position) + "\\\"" + String(repeating: "y", count: 24 - position)
+                + "\""
             XCTAssertEqual(written(.string(text)), expected)
         }
     }
@@ -75,7 +78,9 @@ final class JSONWriterTests: XCTestCase {
     /// The String form is the one escaper of log lines and HTTP error bodies: for every
     /// text, plain or not, it writes exactly what the byte form writes, and it parses back.
     func testAppendStringToTextMatchesTheByteForm() throws {
-        var samples = ["", "plain", "route=/v1/kv/{ns}", "é ü 日本 🍕", String(repeating: "abcdefgh", count: 9) + "\u{7F}"]
+        var samples = [
+            "", "plain", "route=/v1/kv/{ns}", "é ü 日本 🍕", String(repeating: "abcdefgh", count: 9) + "\u{7F}",
+        ]
         for scalar in 0..<0x20 { samples.append("a" + String(UnicodeScalar(UInt8(scalar))) + "b") }
         samples += ["\"", "\\", "x\"y\\z", "long " + String(repeating: "z", count: 40) + "\n"]
         for sample in samples {
@@ -93,7 +98,8 @@ final class JSONWriterTests: XCTestCase {
         XCTAssertEqual(written(.object(JSONObject())), "{}")
         XCTAssertEqual(written(.array([.integer(1), .null, .string("x"), .array([])])), #"[1,null,"x",[]]"#)
         let object = JSONObject([
-            ("z", .integer(1)), ("a", .array([.bool(true), .number(2.5)])), ("k\"ey", .object(JSONObject([("n", .null)]))),
+            ("z", .integer(1)), ("a", .array([.bool(true), .number(2.5)])),
+            ("k\"ey", .object(JSONObject([("n", .null)]))),
         ])
         XCTAssertEqual(written(.object(object)), #"{"z":1,"a":[true,2.5],"k\"ey":{"n":null}}"#)
         XCTAssertEqual(JSONValue.object(object).description, written(.object(object)))

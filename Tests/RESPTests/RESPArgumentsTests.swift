@@ -20,7 +20,8 @@ final class RESPArgumentsTests: XCTestCase {
         var sha: [UInt8] = []
         RESPEncoder.appendCommand(head: ["EVALSHA", "abc"], tail, to: &sha)
         var plain: [UInt8] = []
-        RESPEncoder.appendCommand(["EVALSHA", "abc", "1", "sg:{a/b/c}", "", "-42", #"{"x":[1,2]}"#, "ключ"], to: &plain)
+        RESPEncoder.appendCommand(
+            ["EVALSHA", "abc", "1", "sg:{a/b/c}", "", "-42", #"{"x":[1,2]}"#, "ключ"], to: &plain)
         XCTAssertEqual(text(sha), text(plain))
 
         var eval: [UInt8] = []
@@ -40,7 +41,8 @@ final class RESPArgumentsTests: XCTestCase {
         var decoder = RESPDecoder()
         decoder.feed(out)
         XCTAssertEqual(try decoder.next(), .array([.bulkString(Array("MULTI".utf8))]))
-        XCTAssertEqual(try decoder.next(), .array([.bulkString(Array("HGETALL".utf8)), .bulkString(Array("{{{{{{{{{{{{".utf8))]))
+        XCTAssertEqual(
+            try decoder.next(), .array([.bulkString(Array("HGETALL".utf8)), .bulkString(Array("{{{{{{{{{{{{".utf8))]))
         XCTAssertNil(try decoder.next())
     }
 

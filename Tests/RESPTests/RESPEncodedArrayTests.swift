@@ -95,7 +95,8 @@ final class RESPEncodedArrayTests: XCTestCase {
     }
 
     func testReaderElementKinds() {
-        var reader = RESPReader(bytes("$-1\r\n*-1\r\n+QUEUED\r\n-WRONGTYPE x\r\n$0\r\n\r\n*2\r\n*1\r\n:1\r\n:2\r\n:3\r\n"))
+        var reader = RESPReader(
+            bytes("$-1\r\n*-1\r\n+QUEUED\r\n-WRONGTYPE x\r\n$0\r\n\r\n*2\r\n*1\r\n:1\r\n:2\r\n:3\r\n"))
         XCTAssertEqual(reader.next(), .bulk(nil))
         XCTAssertEqual(reader.next(), .array(nil))
         guard case .simpleString(let simple)? = reader.next(), case .error(let error)? = reader.next() else {

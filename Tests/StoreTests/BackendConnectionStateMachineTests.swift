@@ -140,7 +140,8 @@ final class BackendConnectionStateMachineTests: XCTestCase {
             names[ObjectIdentifier(command)] = name
             return command
         }
-        let clean = transaction("clean"), moved = transaction("moved")
+        let clean = transaction("clean")
+        let moved = transaction("moved")
         machine.send(clean)
         machine.send(moved)
         XCTAssertEqual(machine.depth, 2, "two commands, eight replies")
@@ -150,7 +151,8 @@ final class BackendConnectionStateMachineTests: XCTestCase {
         XCTAssertEqual(describe(machine.didReceive(.bulkString(Array("exec".utf8)))), "complete(clean, exec)")
         XCTAssertEqual(describe(machine.didReceive(.simpleString("OK"))), "none")
         XCTAssertEqual(describe(machine.didReceive(.error("MOVED 3999 127.0.0.1:6381"))), "none")
-        XCTAssertEqual(describe(machine.didReceive(.error("ASK 3999 127.0.0.1:6382"))), "none", "only the first error is kept")
+        XCTAssertEqual(
+            describe(machine.didReceive(.error("ASK 3999 127.0.0.1:6382"))), "none", "only the first error is kept")
         guard case .complete(_, let reply) = machine.didReceive(.error("EXECABORT Transaction discarded")) else {
             return XCTFail("EXEC's reply completes the command")
         }

@@ -30,10 +30,12 @@ final class ClusterStoreTests: XCTestCase {
         let (_, harness) = try harness()
         defer { XCTAssertEqual(harness.shutdown(), 0) }
         XCTAssertEqual(harness.call(["MGET", "foo", "bar"]).error?.kind, .crossSlot)
-        XCTAssertEqual(harness.call(["EVAL", "return 1", "2", "foo", "bar"], idempotent: false).error?.kind, .crossSlot)
+        XCTAssertEqual(
+            harness.call(["EVAL", "return 1", "2", "foo", "bar"], idempotent: false).error?.kind, .crossSlot)
         XCTAssertEqual(harness.call(["MSET", "{t}a", "1", "{t}b", "2"], idempotent: false).value, .simpleString("OK"))
         XCTAssertEqual(
-            harness.call(["MGET", "{t}a", "{t}b"]).value, .array([.bulkString(Array("1".utf8)), .bulkString(Array("2".utf8))]))
+            harness.call(["MGET", "{t}a", "{t}b"]).value,
+            .array([.bulkString(Array("1".utf8)), .bulkString(Array("2".utf8))]))
     }
 
     func testCommandsSentBeforeTheFirstTopologyFollowMoved() throws {
@@ -87,7 +89,8 @@ final class ClusterStoreTests: XCTestCase {
         let owners = cluster.mastersBySlot()
         let source = try XCTUnwrap(cluster.server(port: try XCTUnwrap(owners[slot])))
         let target = try XCTUnwrap(cluster.masters.first { $0.port != source.port })
-        let sourceID = try cluster.nodeID(of: source), targetID = try cluster.nodeID(of: target)
+        let sourceID = try cluster.nodeID(of: source)
+        let targetID = try cluster.nodeID(of: target)
         XCTAssertEqual(try target.cli(["CLUSTER", "SETSLOT", String(slot), "IMPORTING", sourceID]), "OK")
         XCTAssertEqual(try source.cli(["CLUSTER", "SETSLOT", String(slot), "MIGRATING", targetID]), "OK")
         XCTAssertEqual(try source.cli(["MIGRATE", "127.0.0.1", String(target.port), "", "0", "5000", "KEYS", a]), "OK")

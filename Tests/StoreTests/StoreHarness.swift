@@ -31,9 +31,12 @@ final class StoreHarness {
     }
 
     /// One command, run to completion.
-    func call(_ arguments: [String], idempotent: Bool = true, timeoutMs: UInt64? = nil) -> Result<RESPValue, StoreError> {
+    func call(_ arguments: [String], idempotent: Bool = true, timeoutMs: UInt64? = nil) -> Result<RESPValue, StoreError>
+    {
         var result: Result<RESPValue, StoreError>?
-        if let refused = store.execute(arguments, idempotent: idempotent, timeoutMs: timeoutMs, completion: { result = $0 }) {
+        if let refused = store.execute(
+            arguments, idempotent: idempotent, timeoutMs: timeoutMs, completion: { result = $0 })
+        {
             return .failure(refused)
         }
         run { result != nil }

@@ -12,10 +12,16 @@ final class StoreTests: XCTestCase {
         limits.maxConnectionsPerNode = 3
         limits.maxPipelinePerConnection = 64
         let harness = try StoreHarness(url: redis.url, limits: limits)
-        let callers = 200, perCaller = 500, window = 4  // 800 outstanding: under the queue cap
+        let callers = 200
+        let perCaller = 500
+        let window = 4  // 800 outstanding: under the queue cap
         var sent = [Int](repeating: 0, count: callers)
         var received = [Int](repeating: 0, count: callers)
-        var wrong = 0, failed = 0, completed = 0, maxClients = 0, samples = 0
+        var wrong = 0
+        var failed = 0
+        var completed = 0
+        var maxClients = 0
+        var samples = 0
         var failureKinds = Set<String>()
 
         func issue(_ caller: Int) {
@@ -156,7 +162,8 @@ final class StoreTests: XCTestCase {
         var failures: [StoreError] = []
         for index in 0..<300 {
             let write = index % 2 == 0
-            harness.store.execute(write ? ["SET", "k\(index)", "v"] : ["GET", "k\(index)"], idempotent: !write) { result in
+            harness.store.execute(write ? ["SET", "k\(index)", "v"] : ["GET", "k\(index)"], idempotent: !write) {
+                result in
                 if let error = result.error { failures.append(error) }
             }
         }
@@ -173,11 +180,14 @@ final class StoreTests: XCTestCase {
 
         // Down: refused at once, no piling up.
         XCTAssertTrue(harness.run { !harness.store.nodes[0].isUp })
-        let refusal = harness.store.execute(["PING"], idempotent: true) { _ in XCTFail("refused commands never complete") }
+        let refusal = harness.store.execute(["PING"], idempotent: true) { _ in
+            XCTFail("refused commands never complete")
+        }
         XCTAssertEqual(refusal?.kind, .nodeDown)
 
         try redis.start()
-        XCTAssertTrue(harness.run(within: 10) { (try? harness.call(["SET", "back", "yes"]).get()) == .simpleString("OK") })
+        XCTAssertTrue(
+            harness.run(within: 10) { (try? harness.call(["SET", "back", "yes"]).get()) == .simpleString("OK") })
         XCTAssertEqual(try redis.cli(["GET", "back"]), "yes")
         XCTAssertGreaterThan(harness.store.nodes[0].stats.reconnects, 0)
         XCTAssertEqual(harness.shutdown(), 0)

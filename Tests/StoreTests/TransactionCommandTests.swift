@@ -43,8 +43,12 @@ final class TransactionCommandTests: XCTestCase {
         XCTAssertEqual(results[0]?.value?.string, "before")
         XCTAssertEqual(
             results[1]?.value,
-            .array([.array([.bulkString(Array("a".utf8)), .bulkString(Array("1".utf8)),
-                            .bulkString(Array("b".utf8)), .bulkString(Array("2".utf8))]), .integer(-1)]))
+            .array([
+                .array([
+                    .bulkString(Array("a".utf8)), .bulkString(Array("1".utf8)),
+                    .bulkString(Array("b".utf8)), .bulkString(Array("2".utf8)),
+                ]), .integer(-1),
+            ]))
         guard case .error(let message)? = results[2]?.value else { return XCTFail("\(String(describing: results[2]))") }
         XCTAssertTrue(message.contains("unknown command"), message)
         XCTAssertEqual(results[3]?.value?.string, "after")

@@ -1,10 +1,12 @@
 package import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Scales every test timeout (STOREGATE_TEST_TIMEOUT_MULTIPLIER, e.g. 3 under ASan).
-package let timeoutMultiplier: Double = Double(ProcessInfo.processInfo.environment["STOREGATE_TEST_TIMEOUT_MULTIPLIER"] ?? "") ?? 1
+package let timeoutMultiplier: Double =
+    Double(ProcessInfo.processInfo.environment["STOREGATE_TEST_TIMEOUT_MULTIPLIER"] ?? "") ?? 1
 
 /// A loopback port nobody is listening on right now (bind to 0, read it, close).
 package func freePort() -> UInt16 {

@@ -1,5 +1,5 @@
-import Foundation
 package import EventLoop
+import Foundation
 
 /// Runs a `Loop` on its own thread for in-process tests. `setup` runs on that thread,
 /// builds whatever it needs on the loop and returns the port it listens on and a

@@ -1,4 +1,5 @@
 package import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,10 +26,14 @@ package final class RedisCluster: @unchecked Sendable {
         self.servers = servers
         let create = try Self.run(
             "redis-cli",
-            ["--cluster", "create"] + servers.map { "127.0.0.1:\($0.port)" } + ["--cluster-replicas", "1", "--cluster-yes"])
+            ["--cluster", "create"] + servers.map { "127.0.0.1:\($0.port)" } + [
+                "--cluster-replicas", "1", "--cluster-yes",
+            ])
         guard create.status == 0 else { throw TestError("redis-cli --cluster create failed: \(create.output)") }
         guard waitUntilHealthy(within: 30) else {
-            throw TestError("the cluster did not reach cluster_state:ok: \(servers.map { (try? $0.cli(["CLUSTER", "INFO"])) ?? "?" })")
+            throw TestError(
+                "the cluster did not reach cluster_state:ok: \(servers.map { (try? $0.cli(["CLUSTER", "INFO"])) ?? "?" })"
+            )
         }
     }
 

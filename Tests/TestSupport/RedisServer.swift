@@ -1,4 +1,5 @@
 package import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,7 +24,8 @@ package final class RedisServer: @unchecked Sendable {
         self.persistent = persistent
         self.extraArguments = extraArguments
         port = freePort()
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("storegate-redis-\(UUID().uuidString.prefix(8))")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "storegate-redis-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.password = password
         unixSocketPath = unixSocket ? directory.appendingPathComponent("redis.sock").path : nil

@@ -102,7 +102,9 @@ struct StoredRecord {
     /// Moves `reader` past `count` elements and returns the generation among them, if
     /// `source` says where: HMGET's first value, or the value after HGETALL's first
     /// `_gen` field.
-    private static func skipValues(_ reader: inout RESPReader, count: Int, generationAt source: GenerationSource) -> Int? {
+    private static func skipValues(_ reader: inout RESPReader, count: Int, generationAt source: GenerationSource)
+        -> Int?
+    {
         var generation: Int?
         var searching = source != .nowhere
         var position = 0
@@ -129,7 +131,8 @@ struct StoredRecord {
     }
 
     private static func isGenerationField(_ bytes: [UInt8], _ range: Range<Int>) -> Bool {
-        range.count == 4 && bytes[range.lowerBound] == UInt8(ascii: "_") && bytes[range.lowerBound + 1] == UInt8(ascii: "g")
+        range.count == 4 && bytes[range.lowerBound] == UInt8(ascii: "_")
+            && bytes[range.lowerBound + 1] == UInt8(ascii: "g")
             && bytes[range.lowerBound + 2] == UInt8(ascii: "e") && bytes[range.lowerBound + 3] == UInt8(ascii: "n")
     }
 
@@ -152,11 +155,15 @@ struct StoredRecord {
     ) throws(GatewayError) {
         try reply.bytes.withUnsafeBufferPointer { bytes throws(GatewayError) in
             var index = reply.index
-            func slice(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: bytes[range]) }
+            func slice(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> {
+                UnsafeBufferPointer(rebasing: bytes[range])
+            }
             if let selected {
                 _ = RESPReader.nextSkippingContents(in: bytes, at: &index)  // the `_gen` value
                 for (position, field) in selected.enumerated() where position + 1 < valueCount {
-                    guard case .bulk(let value?)? = RESPReader.nextSkippingContents(in: bytes, at: &index) else { continue }
+                    guard case .bulk(let value?)? = RESPReader.nextSkippingContents(in: bytes, at: &index) else {
+                        continue
+                    }
                     try field.withUnsafeBufferPointer { field throws(GatewayError) in
                         try body(UnsafeBufferPointer(rebasing: field.dropFirst(2)), slice(value))
                     }
@@ -169,7 +176,8 @@ struct StoredRecord {
                 let field = RESPReader.nextSkippingContents(in: bytes, at: &index)
                 let value = RESPReader.nextSkippingContents(in: bytes, at: &index)
                 guard case .bulk(let fieldRange?)? = field, fieldRange.count > 2,
-                    bytes[fieldRange.lowerBound] == UInt8(ascii: "b"), bytes[fieldRange.lowerBound + 1] == UInt8(ascii: ":"),
+                    bytes[fieldRange.lowerBound] == UInt8(ascii: "b"),
+                    bytes[fieldRange.lowerBound + 1] == UInt8(ascii: ":"),
                     case .bulk(let valueRange?)? = value
                 else { continue }
                 try body(slice(fieldRange.dropFirst(2)), slice(valueRange))

@@ -28,7 +28,8 @@ struct RecordKey: Equatable {
         else {
             throw GatewayError.badRequest(
                 "invalid_key",
-                "key must be 1–\(Self.maxKeyCharacters) characters (at most \(Self.maxKeyBytes) bytes) without control characters")
+                "key must be 1–\(Self.maxKeyCharacters) characters (at most \(Self.maxKeyBytes) bytes) without control characters"
+            )
         }
         self.namespace = namespace
         self.set = set
@@ -67,7 +68,9 @@ struct RecordKey: Equatable {
         bytes.append(UInt8(ascii: "/"))
         Self.appendUTF8(set, to: &bytes)
         bytes.append(UInt8(ascii: "/"))
-        if Self.allBytes(of: key, satisfy: { $0 != UInt8(ascii: "%") && $0 != UInt8(ascii: "{") && $0 != UInt8(ascii: "}") }) {
+        if Self.allBytes(
+            of: key, satisfy: { $0 != UInt8(ascii: "%") && $0 != UInt8(ascii: "{") && $0 != UInt8(ascii: "}") })
+        {
             Self.appendUTF8(key, to: &bytes)
         } else {
             Self.appendUTF8(Self.escape(key), to: &bytes)
@@ -93,14 +96,17 @@ struct RecordKey: Equatable {
     static func userKey(fromRedisKey redisKey: String, namespace: String, set: String) -> String? {
         let prefix = "sg:{\(namespace)/\(set)/".utf8
         let bytes = redisKey.utf8
-        guard bytes.count > prefix.count, bytes.starts(with: prefix), bytes.last == UInt8(ascii: "}") else { return nil }
+        guard bytes.count > prefix.count, bytes.starts(with: prefix), bytes.last == UInt8(ascii: "}") else {
+            return nil
+        }
         return unescape(bytes.dropFirst(prefix.count).dropLast())
     }
 
     /// `%`, `{` and `}` as `%25`, `%7B`, `%7D`, scalar by scalar (a `{` followed by a
     /// combining mark is one Character, and must still be escaped).
     static func escape(_ key: String) -> String {
-        guard key.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "{") || $0 == UInt8(ascii: "}") })
+        guard
+            key.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "{") || $0 == UInt8(ascii: "}") })
         else { return key }
         var out = String.UnicodeScalarView()
         for scalar in key.unicodeScalars {
@@ -156,7 +162,8 @@ enum BinName {
         guard !name.isEmpty, name.utf8.count <= maxLength,
             RecordKey.allBytes(of: name, satisfy: isNameByte)
         else {
-            throw GatewayError.badRequest("invalid_bin", "bin name '\(name.prefix(80))' must be 1–64 of A–Z a–z 0–9 _ - .")
+            throw GatewayError.badRequest(
+                "invalid_bin", "bin name '\(name.prefix(80))' must be 1–64 of A–Z a–z 0–9 _ - .")
         }
     }
 

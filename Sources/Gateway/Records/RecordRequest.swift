@@ -33,7 +33,9 @@ struct RecordRequest {
             default: try input.allowOnly(["ttl", "timeout_ms"])
             }
         }
-        let namespace = parameters["ns"] ?? "", set = parameters["set"] ?? "", userKey = parameters["key"] ?? ""
+        let namespace = parameters["ns"] ?? ""
+        let set = parameters["set"] ?? ""
+        let userKey = parameters["key"] ?? ""
         let key = try RecordKey(namespace: namespace, set: set, key: userKey)
         let operation: Operation
         switch (method, operate) {
@@ -46,7 +48,8 @@ struct RecordRequest {
             operation = .operate(operations, ttl: hasQuery ? try input.ttl : nil)
         case ("PATCH", _):
             let changes = try binsFromBody(try input.jsonObject(), allowNull: true)
-            operation = .patch(changes: changes, expectedGeneration: try input.expectedGeneration, ttl: hasQuery ? try input.ttl : nil)
+            operation = .patch(
+                changes: changes, expectedGeneration: try input.expectedGeneration, ttl: hasQuery ? try input.ttl : nil)
         default:
             let bins = try binsFromBody(try input.jsonObject(), allowNull: true)  // null = no such bin
             var mode: RecordService.WriteMode = method == "POST" ? .create : .upsert
@@ -62,7 +65,8 @@ struct RecordRequest {
             case nil:
                 break
             }
-            operation = .write(bins: bins, mode: mode, expectedGeneration: expected, ttl: hasQuery ? try input.ttl : nil)
+            operation = .write(
+                bins: bins, mode: mode, expectedGeneration: expected, ttl: hasQuery ? try input.ttl : nil)
         }
         return RecordRequest(key: key, operation: operation, timeoutMs: hasQuery ? try input.timeoutMs : nil)
     }
@@ -78,9 +82,11 @@ struct RecordRequest {
         case .operate(let operations, let ttl):
             detail = "operations=\(operations.count) ttl=\(String(describing: ttl))"
         case .patch(let changes, let expected, let ttl):
-            detail = "changes=\(changes.count) generation=\(String(describing: expected)) ttl=\(String(describing: ttl))"
+            detail =
+                "changes=\(changes.count) generation=\(String(describing: expected)) ttl=\(String(describing: ttl))"
         case .write(let bins, let mode, let expected, let ttl):
-            detail = "bins=\(bins.count) mode=\(mode) generation=\(String(describing: expected)) ttl=\(String(describing: ttl))"
+            detail =
+                "bins=\(bins.count) mode=\(mode) generation=\(String(describing: expected)) ttl=\(String(describing: ttl))"
         }
         return "\(key.redisKey) \(detail) timeout=\(String(describing: timeoutMs))"
     }

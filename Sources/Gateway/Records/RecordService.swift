@@ -1,6 +1,6 @@
 internal import JSON
-internal import Store
 internal import RESP
+internal import Store
 
 /// Record operations over the store, each one round trip and atomic: a read is one
 /// MULTI/EXEC transaction (HGETALL or HMGET, then TTL), every write one script call.
@@ -138,7 +138,8 @@ final class RecordService {
         }
         binsJSON.append(UInt8(ascii: "}"))
         guard size <= Self.maxRecordBytes else { return Self.recordTooLarge }
-        return runner.run(RecordScripts.write, key: redisKey, arguments: arguments, isWrite: true, timeoutMs: timeoutMs) {
+        return runner.run(RecordScripts.write, key: redisKey, arguments: arguments, isWrite: true, timeoutMs: timeoutMs)
+        {
             result in
             completion(
                 ScriptReply.decode(result, operation: "a write") { created, generation, ttl, _ in
@@ -167,11 +168,14 @@ final class RecordService {
             arguments.append(BinName.fieldBytes(name))
             if value == .null { arguments.append("") } else { arguments.append { JSONWriter.append(value, to: &$0) } }
         }
-        return runner.run(RecordScripts.patch, key: redisKey, arguments: arguments, isWrite: true, timeoutMs: timeoutMs) {
+        return runner.run(RecordScripts.patch, key: redisKey, arguments: arguments, isWrite: true, timeoutMs: timeoutMs)
+        {
             result in
             completion(
                 ScriptReply.decode(result, operation: "a patch") { _, generation, ttl, payload throws(GatewayError) in
-                    guard case .array(let flat?)? = payload else { throw GatewayError.storeReplyError("unexpected reply to a patch") }
+                    guard case .array(let flat?)? = payload else {
+                        throw GatewayError.storeReplyError("unexpected reply to a patch")
+                    }
                     return Record(bins: try Record.bins(fromFlat: flat), generation: generation, ttl: ttl)
                 })
         }
@@ -184,7 +188,9 @@ final class RecordService {
         let redisKey = key.redisKeyBytes
         var arguments = ScriptRunner.arguments(key: redisKey)
         arguments.append(expectedGeneration.map(String.init) ?? "")
-        return runner.run(RecordScripts.delete, key: redisKey, arguments: arguments, isWrite: true, timeoutMs: timeoutMs) {
+        return runner.run(
+            RecordScripts.delete, key: redisKey, arguments: arguments, isWrite: true, timeoutMs: timeoutMs
+        ) {
             result in
             completion(ScriptReply.decode(result, operation: "a delete") { _, generation, _, _ in generation })
         }
@@ -203,14 +209,22 @@ final class RecordService {
         for operation in operations {
             arguments.append(operation.op)
             arguments.append(operation.bin.map(BinName.fieldBytes) ?? [])
-            if let value = operation.value { arguments.append { JSONWriter.append(value, to: &$0) } } else { arguments.append("") }
+            if let value = operation.value {
+                arguments.append { JSONWriter.append(value, to: &$0) }
+            } else {
+                arguments.append("")
+            }
             if operation.op != "get" { isWrite = true }
         }
-        return runner.run(RecordScripts.operate, key: redisKey, arguments: arguments, isWrite: isWrite, timeoutMs: timeoutMs) {
+        return runner.run(
+            RecordScripts.operate, key: redisKey, arguments: arguments, isWrite: isWrite, timeoutMs: timeoutMs
+        ) {
             result in
             completion(
                 ScriptReply.decode(result, operation: "operate") { _, generation, ttl, payload throws(GatewayError) in
-                    guard case .array(let raw?)? = payload else { throw GatewayError.storeReplyError("unexpected reply to operate") }
+                    guard case .array(let raw?)? = payload else {
+                        throw GatewayError.storeReplyError("unexpected reply to operate")
+                    }
                     let results = try zip(operations, raw).map { operation, value throws(GatewayError) in
                         try Self.operationResult(operation, value)
                     }

@@ -30,7 +30,9 @@ enum ScriptReply {
             self = .invalidOperation(parts[1].string ?? "operation failed")
             return
         }
-        guard let generation = integer(parts[1]) else { throw GatewayError.storeReplyError("unexpected reply to \(operation)") }
+        guard let generation = integer(parts[1]) else {
+            throw GatewayError.storeReplyError("unexpected reply to \(operation)")
+        }
         switch status {
         case -404: self = .missing
         case -409: self = .exists(generation: generation)
@@ -61,7 +63,8 @@ enum ScriptReply {
     /// Decodes `result` and hands the success parts to `success`; refusals become their errors.
     static func decode<Success>(
         _ result: Result<RESPValue, GatewayError>, operation: StaticString,
-        _ success: (_ created: Bool, _ generation: Int, _ ttl: Int, _ payload: RESPValue?) throws(GatewayError) -> Success
+        _ success: (_ created: Bool, _ generation: Int, _ ttl: Int, _ payload: RESPValue?) throws(GatewayError) ->
+            Success
     ) -> Result<Success, GatewayError> {
         Result { () throws(GatewayError) in
             let reply = try ScriptReply(try result.get(), operation: operation)

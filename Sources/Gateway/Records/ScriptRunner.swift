@@ -1,5 +1,5 @@
-internal import Store
 internal import RESP
+internal import Store
 
 /// Runs a record script by its digest (EVALSHA); when the store has not cached it
 /// (NOSCRIPT: nothing ran), sends the source once with EVAL, which caches it. The
@@ -42,7 +42,9 @@ struct ScriptRunner {
                 var source: [UInt8] = []
                 RESPEncoder.appendCommand(head: [readOnly ? "EVAL_RO" : "EVAL", script.source], arguments, to: &source)
                 let retry = store.execute(
-                    StoreCommand(encoded: source, idempotent: !isWrite, timeoutMs: timeout, routing: routing, readOnly: readOnly) {
+                    StoreCommand(
+                        encoded: source, idempotent: !isWrite, timeoutMs: timeout, routing: routing, readOnly: readOnly
+                    ) {
                         completion(Self.map($0, isWrite: isWrite))
                     })
                 if let retry { completion(.failure(GatewayError(retry, isWrite: isWrite))) }

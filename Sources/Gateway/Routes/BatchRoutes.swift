@@ -1,5 +1,5 @@
-internal import JSON
 internal import HTTP
+internal import JSON
 
 extension Gateway {
     /// Operations one `POST /v1/batch` may hold by default (5,000 reads fit the default body limit).
@@ -91,21 +91,25 @@ struct BatchRoutes {
         guard case .object(let fields) = value, case .string(let op)? = fields["op"],
             ["get", "put", "patch", "delete"].contains(op)
         else {
-            throw GatewayError.badRequest("invalid_operation", "operations[\(index)] needs op get, put, patch or delete")
+            throw GatewayError.badRequest(
+                "invalid_operation", "operations[\(index)] needs op get, put, patch or delete")
         }
         let allowed: Set<String> = ["op", "namespace", "set", "key", "bins", "generation"]
         if let unknown = fields.keys.first(where: { !allowed.contains($0) }) {
-            throw GatewayError.badRequest("invalid_operation", "operations[\(index)]: unknown field '\(unknown.prefix(64))'")
+            throw GatewayError.badRequest(
+                "invalid_operation", "operations[\(index)]: unknown field '\(unknown.prefix(64))'")
         }
         guard case .string(let namespace)? = fields["namespace"], case .string(let set)? = fields["set"],
             case .string(let key)? = fields["key"]
         else {
-            throw GatewayError.badRequest("invalid_operation", "operations[\(index)] needs namespace, set and key strings")
+            throw GatewayError.badRequest(
+                "invalid_operation", "operations[\(index)] needs namespace, set and key strings")
         }
         var generation: Int?
         if let value = fields["generation"] {
             guard let number = value.exactInteger, number > 0, number <= 9_007_199_254_740_991 else {
-                throw GatewayError.badRequest("invalid_operation", "operations[\(index)]: generation must be a positive integer")
+                throw GatewayError.badRequest(
+                    "invalid_operation", "operations[\(index)]: generation must be a positive integer")
             }
             generation = Int(number)
         }
@@ -118,7 +122,8 @@ struct BatchRoutes {
         } else if fields["bins"] != nil {
             throw GatewayError.badRequest("invalid_operation", "operations[\(index)]: \(op) takes no bins")
         }
-        return Item(op: op, key: try RecordKey(namespace: namespace, set: set, key: key), bins: bins, generation: generation)
+        return Item(
+            op: op, key: try RecordKey(namespace: namespace, set: set, key: key), bins: bins, generation: generation)
     }
 }
 
@@ -145,10 +150,13 @@ private final class BatchWindow {
             let index = next
             next += 1
             inFlight += 1
-            if let refusal = send(index, { [self] in
-                inFlight -= 1
-                pump()
-            }) {
+            if let refusal = send(
+                index,
+                { [self] in
+                    inFlight -= 1
+                    pump()
+                })
+            {
                 inFlight -= 1
                 refused(index, refusal)
             }
@@ -163,7 +171,8 @@ private final class BatchCollector {
 
     init(count: Int, context: RouteContext, streaming: Bool) {
         if streaming {
-            context.responder.beginStreaming(status: 200, headers: HTTPHeaders([("Content-Type", "application/x-ndjson")]))
+            context.responder.beginStreaming(
+                status: 200, headers: HTTPHeaders([("Content-Type", "application/x-ndjson")]))
             gather = Gather(
                 count: count,
                 arrival: { _, line in
@@ -190,7 +199,9 @@ private final class BatchCollector {
             if let record { pairs.append(("record", record)) }
         case .failure(let error):
             pairs.append(("status", .integer(Int64(error.status))))
-            var errorPairs: [(String, JSONValue)] = [("code", .string(error.code)), ("message", .string(error.message))]
+            var errorPairs: [(String, JSONValue)] = [
+                ("code", .string(error.code)), ("message", .string(error.message)),
+            ]
             if let inDoubt = error.inDoubt { errorPairs.append(("in_doubt", .bool(inDoubt))) }
             pairs.append(("error", .object(JSONObject(errorPairs))))
         }

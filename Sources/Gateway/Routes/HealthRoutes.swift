@@ -1,7 +1,7 @@
-internal import JSON
-internal import HTTP
-internal import Store
 internal import EventLoop
+internal import HTTP
+internal import JSON
+internal import Store
 
 /// `GET /healthz`: the process is alive and its loop turns (no store call).
 /// `GET /readyz`: the store answers a PING now; 503 with the reason otherwise.
@@ -15,7 +15,8 @@ struct HealthRoutes {
 
     func register(on router: inout Router) {
         let health: JSONValue = .object(
-            JSONObject([("status", .string("ok"))] + (workerID.map { [("worker", JSONValue.integer(Int64($0)))] } ?? [])))
+            JSONObject(
+                [("status", .string("ok"))] + (workerID.map { [("worker", JSONValue.integer(Int64($0)))] } ?? [])))
         let healthy = jsonResponse(health, status: 200)  // the same bytes every time: built once
         router.add("GET", "/healthz") { context in
             context.responder.respond(healthy)
@@ -36,7 +37,8 @@ struct HealthRoutes {
         let refusal = store.execute(["PING"], idempotent: true, timeoutMs: 1000) { result in
             switch GatewayError.result(result, isWrite: false) {
             case .success:
-                context.responder.respond(jsonResponse(.object(JSONObject([("status", .string("ready"))])), status: 200))
+                context.responder.respond(
+                    jsonResponse(.object(JSONObject([("status", .string("ready"))])), status: 200))
             case .failure(let error):
                 context.fail(Self.notReady(error))
             }
@@ -45,7 +47,9 @@ struct HealthRoutes {
     }
 
     private static func notReady(_ error: GatewayError) -> GatewayError {
-        GatewayError(status: 503, code: "not_ready", message: "the store is not answering: \(error.message)", retryAfterSeconds: 1)
+        GatewayError(
+            status: 503, code: "not_ready", message: "the store is not answering: \(error.message)",
+            retryAfterSeconds: 1)
     }
 
     private func clusterDescription() -> JSONValue {
@@ -57,7 +61,9 @@ struct HealthRoutes {
                 ("role", .string(node.role.rawValue)),
             ]
             if store.isCluster {
-                let slots = node.slotRanges.map { JSONValue.array([.integer(Int64($0.lowerBound)), .integer(Int64($0.upperBound))]) }
+                let slots = node.slotRanges.map {
+                    JSONValue.array([.integer(Int64($0.lowerBound)), .integer(Int64($0.upperBound))])
+                }
                 fields.append(("slots", .array(slots)))
             }
             fields += [
@@ -113,7 +119,8 @@ struct OpenAPIRoute {
     func register(on router: inout Router) {
         router.add("GET", "/openapi.yaml") { context in
             guard let document else {
-                return context.fail(GatewayError(status: 404, code: "not_found", message: "openapi.yaml was not found at start-up"))
+                return context.fail(
+                    GatewayError(status: 404, code: "not_found", message: "openapi.yaml was not found at start-up"))
             }
             context.responder.respond(
                 HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", "application/yaml")]), body: document))

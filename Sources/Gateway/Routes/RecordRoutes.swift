@@ -1,5 +1,5 @@
-internal import JSON
 internal import HTTP
+internal import JSON
 
 /// `/v1/kv/{ns}/{set}/{key}`: GET (and HEAD), POST (create only), PUT (create or
 /// replace), PATCH (merge; null removes a bin), DELETE; `/operate` for several
@@ -11,9 +11,12 @@ struct RecordRoutes {
     func register(on router: inout Router) {
         let path = "/v1/kv/{ns}/{set}/{key}"
         for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
-            router.add(method, path) { context in respond(context) { try run(context, method: method, operate: false) } }
+            router.add(method, path) { context in respond(context) { try run(context, method: method, operate: false) }
+            }
         }
-        router.add("POST", path + "/operate") { context in respond(context) { try run(context, method: "POST", operate: true) } }
+        router.add("POST", path + "/operate") { context in
+            respond(context) { try run(context, method: "POST", operate: true) }
+        }
     }
 
     /// Parses the request (`RecordRequest`, shared with the fuzz targets) and hands the
@@ -21,11 +24,13 @@ struct RecordRoutes {
     private func run(_ context: RouteContext, method: String, operate: Bool) throws(GatewayError) -> GatewayError? {
         let request = try RecordRequest.parse(
             method: method, operate: operate, parameters: context.parameters, request: context.request)
-        let key = request.key, timeoutMs = request.timeoutMs
+        let key = request.key
+        let timeoutMs = request.timeoutMs
         switch request.operation {
         case .read(let bins):
             // The completions capture the responder and the request id, not the whole context.
-            let responder = context.responder, requestID = context.request.id
+            let responder = context.responder
+            let requestID = context.request.id
             return records.read(key, bins: bins, timeoutMs: timeoutMs) { result in
                 switch result {
                 case .success(let record?):
@@ -45,7 +50,9 @@ struct RecordRoutes {
                 }
             }
         case .write(let bins, let mode, let expected, let ttl):
-            let responder = context.responder, requestID = context.request.id, target = context.request.target
+            let responder = context.responder
+            let requestID = context.request.id
+            let target = context.request.target
             return records.write(
                 key, bins: bins, mode: mode, expectedGeneration: expected, ttl: ttl, timeoutMs: timeoutMs
             ) { result in
@@ -161,7 +168,8 @@ enum OperateRequest {
             throw GatewayError.badRequest("invalid_operation", "operations[\(index)]: unknown op '\(op.prefix(32))'")
         }
         if let unknown = fields.keys.first(where: { !["op", "bin", "value"].contains($0) }) {
-            throw GatewayError.badRequest("invalid_operation", "operations[\(index)]: unknown field '\(unknown.prefix(64))'")
+            throw GatewayError.badRequest(
+                "invalid_operation", "operations[\(index)]: unknown field '\(unknown.prefix(64))'")
         }
         var bin: String?
         if case .string(let name)? = fields["bin"] {

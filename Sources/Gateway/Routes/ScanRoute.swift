@@ -1,7 +1,7 @@
-internal import JSON
 internal import HTTP
-internal import Store
+internal import JSON
 internal import RESP
+internal import Store
 
 /// `GET /v1/scan/{ns}/{set}?cursor=…&count=…`: one SCAN step over the set's records,
 /// then the records it found, read in one pipelined burst. `cursor` is opaque; the
@@ -20,7 +20,8 @@ struct ScanRoute {
     private func scan(_ context: RouteContext) throws(GatewayError) -> GatewayError? {
         let input = try RequestInput(context.request)
         try input.allowOnly(["cursor", "count", "timeout_ms"])
-        let namespace = context.parameters["ns"] ?? "", set = context.parameters["set"] ?? ""
+        let namespace = context.parameters["ns"] ?? ""
+        let set = context.parameters["set"] ?? ""
         _ = try RecordKey(namespace: namespace, set: set, key: "-")
         let cursor = try Self.cursor(input.query["cursor"] ?? "0", cluster: store.isCluster)
         var count = 100
@@ -35,7 +36,9 @@ struct ScanRoute {
         // the master by that slot, so a failover (same slots, new master) keeps the place.
         let anchors = store.isCluster ? store.scanAnchors : []
         if store.isCluster, anchors.isEmpty {
-            throw GatewayError(status: 503, code: "cluster_unavailable", message: "the cluster topology is not known yet", retryAfterSeconds: 1)
+            throw GatewayError(
+                status: 503, code: "cluster_unavailable", message: "the cluster topology is not known yet",
+                retryAfterSeconds: 1)
         }
         let anchor = cursor.anchor ?? anchors.first
         let pattern = RecordKey.scanPattern(namespace: namespace, set: set)
@@ -50,7 +53,9 @@ struct ScanRoute {
                 guard case .array(let parts?) = reply, parts.count == 2, let next = parts[0].string,
                     case .array(let keys?) = parts[1]
                 else { return context.fail(.storeReplyError("unexpected SCAN reply")) }
-                let userKeys = keys.compactMap { $0.string.flatMap { RecordKey.userKey(fromRedisKey: $0, namespace: namespace, set: set) } }
+                let userKeys = keys.compactMap {
+                    $0.string.flatMap { RecordKey.userKey(fromRedisKey: $0, namespace: namespace, set: set) }
+                }
                 var following: String? = next == "0" ? nil : next
                 if let anchor {
                     if next != "0" {

@@ -59,11 +59,13 @@ package struct APIKeyRing: Sendable {
     private static func parse(_ line: Substring, id: String) throws(APIKeyError) -> APIKey {
         let fields = line.split(separator: ":", omittingEmptySubsequences: false).map(trimmed)
         guard fields.count == 3 else {
-            throw APIKeyError(description: "\(id): expected KEY:SCOPES:NAMESPACES (3 fields separated by ':'), found \(fields.count)")
+            throw APIKeyError(
+                description: "\(id): expected KEY:SCOPES:NAMESPACES (3 fields separated by ':'), found \(fields.count)")
         }
         let token = fields[0]
         guard !token.isEmpty, token.utf8.count <= maxKeyLength, isBearerToken(token) else {
-            throw APIKeyError(description: "\(id): the key must be 1–\(maxKeyLength) of A–Z a–z 0–9 - . _ ~ + / (then = padding)")
+            throw APIKeyError(
+                description: "\(id): the key must be 1–\(maxKeyLength) of A–Z a–z 0–9 - . _ ~ + / (then = padding)")
         }
         var scopes = Set<Scope>()
         for name in fields[1].split(separator: ",", omittingEmptySubsequences: false).map(trimmed) {
@@ -79,7 +81,8 @@ package struct APIKeyRing: Sendable {
                 namespaces = nil
             } else {
                 guard RecordKey.isName(String(name)) else {
-                    throw APIKeyError(description: "\(id): namespace '\(name.prefix(64))' must be * or 1–63 of A–Z a–z 0–9 _ -")
+                    throw APIKeyError(
+                        description: "\(id): namespace '\(name.prefix(64))' must be * or 1–63 of A–Z a–z 0–9 _ -")
                 }
                 namespaces?.insert(String(name))
             }

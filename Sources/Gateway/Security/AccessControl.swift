@@ -1,5 +1,5 @@
-internal import JSON
 internal import HTTP
+internal import JSON
 
 /// The door in front of every route: CORS (preflight answers and response headers)
 /// and API-key authorisation against `AccessPolicy`, before the handler runs. It only
@@ -84,7 +84,9 @@ final class AccessControl {
 
     private func authenticate(_ request: HTTPRequest) -> Result<APIKey, GatewayError> {
         guard let value = request.headers["Authorization"] else {
-            return .failure(GatewayError(status: 401, code: "unauthorized", message: "an API key is required: Authorization: Bearer KEY"))
+            return .failure(
+                GatewayError(
+                    status: 401, code: "unauthorized", message: "an API key is required: Authorization: Bearer KEY"))
         }
         let invalid = GatewayError(status: 401, code: "invalid_api_key", message: "the API key is not valid")
         // "Bearer" (any case), one or more spaces, the token; exactly one such field.
@@ -107,7 +109,9 @@ final class AccessControl {
             guard case .object(let fields) = item, case .string(let namespace)? = fields["namespace"] else { continue }
             let scope: Scope = fields["op"] == .string("get") ? .read : .write
             if !key.allows(scope, namespace: namespace) {
-                return forbidden("operations[\(index)]: this API key may not \(scope) namespace '\(namespace.prefix(64))'; nothing was done")
+                return forbidden(
+                    "operations[\(index)]: this API key may not \(scope) namespace '\(namespace.prefix(64))'; nothing was done"
+                )
             }
         }
         return nil
@@ -137,7 +141,10 @@ struct CORSPolicy {
 
     func responseHeaders(origin: String?) -> [(String, String)] {
         guard let origin, allows(origin) else { return [("Vary", "Origin")] }
-        return [("Vary", "Origin"), ("Access-Control-Allow-Origin", origin), ("Access-Control-Expose-Headers", Self.exposeHeaders)]
+        return [
+            ("Vary", "Origin"), ("Access-Control-Allow-Origin", origin),
+            ("Access-Control-Expose-Headers", Self.exposeHeaders),
+        ]
     }
 
     func preflight(origin: String, allow: [String], requestID: String) -> HTTPResponse {

@@ -1,5 +1,5 @@
-internal import RESP
 internal import EventLoop
+internal import RESP
 
 /// One caller's command in cluster mode, carried through redirects to exactly one
 /// completion. Each try is a fresh `StoreCommand` with the caller's payload and the time
@@ -58,7 +58,8 @@ final class ClusterRequest: DeadlineTarget {
         }
         router.count(redirect)
         guard redirects < Self.maxRedirects else {
-            return command.finish(.failure(StoreError(.clusterDown, "still redirected after \(redirects) tries: \(message)")))
+            return command.finish(
+                .failure(StoreError(.clusterDown, "still redirected after \(redirects) tries: \(message)")))
         }
         redirects += 1
         switch redirect {

@@ -1,5 +1,5 @@
-internal import RESP
 internal import EventLoop
+internal import RESP
 
 /// Redis Cluster mode of the store: the slot map, one capped pipelined `Node` per
 /// cluster node (created when the topology first names it, retired when it no longer
@@ -127,7 +127,9 @@ final class ClusterRouter {
         refreshTurn &+= 1
         let up = nodeOrder.filter(\.isUp)
         let masters = up.filter { $0.role == .master }
-        let rotated = masters.isEmpty ? [] : Array(masters[(refreshTurn % masters.count)...] + masters[..<(refreshTurn % masters.count)])
+        let rotated =
+            masters.isEmpty
+            ? [] : Array(masters[(refreshTurn % masters.count)...] + masters[..<(refreshTurn % masters.count)])
         let out = rotated + up.filter { $0.role != .master }
         // Every known node down (or none known yet): back to the seeds.
         return out.isEmpty ? seeds.map { node(at: $0) } : out

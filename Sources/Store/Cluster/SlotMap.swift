@@ -50,7 +50,8 @@ package struct SlotMap: Equatable, Sendable {
                 }
             }
             guard let master = addresses.first else { continue }
-            ranges.append(SlotRange(start: Int(start), end: Int(end), master: master, replicas: Array(addresses.dropFirst())))
+            ranges.append(
+                SlotRange(start: Int(start), end: Int(end), master: master, replicas: Array(addresses.dropFirst())))
         }
         self.init(ranges: ranges.sorted { $0.start < $1.start })
     }
@@ -72,7 +73,8 @@ package struct SlotMap: Equatable, Sendable {
     package var addresses: [SocketAddress] {
         var seen = Set<String>()
         var out: [SocketAddress] = []
-        for address in ranges.map(\.master) + ranges.flatMap(\.replicas) where seen.insert(address.description).inserted {
+        for address in ranges.map(\.master) + ranges.flatMap(\.replicas) where seen.insert(address.description).inserted
+        {
             out.append(address)
         }
         return out

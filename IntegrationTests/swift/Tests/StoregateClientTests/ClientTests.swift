@@ -1,11 +1,12 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import OpenAPIRuntime
 import OpenAPIURLSession
 import StoregateClient
 import XCTest
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// The client generated from openapi.yaml against a live gateway and redis-server: the
 /// whole record lifecycle, batch and scan, with the store itself checked by redis-cli.
@@ -20,7 +21,8 @@ final class ClientTests: XCTestCase {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = 30
         let session = URLSession(configuration: configuration)
-        client = Client(serverURL: servers.baseURL, transport: URLSessionTransport(configuration: .init(session: session)))
+        client = Client(
+            serverURL: servers.baseURL, transport: URLSessionTransport(configuration: .init(session: session)))
     }
 
     override func tearDown() {
@@ -90,11 +92,12 @@ final class ClientTests: XCTestCase {
         // Operate: three steps in one script, one result each.
         let operated = try await client.operateRecord(
             path: .init(ns: "test", set: "users", key: "alice"),
-            body: .json(.init(operations: [
-                .incr(.init(op: .incr, bin: "visits", value: 5)),
-                .setAdd(.init(op: .setAdd, bin: "friends", value: .case1("jd"))),
-                .get(.init(op: .get, bin: "visits")),
-            ]))
+            body: .json(
+                .init(operations: [
+                    .incr(.init(op: .incr, bin: "visits", value: 5)),
+                    .setAdd(.init(op: .setAdd, bin: "friends", value: .case1("jd"))),
+                    .get(.init(op: .get, bin: "visits")),
+                ]))
         ).ok.body.json
         XCTAssertEqual(operated.generation, 3)
         XCTAssertEqual(operated.results.count, 3)
@@ -124,15 +127,22 @@ final class ClientTests: XCTestCase {
 
     func testBatchAndScan() async throws {
         let batch = try await client.batch(
-            body: .json(.init(operations: [
-                .put(.init(op: .put, namespace: "test", set: "people", key: "bob",
-                           bins: .init(additionalProperties: bins(["name": "Bob"])))),
-                .put(.init(op: .put, namespace: "test", set: "people", key: "carol",
-                           bins: .init(additionalProperties: bins(["name": "Carol"])))),
-                .get(.init(op: .get, namespace: "test", set: "people", key: "nobody")),
-                .patch(.init(op: .patch, namespace: "test", set: "people", key: "nobody",
-                             bins: .init(additionalProperties: bins(["x": 1])))),
-            ]))
+            body: .json(
+                .init(operations: [
+                    .put(
+                        .init(
+                            op: .put, namespace: "test", set: "people", key: "bob",
+                            bins: .init(additionalProperties: bins(["name": "Bob"])))),
+                    .put(
+                        .init(
+                            op: .put, namespace: "test", set: "people", key: "carol",
+                            bins: .init(additionalProperties: bins(["name": "Carol"])))),
+                    .get(.init(op: .get, namespace: "test", set: "people", key: "nobody")),
+                    .patch(
+                        .init(
+                            op: .patch, namespace: "test", set: "people", key: "nobody",
+                            bins: .init(additionalProperties: bins(["x": 1])))),
+                ]))
         ).ok.body.json
         XCTAssertEqual(batch.results.map(\.index), [0, 1, 2, 3])
         XCTAssertEqual(batch.results.map(\.status), [200, 200, 404, 404])
@@ -142,10 +152,11 @@ final class ClientTests: XCTestCase {
 
         // Read back and delete in a second batch.
         let second = try await client.batch(
-            body: .json(.init(operations: [
-                .get(.init(op: .get, namespace: "test", set: "people", key: "bob")),
-                .delete(.init(op: .delete, namespace: "test", set: "people", key: "carol")),
-            ]))
+            body: .json(
+                .init(operations: [
+                    .get(.init(op: .get, namespace: "test", set: "people", key: "bob")),
+                    .delete(.init(op: .delete, namespace: "test", set: "people", key: "carol")),
+                ]))
         ).ok.body.json
         XCTAssertEqual(second.results.map(\.status), [200, 204])
         XCTAssertEqual(second.results[0].record?.bins.additionalProperties.value["name"] as? String, "Bob")
@@ -154,15 +165,19 @@ final class ClientTests: XCTestCase {
         // The same batch streamed: one NDJSON line per item, in completion order.
         let streamed = try await client.batch(
             headers: .init(accept: [.init(contentType: .applicationXNdjson)]),
-            body: .json(.init(operations: (0..<20).map { index in
-                .get(.init(op: .get, namespace: "test", set: "people", key: index % 2 == 0 ? "bob" : "nobody"))
-            }))
+            body: .json(
+                .init(
+                    operations: (0..<20).map { index in
+                        .get(.init(op: .get, namespace: "test", set: "people", key: index % 2 == 0 ? "bob" : "nobody"))
+                    }))
         ).ok.body.applicationXNdjson
         let data = try await Data(collecting: streamed, upTo: 1 << 20)
         let lines = data.split(separator: UInt8(ascii: "\n"))
         let results = try lines.map { try JSONDecoder().decode(Components.Schemas.BatchResult.self, from: Data($0)) }
         XCTAssertEqual(Set(results.map(\.index)), Set(0..<20))
-        for result in results { XCTAssertEqual(result.status, result.index % 2 == 0 ? 200 : 404, "item \(result.index)") }
+        for result in results {
+            XCTAssertEqual(result.status, result.index % 2 == 0 ? 200 : 404, "item \(result.index)")
+        }
 
         // Scan the set to the end: only bob is left.
         var keys: [String] = []

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,17 +24,21 @@ final class LiveServers {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         redisPort = Self.freePort()
         gatewayPort = Self.freePort()
-        redis = try launch("/usr/bin/redis-server", [
-            "--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--dir", directory.path, "--daemonize", "no",
-        ], log: "redis.log")
+        redis = try launch(
+            "/usr/bin/redis-server",
+            [
+                "--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--dir", directory.path, "--daemonize", "no",
+            ], log: "redis.log")
         guard Self.eventually({ (try? self.redisCLI(["PING"])) == "PONG" }) else {
             stop()
             throw Failure("redis-server did not start on \(redisPort)")
         }
-        gateway = try launch(Self.gatewayBinary, [
-            "--listen", "127.0.0.1:\(gatewayPort)", "--store", "redis://127.0.0.1:\(redisPort)",
-        ], log: "gateway.log")
+        gateway = try launch(
+            Self.gatewayBinary,
+            [
+                "--listen", "127.0.0.1:\(gatewayPort)", "--store", "redis://127.0.0.1:\(redisPort)",
+            ], log: "gateway.log")
         guard Self.eventually({ Self.canConnect(port: self.gatewayPort) }) else {
             let log = (try? String(contentsOf: directory.appendingPathComponent("gateway.log"), encoding: .utf8)) ?? ""
             stop()
