@@ -161,7 +161,7 @@ package final class HTTPServer {
         drainTimer = nil
     }
 
-    /// `{"error":{"code":…,"message":…,"request_id":…}}`, the shape of api.md.
+    /// `{"error":{"code":…,"message":…,"request_id":…}}`, the `Error` schema of openapi.yaml.
     package static func defaultErrorResponse(_ error: HTTPError, requestID: String) -> HTTPResponse {
         HTTPResponse(
             status: error.status, contentType: "application/json",

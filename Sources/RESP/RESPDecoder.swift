@@ -1,8 +1,9 @@
 // RESP: the Redis protocol, and nothing but bytes. No sockets, no clock, no Foundation.
 //
-//   BackendConnection ─RESPEncoder.appendCommand─▶ pending output ─▶ EventLoop writev
-//   EventLoop read ─▶ BackendConnection.didRead ─feed─▶ RESPDecoder ─next()─▶ RESPValue
-//                                                        completes the head of the awaiting-reply FIFO ◀─┘
+//   StoreCommand.encode(into:) ─RESPEncoder / RESPArguments─▶ the socket's output buffer ─▶ one write per loop turn
+//   socket read ─▶ BackendConnection.streamDidRead ─feed─▶ RESPDecoder ─next()─▶ RESPValue (or, for a
+//                  command that asks, its array reply still encoded, walked by RESPReader)
+//                                                     settles the head of the awaiting-reply FIFO ◀─┘
 //
 // The decoder owns one byte buffer and a stack of the aggregates it is in the middle of. Each
 // element is consumed as soon as it is complete, so a reply that arrives in pieces is never parsed
