@@ -240,7 +240,9 @@ PY
 }
 
 RECORD='{"bins":{"name":"Alice","age":30,"city":"Rome"}}'
-SG_CONNS_PER_NODE="$("$STOREGATE" --help | awk '/--max-conns-per-node/ { getline; getline; sub(/,$/, "", $2); print $2; exit }')"
+# The whole help text first: awk stopping early would end storegate with SIGPIPE.
+SG_HELP="$("$STOREGATE" --help)"
+SG_CONNS_PER_NODE="$(awk '/--max-conns-per-node/ { getline; getline; sub(/,$/, "", $2); print $2; exit }' <<<"$SG_HELP")"
 [[ "$SG_CONNS_PER_NODE" =~ ^[0-9]+$ ]] || SG_CONNS_PER_NODE=4
 
 # The six calls: NAME SERVER METHOD PATH [BODY]. SERVER is sg, wd or ng.
