@@ -46,11 +46,17 @@ final class ClientThread: RequestParserDelegate, @unchecked Sendable {
                 if bodyAllowed { output.append(contentsOf: response.body) }
             }
             parsed.removeAll(keepingCapacity: true)
-            if case .failed(let error) = result {
-                let response = ErrorResponse.make(error, requestID: parser.currentRequestID)
+            // A malformed request, or a method llhttp does not know: answer it and close.
+            var last: (HTTPResponse, String)?
+            switch result {
+            case .failed(let error): last = (ErrorResponse.make(error, requestID: parser.currentRequestID), parser.currentRequestID)
+            case .unknownMethod(let request): last = (ErrorResponse.notFound(path: request.path, requestID: request.id), request.id)
+            case .consumedAll, .paused: break
+            }
+            if !closing, let (response, requestID) = last {
                 serializer.appendHead(
                     status: response.status, headers: response.headers, contentLength: response.body.count,
-                    close: true, requestID: parser.currentRequestID, to: &output)
+                    close: true, requestID: requestID, to: &output)
                 output.append(contentsOf: response.body)
                 closing = true
             }

@@ -51,6 +51,7 @@ package enum RecordExchange {
         }
     }
 
+    /// Built once and only read after that: the twin's threads share it.
     nonisolated(unsafe) private static let router: Router = {
         var router = Router()
         router.add("GET", "/v1/kv/{ns}/{set}/{key}") { _ in }
