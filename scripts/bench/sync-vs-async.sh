@@ -64,6 +64,12 @@ fi
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/storegate-sync-vs-async.XXXXXX")"
 STARTED=()
 
+forget_pid() {
+    local kept=() p
+    for p in ${STARTED[@]+"${STARTED[@]}"}; do [ "$p" = "$1" ] || kept+=("$p"); done
+    STARTED=(${kept[@]+"${kept[@]}"})
+}
+
 stop_pid() {
     local pid="$1" i
     kill -TERM "$pid" 2>/dev/null || return 0
@@ -73,9 +79,7 @@ stop_pid() {
     done
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
-    local kept=() p
-    for p in ${STARTED[@]+"${STARTED[@]}"}; do [ "$p" = "$pid" ] || kept+=("$p"); done
-    STARTED=(${kept[@]+"${kept[@]}"})
+    forget_pid "$pid"
 }
 
 cleanup() {
@@ -183,7 +187,7 @@ for connections in $STAGES; do
         last="$(sample "$SERVER_PID")"
         wait "$wrk_pid" || true
         cp "$TMP/wrk.txt" "$TMP/wrk-$kind-$connections.txt"
-        STARTED=("${STARTED[@]/$wrk_pid}")
+        forget_pid "$wrk_pid"
         stop_pid "$SERVER_PID"
         line="$(python3 "$BENCH/sync_vs_async.py" row --clk-tck "$CLK_TCK" --server "$kind" \
             --connections "$connections" --wrk "$TMP/wrk.txt" --idle "$idle" --first "$first" --last "$last")"
