@@ -21,6 +21,7 @@ let package = Package(
     products: [
         .executable(name: "storegate", targets: ["storegate"]),
         .executable(name: "StoreBench", targets: ["StoreBench"]),
+        .executable(name: "SyncTwin", targets: ["SyncTwin"]),
     ],
     targets: [
         .systemLibrary(
@@ -46,6 +47,11 @@ let package = Package(
         // The store client alone, for scripts/bench/records_and_store.sh; not in the production binary.
         .executableTarget(
             name: "StoreBench", dependencies: ["EventLoop", "Store"], path: "Benchmarks/StoreBench",
+            swiftSettings: strictSettings),
+        // The gateway's record GET and PUT with a thread per connection, for
+        // scripts/bench/sync-vs-async.sh (docs/sync-vs-async.md); not in the production binary.
+        .executableTarget(
+            name: "SyncTwin", dependencies: ["Gateway", "HTTP", "RESP"], path: "Benchmarks/SyncTwin",
             swiftSettings: strictSettings),
 
         .target(

@@ -271,6 +271,8 @@ echo "Redis Cluster vs one node (gateway and every redis-server pinned to cpu1, 
 echo
 "$ROOT/scripts/bench/orders.sh" "$STOREGATE"
 echo
+"$ROOT/scripts/bench/sync-vs-async.sh"  # storegate vs its thread-per-connection twin (docs/sync-vs-async.md)
+echo
 echo "--workers 1 vs 2 (wrk pinned to cpu0; scripts/bench/workers.sh)"
 "$ROOT/scripts/bench/workers.sh" "$STOREGATE"
 echo "(bench took $(( $(date +%s) - START_TIME )) s after the build)"

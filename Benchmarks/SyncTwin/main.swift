@@ -1,0 +1,5 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
+exit(SyncTwin.run(Array(CommandLine.arguments.dropFirst())))

@@ -1,0 +1,170 @@
+internal import JSON
+package import HTTP
+package import RESP
+
+/// The record GET and PUT routes as one store round trip described, not run: the
+/// request is parsed (`RecordRequest`), the command encoded as `RecordService` encodes
+/// it, and the reply rendered as `RecordRoutes` renders it. For the thread-per-connection
+/// twin (Benchmarks/SyncTwin), which sends the command over its own blocking socket;
+/// the gateway itself never calls this. `SyncTwinTests` compares the two servers'
+/// answers byte for byte, which keeps this copy of the glue honest.
+package enum RecordExchange {
+    /// What a request needs.
+    package enum Plan {
+        /// Answer at once: the request was refused, or is not a record GET or PUT.
+        case respond(HTTPResponse)
+        /// Send the trip's command and render its reply.
+        case roundTrip(StoreTrip)
+    }
+
+    /// One command for the store and how to turn its reply into the response.
+    package struct StoreTrip {
+        /// The command's RESP bytes.
+        package let command: [UInt8]
+        /// Replies to read and drop before the one that answers (MULTI's OK, each QUEUED).
+        package let leadingReplies: Int
+        /// Decode the answering reply with `next(keepingArraysEncoded: true)`.
+        package let keepsArrayEncoded: Bool
+        /// Sent once when the answer is NOSCRIPT (EVAL with the script's source); its reply answers instead.
+        package let retryOnNoScript: [UInt8]?
+        private let render: (Result<RESPValue, GatewayError>) -> HTTPResponse
+
+        fileprivate init(
+            command: [UInt8], leadingReplies: Int, keepsArrayEncoded: Bool, retryOnNoScript: [UInt8]?,
+            render: @escaping (Result<RESPValue, GatewayError>) -> HTTPResponse
+        ) {
+            self.command = command
+            self.leadingReplies = leadingReplies
+            self.keepsArrayEncoded = keepsArrayEncoded
+            self.retryOnNoScript = retryOnNoScript
+            self.render = render
+        }
+
+        /// The response to the store's answering reply.
+        package func response(to reply: RESPValue) -> HTTPResponse {
+            render(GatewayError.result(.success(reply), isWrite: retryOnNoScript != nil))
+        }
+
+        /// The response when the store connection failed.
+        package func responseToLostStore(_ message: String) -> HTTPResponse {
+            render(.failure(GatewayError(status: 503, code: "store_unavailable", message: message, retryAfterSeconds: 1)))
+        }
+    }
+
+    /// Built once and only read after that: the twin's threads share it.
+    nonisolated(unsafe) private static let router: Router = {
+        var router = Router()
+        router.add("GET", "/v1/kv/{ns}/{set}/{key}") { _ in }
+        router.add("PUT", "/v1/kv/{ns}/{set}/{key}") { _ in }
+        return router
+    }()
+
+    package static func plan(_ request: HTTPRequest) -> Plan {
+        guard case .found(_, let parameters, _) = router.match(method: request.method, path: request.path),
+            request.method == "GET" || request.method == "PUT"
+        else { return .respond(ErrorResponse.notFound(path: request.path, requestID: request.id)) }
+        do throws(GatewayError) {
+            let parsed = try RecordRequest.parse(
+                method: request.method, operate: false, parameters: parameters, request: request)
+            switch parsed.operation {
+            case .read(let bins): return .roundTrip(read(parsed.key, bins: bins, requestID: request.id))
+            case .write(let bins, let mode, let expected, let ttl):
+                return try write(parsed.key, bins: bins, mode: mode, expected: expected, ttl: ttl, request: request)
+            default: return .respond(ErrorResponse.notFound(path: request.path, requestID: request.id))
+            }
+        } catch {
+            return .respond(ErrorResponse.make(error, requestID: request.id))
+        }
+    }
+
+    /// `RecordService.read`'s transaction, `RecordRoutes`' rendering.
+    private static func read(_ key: RecordKey, bins: [String]?, requestID: String) -> StoreTrip {
+        let redisKey = key.redisKeyBytes
+        var selected: [[UInt8]]?
+        if let bins {
+            var seen = Set<String>()
+            selected = bins.filter { seen.insert($0).inserted }.map(BinName.fieldBytes)
+        }
+        var encoded = Array("*1\r\n$5\r\nMULTI\r\n".utf8)
+        if let selected {
+            RESPEncoder.appendArrayHeader(3 + selected.count, to: &encoded)
+            RESPEncoder.appendBulk("HMGET", to: &encoded)
+            RESPEncoder.appendBulk(redisKey, to: &encoded)
+            RESPEncoder.appendBulk("_gen", to: &encoded)
+            for field in selected { RESPEncoder.appendBulk(field, to: &encoded) }
+        } else {
+            encoded.append(contentsOf: "*2\r\n$7\r\nHGETALL\r\n".utf8)
+            RESPEncoder.appendBulk(redisKey, to: &encoded)
+        }
+        encoded.append(contentsOf: "*2\r\n$3\r\nTTL\r\n".utf8)
+        RESPEncoder.appendBulk(redisKey, to: &encoded)
+        encoded.append(contentsOf: "*1\r\n$4\r\nEXEC\r\n".utf8)
+        return StoreTrip(command: encoded, leadingReplies: 3, keepsArrayEncoded: true, retryOnNoScript: nil) { result in
+            do throws(GatewayError) {
+                guard let record = try StoredRecord(execReply: try result.get(), selected: selected) else {
+                    let error = GatewayError.notFound("no record \(key.namespace)/\(key.set)/\(key.key.prefix(64))")
+                    return ErrorResponse.make(error, requestID: requestID)
+                }
+                var body: [UInt8] = []
+                try record.appendJSON(to: &body)
+                return RecordRoutes.recordResponse(body: body, generation: record.generation, status: 200)
+            } catch {
+                return ErrorResponse.make(error, requestID: requestID)
+            }
+        }
+    }
+
+    /// `RecordService.write`'s script call, `RecordRoutes`' rendering.
+    private static func write(
+        _ key: RecordKey, bins: JSONObject, mode: RecordService.WriteMode, expected: Int?, ttl: Int?,
+        request: HTTPRequest
+    ) throws(GatewayError) -> Plan {
+        let redisKey = key.redisKeyBytes, requestID = request.id, target = request.target
+        var arguments = ScriptRunner.arguments(key: redisKey, reservingCapacity: 64 + bins.count * 32)
+        arguments.append(mode == .replace ? "upsert" : mode.rawValue)
+        if let expected { arguments.append(String(expected)) } else { arguments.append(mode == .replace ? "exists" : "") }
+        if let ttl { arguments.append(ttl) } else { arguments.append("") }
+        var binsJSON: [UInt8] = [UInt8(ascii: "{")]
+        var size = 0
+        for (name, bin) in bins {
+            if case .null = bin { continue }
+            var value: [UInt8] = []
+            JSONWriter.append(bin, to: &value)
+            arguments.append(prefix: BinName.fieldPrefixBytes, name)
+            arguments.append(value)
+            size += BinName.fieldPrefixBytes.count + name.utf8.count + value.count
+            if binsJSON.count > 1 { binsJSON.append(UInt8(ascii: ",")) }
+            JSONWriter.appendString(name, to: &binsJSON)
+            binsJSON.append(UInt8(ascii: ":"))
+            binsJSON.append(contentsOf: value)
+        }
+        binsJSON.append(UInt8(ascii: "}"))
+        guard size <= RecordService.maxRecordBytes else { throw RecordService.recordTooLarge }
+        let script = RecordScripts.write
+        var command: [UInt8] = []
+        RESPEncoder.appendCommand(head: script.evalshaHead, headCount: 2, arguments, to: &command)
+        var source: [UInt8] = []
+        RESPEncoder.appendCommand(head: ["EVAL", script.source], arguments, to: &source)
+        let trip = StoreTrip(command: command, leadingReplies: 0, keepsArrayEncoded: false, retryOnNoScript: source) {
+            result in
+            let written = ScriptReply.decode(result, operation: "a write") { created, generation, ttl, _ in
+                RecordService.Written(bins: bins, binsJSON: binsJSON, generation: generation, ttl: ttl, created: created)
+            }
+            switch written {
+            case .success(let written):
+                var body: [UInt8] = []
+                written.appendJSON(to: &body)
+                var response = RecordRoutes.recordResponse(
+                    body: body, generation: written.generation, status: written.created ? 201 : 200)
+                if written.created {
+                    let path = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { target[..<$0] } ?? target[...]
+                    response.headers.add(name: "Location", value: String(path))
+                }
+                return response
+            case .failure(let error):
+                return ErrorResponse.make(error, requestID: requestID)
+            }
+        }
+        return .roundTrip(trip)
+    }
+}
