@@ -1,6 +1,7 @@
 internal import Gateway
 internal import HTTP
 internal import RESP
+
 #if canImport(Glibc)
 internal import Glibc
 #endif
@@ -49,8 +50,10 @@ final class ClientThread: RequestParserDelegate, @unchecked Sendable {
             // A malformed request, or a method llhttp does not know: answer it and close.
             var last: (HTTPResponse, String)?
             switch result {
-            case .failed(let error): last = (ErrorResponse.make(error, requestID: parser.currentRequestID), parser.currentRequestID)
-            case .unknownMethod(let request): last = (ErrorResponse.notFound(path: request.path, requestID: request.id), request.id)
+            case .failed(let error):
+                last = (ErrorResponse.make(error, requestID: parser.currentRequestID), parser.currentRequestID)
+            case .unknownMethod(let request):
+                last = (ErrorResponse.notFound(path: request.path, requestID: request.id), request.id)
             case .consumedAll, .paused: break
             }
             if !closing, let (response, requestID) = last {
@@ -78,7 +81,8 @@ final class ClientThread: RequestParserDelegate, @unchecked Sendable {
         case .roundTrip(let trip):
             do {
                 if store == nil { store = try StoreConnection(storeEndpoint) }
-                var reply = try store!.roundTrip(trip.command, leadingReplies: trip.leadingReplies, keepsArrayEncoded: trip.keepsArrayEncoded)
+                var reply = try store!.roundTrip(
+                    trip.command, leadingReplies: trip.leadingReplies, keepsArrayEncoded: trip.keepsArrayEncoded)
                 if case .error(let message) = reply, message.hasPrefix("NOSCRIPT"), let retry = trip.retryOnNoScript {
                     reply = try store!.roundTrip(retry, leadingReplies: 0, keepsArrayEncoded: false)
                 }
@@ -106,7 +110,9 @@ final class StoreConnection {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = endpoint.address
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard connected == 0 else {
             Glibc.close(fd)

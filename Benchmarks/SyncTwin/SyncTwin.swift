@@ -1,4 +1,5 @@
 internal import HTTP
+
 #if canImport(Glibc)
 internal import Glibc
 #endif
@@ -31,7 +32,9 @@ enum SyncTwin {
         setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         var address = listen.address
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, Glibc.listen(listener, 4096) == 0 else {
             print("SyncTwin: cannot listen on \(options["--listen"]!): errno \(errno)")
@@ -57,10 +60,12 @@ enum SyncTwin {
         pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
         var id = pthread_t()
         let context = Unmanaged.passRetained(thread).toOpaque()
-        let started = pthread_create(&id, &attributes, { context in
-            Unmanaged<ClientThread>.fromOpaque(context!).takeRetainedValue().serve()
-            return nil
-        }, context)
+        let started = pthread_create(
+            &id, &attributes,
+            { context in
+                Unmanaged<ClientThread>.fromOpaque(context!).takeRetainedValue().serve()
+                return nil
+            }, context)
         pthread_attr_destroy(&attributes)
         if started != 0 {
             Unmanaged<ClientThread>.fromOpaque(context).release()

@@ -60,8 +60,11 @@ final class SyncTwinTests: XCTestCase {
         // The sequence covers each outcome the handlers produce.
         let statuses = gatewayAnswers.map { $0.split(separator: " ")[1] }
         XCTAssertEqual(
-            statuses, ["404", "201", "200", "200", "200", "412", "200", "412", "400", "201", "200", "400", "400", "404",
-                       "200", "200"])
+            statuses,
+            [
+                "404", "201", "200", "200", "200", "412", "200", "412", "400", "201", "200", "400", "400", "404",
+                "200", "200",
+            ])
         XCTAssertTrue(gatewayAnswers[1].contains("\r\nLocation: /v1/kv/app/users/alice\r\n"))
         XCTAssertTrue(gatewayAnswers[0].contains(#""request_id":"r1""#))
     }

@@ -1,5 +1,5 @@
-internal import JSON
 package import HTTP
+internal import JSON
 package import RESP
 
 /// The record GET and PUT routes as one store round trip described, not run: the
@@ -47,7 +47,8 @@ package enum RecordExchange {
 
         /// The response when the store connection failed.
         package func responseToLostStore(_ message: String) -> HTTPResponse {
-            render(.failure(GatewayError(status: 503, code: "store_unavailable", message: message, retryAfterSeconds: 1)))
+            render(
+                .failure(GatewayError(status: 503, code: "store_unavailable", message: message, retryAfterSeconds: 1)))
         }
     }
 
@@ -119,10 +120,16 @@ package enum RecordExchange {
         _ key: RecordKey, bins: JSONObject, mode: RecordService.WriteMode, expected: Int?, ttl: Int?,
         request: HTTPRequest
     ) throws(GatewayError) -> Plan {
-        let redisKey = key.redisKeyBytes, requestID = request.id, target = request.target
+        let redisKey = key.redisKeyBytes
+        let requestID = request.id
+        let target = request.target
         var arguments = ScriptRunner.arguments(key: redisKey, reservingCapacity: 64 + bins.count * 32)
         arguments.append(mode == .replace ? "upsert" : mode.rawValue)
-        if let expected { arguments.append(String(expected)) } else { arguments.append(mode == .replace ? "exists" : "") }
+        if let expected {
+            arguments.append(String(expected))
+        } else {
+            arguments.append(mode == .replace ? "exists" : "")
+        }
         if let ttl { arguments.append(ttl) } else { arguments.append("") }
         var binsJSON: [UInt8] = [UInt8(ascii: "{")]
         var size = 0
@@ -148,7 +155,8 @@ package enum RecordExchange {
         let trip = StoreTrip(command: command, leadingReplies: 0, keepsArrayEncoded: false, retryOnNoScript: source) {
             result in
             let written = ScriptReply.decode(result, operation: "a write") { created, generation, ttl, _ in
-                RecordService.Written(bins: bins, binsJSON: binsJSON, generation: generation, ttl: ttl, created: created)
+                RecordService.Written(
+                    bins: bins, binsJSON: binsJSON, generation: generation, ttl: ttl, created: created)
             }
             switch written {
             case .success(let written):
