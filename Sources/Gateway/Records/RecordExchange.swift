@@ -120,33 +120,11 @@ package enum RecordExchange {
         _ key: RecordKey, bins: JSONObject, mode: RecordService.WriteMode, expected: Int?, ttl: Int?,
         request: HTTPRequest
     ) throws(GatewayError) -> Plan {
-        let redisKey = key.redisKeyBytes
         let requestID = request.id
         let target = request.target
-        var arguments = ScriptRunner.arguments(key: redisKey, reservingCapacity: 64 + bins.count * 32)
-        arguments.append(mode == .replace ? "upsert" : mode.rawValue)
-        if let expected {
-            arguments.append(String(expected))
-        } else {
-            arguments.append(mode == .replace ? "exists" : "")
-        }
-        if let ttl { arguments.append(ttl) } else { arguments.append("") }
-        var binsJSON: [UInt8] = [UInt8(ascii: "{")]
-        var size = 0
-        for (name, bin) in bins {
-            if case .null = bin { continue }
-            var value: [UInt8] = []
-            JSONWriter.append(bin, to: &value)
-            arguments.append(prefix: BinName.fieldPrefixBytes, name)
-            arguments.append(value)
-            size += BinName.fieldPrefixBytes.count + name.utf8.count + value.count
-            if binsJSON.count > 1 { binsJSON.append(UInt8(ascii: ",")) }
-            JSONWriter.appendString(name, to: &binsJSON)
-            binsJSON.append(UInt8(ascii: ":"))
-            binsJSON.append(contentsOf: value)
-        }
-        binsJSON.append(UInt8(ascii: "}"))
-        guard size <= RecordService.maxRecordBytes else { throw RecordService.recordTooLarge }
+        let call = try RecordService.writeCall(key, bins: bins, mode: mode, expectedGeneration: expected, ttl: ttl)
+        let arguments = call.arguments
+        let binsJSON = call.binsJSON
         let script = RecordScripts.write
         var command: [UInt8] = []
         RESPEncoder.appendCommand(head: script.evalshaHead, headCount: 2, arguments, to: &command)
@@ -154,10 +132,7 @@ package enum RecordExchange {
         RESPEncoder.appendCommand(head: ["EVAL", script.source], arguments, to: &source)
         let trip = StoreTrip(command: command, leadingReplies: 0, keepsArrayEncoded: false, retryOnNoScript: source) {
             result in
-            let written = ScriptReply.decode(result, operation: "a write") { created, generation, ttl, _ in
-                RecordService.Written(
-                    bins: bins, binsJSON: binsJSON, generation: generation, ttl: ttl, created: created)
-            }
+            let written = RecordService.written(result, bins: bins, binsJSON: binsJSON)
             switch written {
             case .success(let written):
                 var body: [UInt8] = []

@@ -113,10 +113,34 @@ final class RecordService {
         _ key: RecordKey, bins: JSONObject, mode: WriteMode, expectedGeneration: Int?, ttl: Int?, timeoutMs: UInt64?,
         completion: @escaping (Result<Written, GatewayError>) -> Void
     ) -> GatewayError? {
-        let redisKey = key.redisKeyBytes
-        var arguments = ScriptRunner.arguments(key: redisKey, reservingCapacity: 64 + bins.count * 32)
+        let call: WriteCall
+        do {
+            call = try Self.writeCall(key, bins: bins, mode: mode, expectedGeneration: expectedGeneration, ttl: ttl)
+        } catch {
+            return error
+        }
+        let binsJSON = call.binsJSON
+        return runner.run(
+            RecordScripts.write, key: key.redisKeyBytes, arguments: call.arguments, isWrite: true, timeoutMs: timeoutMs
+        ) { result in
+            completion(Self.written(result, bins: bins, binsJSON: binsJSON))
+        }
+    }
+
+    /// The write script's arguments, and the bins as the JSON object the answer shows.
+    struct WriteCall {
+        let arguments: RESPArguments
+        let binsJSON: [UInt8]
+    }
+
+    /// Builds a write's script call; refuses a record over `maxRecordBytes`.
+    static func writeCall(
+        _ key: RecordKey, bins: JSONObject, mode: WriteMode, expectedGeneration: Int?, ttl: Int?
+    ) throws(GatewayError) -> WriteCall {
+        var arguments = ScriptRunner.arguments(key: key.redisKeyBytes, reservingCapacity: 64 + bins.count * 32)
         arguments.append(mode == .replace ? "upsert" : mode.rawValue)
-        arguments.append(expected(expectedGeneration, mode))
+        // `replace` needs an existing record: generation 0 never matches one.
+        arguments.append(expectedGeneration.map(String.init) ?? (mode == .replace ? "exists" : ""))
         if let ttl { arguments.append(ttl) } else { arguments.append("") }
         var binsJSON: [UInt8] = []
         binsJSON.reserveCapacity(64 + bins.count * 32)
@@ -137,21 +161,17 @@ final class RecordService {
             binsJSON.append(contentsOf: value)
         }
         binsJSON.append(UInt8(ascii: "}"))
-        guard size <= Self.maxRecordBytes else { return Self.recordTooLarge }
-        return runner.run(RecordScripts.write, key: redisKey, arguments: arguments, isWrite: true, timeoutMs: timeoutMs)
-        {
-            result in
-            completion(
-                ScriptReply.decode(result, operation: "a write") { created, generation, ttl, _ in
-                    Written(bins: bins, binsJSON: binsJSON, generation: generation, ttl: ttl, created: created)
-                })
-        }
+        guard size <= Self.maxRecordBytes else { throw Self.recordTooLarge }
+        return WriteCall(arguments: arguments, binsJSON: binsJSON)
     }
 
-    /// `replace` needs an existing record: generation 0 never matches one.
-    private func expected(_ generation: Int?, _ mode: WriteMode) -> String {
-        if let generation { return String(generation) }
-        return mode == .replace ? "exists" : ""
+    /// The write script's reply as the written record.
+    static func written(
+        _ result: Result<RESPValue, GatewayError>, bins: JSONObject, binsJSON: [UInt8]
+    ) -> Result<Written, GatewayError> {
+        ScriptReply.decode(result, operation: "a write") { created, generation, ttl, _ in
+            Written(bins: bins, binsJSON: binsJSON, generation: generation, ttl: ttl, created: created)
+        }
     }
 
     func patch(
