@@ -205,11 +205,7 @@ package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestP
         }
         var written = 0
         var closes = false
-        // Layer 4 bounds what waits in the socket's buffer too: past the limit, finished
-        // responses stay with their responders until the client has read what was sent.
-        while stream.unsentByteCount <= limits.maxUnsentBytes, let responder = backlog.firstResponder,
-            write(responder, closes: &closes)
-        {
+        while let responder = backlog.firstResponder, write(responder, closes: &closes) {
             responder.connection = nil
             backlog.removeFirstResponder()
             written += 1
@@ -273,7 +269,6 @@ package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestP
 
     package func streamDidFlush(_ stream: SocketStream) {
         perform(machine.didFlush(serverDraining: server.isDraining))
-        if backlog.firstResponder != nil { writeReadyResponses() }
     }
 
     // MARK: closing
