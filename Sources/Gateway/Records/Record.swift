@@ -248,8 +248,14 @@ enum JSONText {
         switch first {
         case UInt8(ascii: "\""):
             guard text.count >= 2, text.last == UInt8(ascii: "\"") else { return false }
-            for byte in text.dropFirst().dropLast() where byte < 0x20 || byte > 0x7E || byte == 0x22 || byte == 0x5C {
-                return false
+            // Indices over the buffer itself: a slice's generic iterator is slow in debug builds,
+            // and a bin can be a megabyte.
+            var index = text.startIndex + 1
+            let end = text.endIndex - 1
+            while index < end {
+                let byte = text[index]
+                if byte < 0x20 || byte > 0x7E || byte == 0x22 || byte == 0x5C { return false }
+                index += 1
             }
             return true
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
