@@ -423,7 +423,8 @@ if ! "${CLIENT_PIN[@]}" python3 "$BENCH/batch_first_last.py" --port "${PORT_OF[s
     echo "error=$(tail -1 "$TMP/batch.err")" >>"$TMP/batch.out"
 fi
 stop_pid "${PID_OF[sg]}"
-batch_of() { sed -n "s/^$1=//p" "$TMP/batch.out" | head -1; }
+# The value of KEY in the key=value lines (several pairs share a line).
+batch_of() { tr ' ' '\n' <"$TMP/batch.out" | sed -n "s/^$1=//p" | head -1; }
 BATCH_STATUS="$(sed -n 's/^\(status=[0-9]*\).*refused=\(.*\)/\1 \2/p; s/^error=/error: /p' "$TMP/batch.out")"
 
 # --- 7. report --------------------------------------------------------------------------------
