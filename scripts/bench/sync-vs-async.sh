@@ -23,16 +23,15 @@
 #
 # usage: scripts/bench/sync-vs-async.sh [STOREGATE_BINARY SYNCTWIN_BINARY]
 set -euo pipefail
-export LC_NUMERIC=C
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-ROOT="$PWD"
-BENCH="$ROOT/scripts/bench"
+# shellcheck source=scripts/bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init sync-vs-async
+cd "$ROOT"
 
 SECONDS_PER_RUN="${SYNC_VS_ASYNC_SECONDS:-15}"
 STAGES="${SYNC_VS_ASYNC_CONNECTIONS:-1 10 100 1000 5000}"
 [[ "$SECONDS_PER_RUN" =~ ^[0-9]+$ ]] && [ "$SECONDS_PER_RUN" -ge 5 ] \
     || { echo "sync-vs-async: SYNC_VS_ASYNC_SECONDS must be at least 5" >&2; exit 2; }
-say() { printf 'sync-vs-async: %s\n' "$*" >&2; }
 
 # --- tools and binaries ----------------------------------------------------------------
 ./scripts/setup.sh wrk
@@ -48,51 +47,10 @@ else
     TWIN="$ROOT/.build-bench/release/SyncTwin"
 fi
 
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-CLK_TCK="$(getconf CLK_TCK)"
-NPROC="$(nproc)"
-if [ "$NPROC" -ge 2 ] && command -v taskset >/dev/null; then
-    SERVER_PIN=(taskset -c 1)
+if [ "${#SERVER_PIN[@]}" -gt 0 ]; then
     taskset -cp 0 $$ >/dev/null
     PINNING="servers and redis-server pinned to cpu1, wrk and this script to cpu0"
-else
-    SERVER_PIN=()
-    PINNING="no CPU pinning (fewer than 2 CPUs)"
 fi
-
-# --- process bookkeeping -----------------------------------------------------------------
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/storegate-sync-vs-async.XXXXXX")"
-STARTED=()
-
-forget_pid() {
-    local kept=() p
-    for p in ${STARTED[@]+"${STARTED[@]}"}; do [ "$p" = "$1" ] || kept+=("$p"); done
-    STARTED=(${kept[@]+"${kept[@]}"})
-}
-
-stop_pid() {
-    local pid="$1" i
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for i in $(seq 1 100); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    forget_pid "$pid"
-}
-
-cleanup() {
-    local pid
-    for pid in ${STARTED[@]+"${STARTED[@]}"}; do stop_pid "$pid"; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # One HTTP request on a new connection; prints the status code.
 http_status() {
@@ -108,8 +66,8 @@ PY
 }
 
 wait_record() {
-    local port="$1" pid="$2" i
-    for i in $(seq 1 100); do
+    local port="$1" pid="$2"
+    for _ in $(seq 1 100); do
         kill -0 "$pid" 2>/dev/null || { say "server (pid $pid) exited at startup"; return 1; }
         [ "$(http_status "$port" GET "$RECORD" 2>/dev/null)" = 200 ] && return 0
         sleep 0.1
@@ -135,15 +93,7 @@ sample() {
 }
 
 # --- store and record ------------------------------------------------------------------
-REDIS_PORT="$(free_port)"
-"${SERVER_PIN[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
-    --maxclients 15000 --dir "$TMP" --logfile "$TMP/redis.log" &
-REDIS_PID=$!
-STARTED+=("$REDIS_PID")
-for i in $(seq 1 100); do
-    redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
-    sleep 0.1
-done
+start_redis --maxclients 15000
 RECORD=/v1/kv/bench/users/k1
 
 start_server() {
@@ -161,7 +111,7 @@ start_server() {
 
 port="$(free_port)"
 start_server storegate "$port"
-for i in $(seq 1 100); do
+for _ in $(seq 1 100); do
     [ "$(http_status "$port" PUT "$RECORD" '{"bins":{"name":"Alice","age":30,"city":"Lyon"}}' 2>/dev/null)" = 201 ] && break
     sleep 0.1
 done

@@ -23,10 +23,10 @@
 # STOREGATE_BENCH_QUICK=1: a smoke test (3 s wrk runs, 1 repetition, fewer requests and
 # connections). Every process it starts, and its temp dir, is removed on exit.
 set -euo pipefail
-export LC_NUMERIC=C
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-ROOT="$PWD"
-BENCH="$ROOT/scripts/bench"
+# shellcheck source=scripts/bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init vs-webdis
+cd "$ROOT"
 
 if [ "${STOREGATE_BENCH_QUICK:-0}" = 1 ]; then
     MODE="quick (STOREGATE_BENCH_QUICK=1)"
@@ -45,8 +45,6 @@ CONNECTIONS=64
 CG_CONNECTIONS=16
 BATCH_KEYS=5000
 
-say() { printf 'vs-webdis: %s\n' "$*" >&2; }
-
 # --- tools and binary ------------------------------------------------------------------
 ./scripts/setup.sh webdis nginx-light wrk valgrind
 if [ $# -ge 1 ]; then
@@ -56,104 +54,10 @@ else
     swift build -c release --product storegate --pkg-config-path .deps/lib/pkgconfig --scratch-path .build-bench
     STOREGATE="$ROOT/.build-bench/release/storegate"
 fi
-NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
-
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-NOFILE="$(ulimit -n)"
-CLK_TCK="$(getconf CLK_TCK)"
-NPROC="$(nproc)"
-if [ "$NPROC" -ge 2 ] && command -v taskset >/dev/null; then
-    SERVER_PIN=(taskset -c 1)
-    CLIENT_PIN=(taskset -c 0)
-    PINNING="servers and redis-server pinned to cpu1, wrk and the load clients to cpu0"
-else
-    SERVER_PIN=()
-    CLIENT_PIN=()
-    PINNING="no CPU pinning (fewer than 2 CPUs)"
-fi
-
-# --- process bookkeeping -----------------------------------------------------------------
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/storegate-vs-webdis.XXXXXX")"
-STARTED=()   # PIDs of processes this script started and has not stopped yet
-
-forget_pid() {
-    local kept=() p
-    for p in ${STARTED[@]+"${STARTED[@]}"}; do [ "$p" = "$1" ] || kept+=("$p"); done
-    STARTED=(${kept[@]+"${kept[@]}"})
-}
-
-stop_pid() {
-    local pid="$1" i
-    if kill -TERM "$pid" 2>/dev/null; then
-        for i in $(seq 1 200); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.05
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-    forget_pid "$pid"
-}
-
-cleanup() {
-    local pid
-    exec 7>&- 8<&- 2>/dev/null || true
-    for pid in ${STARTED[@]+"${STARTED[@]}"}; do stop_pid "$pid"; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Waits until http://127.0.0.1:PORT/PATH answers 200 while PID lives (TRIES × 0.1 s).
-wait_http() {
-    local port="$1" path="$2" pid="$3" tries="${4:-100}" i
-    for i in $(seq 1 "$tries"); do
-        kill -0 "$pid" 2>/dev/null || { say "server (pid $pid) exited at startup"; return 1; }
-        if python3 - "$port" "$path" <<'PY' 2>/dev/null; then return 0; fi
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
-s.sendall(f"GET {sys.argv[2]} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-sys.exit(0 if s.recv(64).startswith(b"HTTP/1.1 200") else 1)
-PY
-        sleep 0.1
-    done
-    say "server on port $port did not answer GET $path"
-    return 1
-}
-
-# utime+stime (clock ticks) of PID, all its threads: /proc/PID/stat fields 14 and 15.
-cpu_ticks() {
-    local stat fields
-    stat="$(<"/proc/$1/stat")"
-    stat="${stat##*) }"            # the fields after "(comm) ", starting at field 3
-    read -ra fields <<<"$stat"
-    echo $((fields[11] + fields[12]))
-}
-
-mem_kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
-
 # The launchers below set LAUNCHED to the new process's PID. WRAP (an array) is put in
 # front of the server command, e.g. valgrind.
 WRAP=()
 LAUNCHED=""
-
-start_redis() {
-    REDIS_PORT="$(free_port)"
-    "${SERVER_PIN[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
-        --dir "$TMP" --logfile "$TMP/redis.log" &
-    REDIS_PID=$!
-    STARTED+=("$REDIS_PID")
-    local i
-    for i in $(seq 1 100); do
-        redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && return 0
-        sleep 0.1
-    done
-    say "redis-server did not start"; cat "$TMP/redis.log" >&2; return 1
-}
 
 start_storegate() {
     local port="$1" tries="$2"; shift 2
@@ -185,43 +89,6 @@ JSON
     LAUNCHED=$!
     STARTED+=("$LAUNCHED")
     wait_http "$port" /PING "$LAUNCHED" "$tries" || { cat "$TMP/webdis-$port.out" >&2; return 1; }
-}
-
-# nginx in one process (master_process off, so its CPU, memory and instructions are one
-# PID's), one worker's worth of connections, `return 200 "ok"`, temp paths in TMP.
-start_nginx() {
-    local port="$1" tries="$2" dir="$TMP/nginx-$1" temp worker_connections
-    mkdir -p "$dir"
-    worker_connections=$((NOFILE - 64))
-    [ "$worker_connections" -gt 20000 ] && worker_connections=20000
-    {
-        echo "worker_processes 1;"
-        echo "master_process off;"
-        echo "daemon off;"
-        echo "pid $dir/nginx.pid;"
-        echo "error_log $dir/error.log warn;"
-        echo "worker_rlimit_nofile $NOFILE;"
-        echo "events { worker_connections $worker_connections; }"
-        echo "http {"
-        echo "    access_log off;"
-        echo "    keepalive_requests 1000000;"
-        echo "    keepalive_timeout 600s;"
-        echo "    client_body_temp_path $dir/body;"
-        for temp in proxy fastcgi uwsgi scgi; do
-            "$NGINX" -V 2>&1 | grep -q -- "--without-http_${temp}_module" ||
-                echo "    ${temp}_temp_path $dir/$temp;"
-        done
-        echo "    server {"
-        echo "        listen 127.0.0.1:$port;"
-        echo "        location / { return 200 \"ok\"; }"
-        echo "    }"
-        echo "}"
-    } >"$dir/nginx.conf"
-    "${SERVER_PIN[@]}" ${WRAP[@]+"${WRAP[@]}"} "$NGINX" -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" \
-        >>"$dir/stdout.log" 2>&1 &
-    LAUNCHED=$!
-    STARTED+=("$LAUNCHED")
-    wait_http "$port" / "$LAUNCHED" "$tries" || { cat "$dir/error.log" "$dir/stdout.log" >&2 2>/dev/null; return 1; }
 }
 
 http() {  # METHOD PORT PATH [JSON BODY] → prints the status
@@ -431,18 +298,6 @@ BATCH_STATUS="$(sed -n 's/^\(status=[0-9]*\).*refused=\(.*\)/\1 \2/p; s/^error=/
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || b + 0 == 0) print "n/a"; else printf "%.2f\n", a / b }'; }
 verdict() {  # RATIO OP BOUND → "met" / "NOT met"
     awk -v r="$1" -v op="$2" -v b="$3" 'BEGIN { if (r !~ /^[0-9.]+$/) print "n/a"; else if ((op == "<=" && r + 0 <= b + 0) || (op == ">=" && r + 0 >= b + 0)) print "met"; else print "NOT met" }'
-}
-table() {  # tab-separated rows on stdin, the first the header
-    python3 -c '
-import sys
-rows = [line.rstrip("\n").split("\t") for line in sys.stdin]
-widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-fmt = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"
-print(fmt(rows[0]))
-print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-for r in rows[1:]:
-    print(fmt(r))
-'
 }
 
 R_IR_GET="$(ratio "${IR_OF[sg_get]}" "${IR_OF[wd_hgetall]}")"
