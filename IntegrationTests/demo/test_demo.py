@@ -112,11 +112,11 @@ class Processes:
 def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    # --no-sandbox: Chromium's sandbox needs user namespaces, which CI containers and root
+    # lack; this browser only ever opens the local test gateway.
     for argument in ("--headless=new", "--window-size=1600,1000", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--no-first-run", "--disable-extensions"):
+                     "--no-first-run", "--disable-extensions", "--no-sandbox"):
         options.add_argument(argument)
-    if os.geteuid() == 0:
-        options.add_argument("--no-sandbox")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     service = Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")
     return webdriver.Chrome(options=options, service=service)
