@@ -170,7 +170,8 @@ class LiveView:
         from rich.table import Table
 
         states = Table(expand=True, box=None, padding=(0, 1), show_edge=False)
-        states.add_column("state", no_wrap=True, overflow="ellipsis")
+        # The whole kitchen (GET /v1/kitchen), this run's orders and any others; the bar is this run.
+        states.add_column("state (whole kitchen)", no_wrap=True, overflow="ellipsis")
         states.add_column("orders", justify="right", no_wrap=True)
         resources = Table(expand=True, box=None, padding=(0, 1), show_edge=False)
         resources.add_column("kitchen", no_wrap=True, overflow="ellipsis")
