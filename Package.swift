@@ -40,7 +40,8 @@ let package = Package(
         ),
         .target(
             name: "Orders", dependencies: ["Gateway", "Store", "EventLoop", "HTTP", "RESP", "JSON"],
-            swiftSettings: strictSettings),
+            // GET /demo's page, compiled into the binary (no resource bundle beside it).
+            resources: [.embedInCode("Resources/demo.html")], swiftSettings: strictSettings),
         .executableTarget(
             name: "storegate", dependencies: ["EventLoop", "HTTP", "Store", "Gateway", "Orders", "JSON"],
             swiftSettings: strictSettings),

@@ -432,6 +432,22 @@ expect "E4 a new connection while draining is not served (HTTP code '$during')" 
 expect "E4 the log shows the drain" grep -q '"draining"' <<<"$("${P[@]}" logs "$C1" 2>&1)"
 timing "graceful stop"
 
+# --pizzeria on: GET /demo is compiled into the binary, so the image (which ships the
+# binary alone) serves the page.
+C3=storegate-ct-3
+PORT3=$(free_port)
+run_gateway "$C3" "$PORT3" -e STOREGATE_PIZZERIA=on
+BASE3="http://127.0.0.1:$PORT3"
+expect "pizzeria: /readyz → 200" wait_for "$BASE3/readyz" 200 15
+demo_type=$(curl -s -o "$WORK/demo.html" -m 3 -w '%{http_code} %{content_type}' "$BASE3/demo")
+expect "pizzeria: GET /demo → 200 text/html ($demo_type)" test "$demo_type" = "200 text/html; charset=utf-8"
+expect "pizzeria: the page is Sources/Orders/Resources/demo.html" cmp -s "$WORK/demo.html" \
+    "$ROOT/Sources/Orders/Resources/demo.html"
+expect "pizzeria: GET /v1/menu → 200" test "$(http_code "$BASE3/v1/menu")" = 200
+"${P[@]}" stop -t 10 "$C3" >/dev/null 2>>"$WORK/run.log"
+expect "pizzeria: podman stop → exit 0" test "$(container_exit_code "$C3")" = 0
+timing "pizzeria container"
+
 # --workers 2: the supervisor is PID 1, forwards SIGTERM and exits 0.
 if [ "$HAS_WORKERS" = 1 ]; then
     C2=storegate-ct-2

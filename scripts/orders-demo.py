@@ -3,16 +3,21 @@
 
     scripts/orders-demo.py --url http://127.0.0.1:8080 --orders 50
 
-While orders cook it redraws a progress bar, the count of orders in each state and
-the cooks/ovens/riders in use (from GET /v1/kitchen); at the end it prints orders per
-minute and the mean, p50 and p99 time to delivery (from each order's timeline) beside
-the ideal (the sum of the step durations). --json prints the summary as one JSON line
-(the bench uses it). Standard library only.
+While orders cook it redraws, in place and within the terminal's width (80 columns
+included), a progress bar and a table of the orders in each state and the cooks, ovens,
+riders and queues (from GET /v1/kitchen); at the end it prints orders per minute and the
+mean, p50 and p99 time to delivery (from each order's timeline) beside the ideal (the sum
+of the step durations). The live view uses `rich`, installed on first use into the
+script's own venv (.deps/demo-venv); without a terminal, or without rich, it prints one
+plain line a second. --json prints the summary as one JSON line (the bench uses it; that
+path needs only the standard library).
 """
 import argparse
 import http.client
 import json
+import os
 import random
+import subprocess
 import sys
 import threading
 import time
@@ -95,20 +100,108 @@ def place(url, plan, ids, errors, offset, step):
             errors.append((status, order))
 
 
-def bar(done, total, width=40):
-    filled = int(width * done / total) if total else width
-    return "[" + "#" * filled + "-" * (width - filled) + f"] {100 * done / total if total else 100:5.1f}%"
+HAVE_RICH = False
+VENV = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".deps", "demo-venv")
+RICH_REQUIREMENT = "rich>=13,<15"
 
 
-def draw(lines, first, tty):
-    if tty:
-        if not first:
-            sys.stdout.write(f"\x1b[{len(lines)}F")
-        for line in lines:
-            sys.stdout.write("\x1b[2K" + line + "\n")
-    else:
-        sys.stdout.write(" | ".join(lines) + "\n")
-    sys.stdout.flush()
+def rich_or_reexec():
+    """Imports rich, or installs it into the script's venv and runs the script again
+    there; None when neither works (offline: the plain view is used)."""
+    try:
+        import rich  # noqa: F401
+        return True
+    except ImportError:
+        pass
+    python = os.path.join(VENV, "bin", "python3")
+    if os.environ.get("ORDERS_DEMO_REEXEC") or sys.prefix == os.path.realpath(VENV):
+        return False
+    try:
+        if not os.path.exists(python):
+            subprocess.run([sys.executable, "-m", "venv", VENV], check=True, stdout=subprocess.DEVNULL)
+        check = subprocess.run([python, "-c", "import rich"], stderr=subprocess.DEVNULL)
+        if check.returncode != 0:
+            print("orders-demo: installing rich into .deps/demo-venv", file=sys.stderr)
+            subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", RICH_REQUIREMENT],
+                           check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return False
+    os.environ["ORDERS_DEMO_REEXEC"] = "1"
+    os.execv(python, [python, os.path.abspath(__file__)] + sys.argv[1:])
+
+
+class PlainView:
+    """No terminal (a pipe, a log): one short line a second, never redrawn."""
+
+    def update(self, snapshot):
+        done, total = snapshot["finished"], snapshot["total"]
+        counts = snapshot["kitchen"]["orders"]
+        busy = " ".join(f"{kind} {snapshot['kitchen'][kind]['busy']}/{snapshot['kitchen'][kind]['total']}"
+                        for kind in ("cooks", "ovens", "riders"))
+        in_flight = sum(counts.get(state, 0) for state in STATES)
+        print(f"{done}/{total} done, {snapshot['placed']} placed, {in_flight} in the kitchen, {busy}, "
+              f"{snapshot['elapsed']:.1f} s", flush=True)
+
+    def close(self):
+        pass
+
+
+class LiveView:
+    """A terminal: one progress bar and one table, redrawn in place by rich.live.Live at
+    whatever width the terminal has; the summary is printed below once it stops."""
+
+    def __init__(self, total):
+        from rich.console import Console
+        from rich.live import Live
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.console = Console()
+        self.progress = Progress(TextColumn("delivered"), BarColumn(bar_width=None), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=self.console, expand=True)
+        self.task = self.progress.add_task("orders", total=total)
+        self.placed = 0
+        self.kitchen = None
+        self.live = Live(self.render(), console=self.console, refresh_per_second=8, transient=False,
+                         vertical_overflow="visible")
+        self.live.start()
+
+    def render(self):
+        from rich.console import Group
+        from rich.table import Table
+
+        states = Table(expand=True, box=None, padding=(0, 1), show_edge=False)
+        # The whole kitchen (GET /v1/kitchen), this run's orders and any others; the bar is this run.
+        states.add_column("state (whole kitchen)", no_wrap=True, overflow="ellipsis")
+        states.add_column("orders", justify="right", no_wrap=True)
+        resources = Table(expand=True, box=None, padding=(0, 1), show_edge=False)
+        resources.add_column("kitchen", no_wrap=True, overflow="ellipsis")
+        resources.add_column("busy", justify="right", no_wrap=True)
+        resources.add_column("queue", justify="right", no_wrap=True)
+        if self.kitchen:
+            counts = self.kitchen["orders"]
+            for state in STATES + ["delivered", "rejected"]:
+                states.add_row(state.replace("_", " "), str(counts.get(state, 0)))
+            queues = self.kitchen["queues"]
+            for kind, queue in (("cooks", "cook"), ("ovens", "oven"), ("riders", "rider")):
+                resource = self.kitchen[kind]
+                resources.add_row(kind, f"{resource['busy']}/{resource['total']}", str(queues.get(queue, 0)))
+            resources.add_row("stock wait", "", str(queues.get("stock", 0)))
+            resources.add_row("store queue", "", str(queues.get("store", 0)))
+            resources.add_row("placed", str(self.placed), "")
+        grid = Table.grid(expand=True, padding=(0, 2))
+        grid.add_column(ratio=1)
+        grid.add_column(ratio=1)
+        grid.add_row(states, resources)
+        return Group(self.progress, grid)
+
+    def update(self, snapshot):
+        self.kitchen = snapshot["kitchen"]
+        self.placed = snapshot["placed"]
+        self.progress.update(self.task, completed=min(snapshot["finished"], snapshot["total"]))
+        self.live.update(self.render())
+
+    def close(self):
+        self.live.stop()
 
 
 def main():
@@ -122,6 +215,8 @@ def main():
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON line")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
+    global HAVE_RICH
+    HAVE_RICH = not args.json and sys.stdout.isatty() and rich_or_reexec()
     RUN = f"{int(time.time() * 1000):x}"
     random.seed(args.seed)
     client = Client(args.url)
@@ -147,8 +242,10 @@ def main():
                for k in range(args.concurrency)]
     for thread in placers:
         thread.start()
-    tty = sys.stdout.isatty() and not args.json
-    first, peak = True, 0
+    view = None
+    if not args.json:
+        view = LiveView(args.orders) if sys.stdout.isatty() and HAVE_RICH else PlainView()
+    peak = 0
     while True:
         placing = any(thread.is_alive() for thread in placers)
         _, kitchen = client.call("GET", "/v1/kitchen")
@@ -156,25 +253,17 @@ def main():
         finished = counts["delivered"] + counts["rejected"] - baseline
         in_flight = sum(counts.get(state, 0) for state in STATES)
         peak = max(peak, in_flight)
-        if not args.json:
-            placed = sum(1 for order_id in ids if order_id)
-            lines = [
-                f"{bar(min(finished, args.orders), args.orders)}  {finished}/{args.orders} done, {placed} placed, "
-                f"{time.time() - started:6.1f} s",
-                "  " + "  ".join(f"{state} {counts.get(state, 0)}" for state in STATES)
-                + f"  delivered {counts['delivered']}  rejected {counts['rejected']}",
-                "  " + "  ".join(f"{kind} {kitchen[kind]['busy']}/{kitchen[kind]['total']} busy"
-                                 for kind in ("cooks", "ovens", "riders"))
-                + "   queues: " + "  ".join(f"{name} {value}" for name, value in kitchen["queues"].items()),
-            ]
-            draw(lines, first, tty)
-            first = False
+        if view:
+            view.update({"kitchen": kitchen, "finished": finished, "total": args.orders,
+                         "placed": sum(1 for order_id in ids if order_id), "elapsed": time.time() - started})
         if not placing and finished >= args.orders - len(errors):
             break
         if time.time() - started > args.timeout:
             print("timed out waiting for deliveries", file=sys.stderr)
             break
-        time.sleep(0.25 if tty else 1.0)
+        time.sleep(0.25 if isinstance(view, LiveView) else 1.0)
+    if view:
+        view.close()
 
     # Time to delivery from each order's own timeline.
     times, ideal, over, first_received, last_delivered, rejected = [], [], [], None, None, 0
@@ -207,14 +296,17 @@ def main():
     if args.json:
         print(json.dumps(summary))
         return
-    print(f"\n{summary['delivered']} of {args.orders} orders delivered in {span:.1f} s "
-          f"({kitchen['mode']} kitchen, one minute = {minute_ms} ms); {len(errors)} refused, {rejected} rejected")
+    # Short lines: the summary stays readable in an 80-column terminal.
+    print(f"\n{summary['delivered']} of {args.orders} orders delivered in {span:.1f} s")
+    print(f"  kitchen           {kitchen['mode']}, one story minute = {minute_ms} ms")
+    print(f"  refused/rejected  {len(errors)} / {rejected}")
     print(f"  throughput        {summary['orders_per_minute']} orders/minute "
-          f"({summary['orders_per_story_minute']} per story minute)")
-    print(f"  time to delivery  mean {summary['mean_s']:.2f} s   p50 {summary['p50_s']:.2f} s   "
-          f"p99 {summary['p99_s']:.2f} s   (ideal: mean {summary['ideal_mean_s']:.2f} s, the sum of the steps)")
-    print(f"  over the ideal    p50 {summary['over_ideal_p50_s']:.2f} s   p99 {summary['over_ideal_p99_s']:.2f} s "
-          "(each order's time minus its own ideal: waiting for cooks, ovens, riders, stock)")
+          f"({summary['orders_per_story_minute']}/story minute)")
+    print(f"  to delivery       mean {summary['mean_s']:.2f} s  p50 {summary['p50_s']:.2f} s  "
+          f"p99 {summary['p99_s']:.2f} s")
+    print(f"  ideal             mean {summary['ideal_mean_s']:.2f} s (the sum of the steps)")
+    print(f"  over the ideal    p50 {summary['over_ideal_p50_s']:.2f} s  p99 {summary['over_ideal_p99_s']:.2f} s "
+          "(queues, stock)")
     if errors:
         print(f"  first refusal: {errors[0]}")
 

@@ -40,6 +40,37 @@ export STOREGATE_STORE="${STOREGATE_STORE:-redis://127.0.0.1:$REDIS_PORT}"
 export STOREGATE_PIZZERIA="${STOREGATE_PIZZERIA:-on}"
 "$BINARY" "$@" &
 GATEWAY=$!
+
+# Where the pizzeria page is: the --listen / STOREGATE_LISTEN address (any-address
+# binds are reached on loopback), printed once the gateway answers.
+LISTEN="${STOREGATE_LISTEN:-127.0.0.1:8080}"
+PIZZERIA="$STOREGATE_PIZZERIA"
+ARGS=("$@")
+for ((i = 0; i < ${#ARGS[@]}; i++)); do
+    case "${ARGS[$i]}" in
+        --listen) LISTEN="${ARGS[$((i + 1))]:-$LISTEN}" ;;
+        --listen=*) LISTEN="${ARGS[$i]#--listen=}" ;;
+        --pizzeria) PIZZERIA="${ARGS[$((i + 1))]:-$PIZZERIA}" ;;
+        --pizzeria=*) PIZZERIA="${ARGS[$i]#--pizzeria=}" ;;
+    esac
+done
+HOST="${LISTEN%:*}"
+PORT="${LISTEN##*:}"
+case "$HOST" in 0.0.0.0 | "") HOST=127.0.0.1 ;; "[::]") HOST="[::1]" ;; esac
+if [ "$PIZZERIA" = on ]; then
+    for _ in $(seq 1 100); do
+        kill -0 "$GATEWAY" 2>/dev/null || break
+        # Any HTTP answer will do (with keys on, /healthz may answer 401).
+        if python3 -c "import sys, urllib.request, urllib.error
+try: urllib.request.urlopen('http://$HOST:$PORT/healthz', timeout=1)
+except urllib.error.HTTPError: pass
+except OSError: sys.exit(1)" 2>/dev/null; then
+            echo "start: the pizzeria demo is at http://$HOST:$PORT/demo" >&2
+            break
+        fi
+        sleep 0.1
+    done
+fi
 trap 'kill -TERM $GATEWAY 2>/dev/null || true' INT TERM
 wait $GATEWAY || true
 wait $GATEWAY 2>/dev/null || true

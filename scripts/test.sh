@@ -2,7 +2,8 @@
 # Runs every test: installs what is missing (scripts/setup.sh), builds, then runs the
 # whole suite. Test fixtures start their own redis-server / gateway processes on free
 # loopback ports and stop them. With no arguments it also runs the schemathesis
-# contract tests (scripts/contract.sh), the fuzz smoke run and the suite under ASan
+# contract tests (scripts/contract.sh), the generated clients (scripts/clients.sh), the
+# demo page in a headless browser (scripts/demo-test.sh), the fuzz smoke run and the suite under ASan
 # and TSan (STOREGATE_SKIP_SANITIZERS=1 skips those). Extra arguments go to `swift test` alone
 # (e.g. --filter HTTPTests).
 set -euo pipefail
@@ -22,6 +23,8 @@ if [ "$#" -eq 0 ]; then
     ./scripts/contract.sh
     # Generated Swift and Python clients, and the README's curl examples (scripts/clients.sh).
     ./scripts/clients.sh
+    # GET /demo in headless Chromium, and scripts/orders-demo.py in tmux (scripts/demo-test.sh).
+    ./scripts/demo-test.sh
     # Deployment: lint/consistency of deploy/, then the image built and run with podman.
     ./scripts/deploy-lint.sh
     ./scripts/container-test.sh

@@ -18,11 +18,21 @@ package final class Pizzeria {
     package init(gateway: Gateway, settings: KitchenSettings) {
         kitchen = Kitchen(loop: gateway.loop, store: gateway.store, settings: settings)
         streams = OrderEventStreams(kitchen: kitchen) { [weak server = gateway.server] in server?.isDraining ?? true }
-        gateway.addRoutes { router in OrderRoutes(kitchen: kitchen, streams: streams).register(on: &router) }
+        gateway.addRoutes { router in
+            OrderRoutes(kitchen: kitchen, streams: streams).register(on: &router)
+            DemoPage.register(on: &router)
+        }
     }
 
     /// Seeds what is absent and resumes every unfinished order.
     package func start(completion: @escaping () -> Void = {}) { kitchen.start(completion: completion) }
+
+    /// `GET /demo` needs no key (the page asks for one and sends it with each API call);
+    /// called on the configuration the gateway is built with.
+    package static func openDemoPage(in security: inout SecurityConfiguration) {
+        security.policy.set("GET", DemoPage.path, .operational("demo"))
+        security.publicEndpoints.insert("demo")
+    }
 
     /// The routes and the scope each needs, for the auth layer.
     package static var routeScopes: [(method: String, template: String, scope: String)] {

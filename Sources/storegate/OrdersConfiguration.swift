@@ -6,7 +6,8 @@ extension Configuration {
         [
             Option(
                 flag: "--pizzeria",
-                help: "on: serve the pizzeria demo (/v1/menu, /v1/orders, /v1/kitchen), seed it, resume its orders",
+                help:
+                    "on: serve the pizzeria demo (/demo, /v1/menu, /v1/orders, /v1/kitchen), seed it, resume its orders",
                 defaultValue: "off"
             ) { config, value throws(ConfigurationError) in
                 guard value == "on" || value == "off" else { throw ConfigurationError("--pizzeria expects on or off") }

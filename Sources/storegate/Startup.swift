@@ -16,10 +16,12 @@ enum Startup {
         signal(SIGPIPE, SIG_IGN)
         let loop = try Loop()
         let store = try Store(loop: loop, url: configuration.store, limits: configuration.storeLimits)
+        var security = configuration.security
+        if configuration.kitchen.enabled { Pizzeria.openDemoPage(in: &security) }
         let gateway = Gateway(
             loop: loop, store: store, limits: configuration.limits,
             openAPIDocument: loadOpenAPI(configuration.openAPIPath), workerID: configuration.workerID,
-            security: configuration.security, maxBatchItems: configuration.maxBatchItems)
+            security: security, maxBatchItems: configuration.maxBatchItems)
         let server = gateway.server
         let pizzeria = configuration.kitchen.enabled ? Pizzeria(gateway: gateway, settings: configuration.kitchen) : nil
         Log.level = configuration.logLevel
