@@ -6,7 +6,9 @@ internal import RESP
 /// no other command of that connection runs between the two. `n` is the replica count
 /// the node knew when it accepted the command (cluster topology, or `INFO replication`
 /// on a single node); the timeout is the command's time left, less a margin so WAIT's
-/// own reply arrives before the command's deadline.
+/// own reply arrives before the command's deadline: Redis notices a blocked client's
+/// timeout only when its event loop wakes, up to 1000/hz ms (100 ms at the default hz)
+/// late, so the margin is half the time left, at most 150 ms.
 ///
 /// ```
 ///  write ─▶ its reply (kept) ─▶ WAIT's reply: ≥ n confirmed ─▶ the write's reply
@@ -22,7 +24,7 @@ struct ReplicaWait {
     /// WAIT's timeout at `nowMs`: never 0 (WAIT 0 blocks for ever).
     func timeoutMs(nowMs: UInt64) -> UInt64 {
         let left = deadlineAtMs > nowMs ? deadlineAtMs - nowMs : 0
-        let margin = min(max(left / 10, 2), 50)
+        let margin = min(max(left / 2, 2), 150)
         return max(left > margin ? left - margin : 1, 1)
     }
 
