@@ -120,7 +120,7 @@ def test_batch_and_scan(sg, client, live):
 
     second = sg.api_records_batch.sync_detailed(client=client, body=m.BatchRequest(operations=[
         read(m.BatchReadOp.GET, "rex"),
-        read(m.BatchReadOp.DELETE, "tom"),
+        m.BatchDelete(op=m.BatchDeleteOp.DELETE, namespace="test", set_="pets", key="tom", commit=m.CommitLevel.MASTER),
     ]))
     assert [r.status for r in second.parsed.results] == [200, 204]
     assert second.parsed.results[0].record.bins.to_dict() == {"kind": "dog", "age": 3}
