@@ -114,7 +114,8 @@ struct Configuration {
             },
             Option(
                 flag: "--commit-level",
-                help: "writes without ?commit= are acknowledged once the master has them (master) or every replica (replicas)",
+                help:
+                    "writes without ?commit= are acknowledged once the master has them (master) or every replica (replicas)",
                 defaultValue: "master"
             ) { config, value throws(ConfigurationError) in
                 guard let level = CommitLevel(rawValue: value) else {

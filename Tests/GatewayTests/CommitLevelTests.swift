@@ -60,7 +60,10 @@ final class CommitLevelTests: XCTestCase {
         let writes: [(String, String, String?)] = [
             ("POST", "/v1/kv/test/c/new1?commit=replicas&timeout_ms=300", #"{"bins":{"v":1}}"#),
             ("PATCH", "/v1/kv/test/c/rep0?commit=replicas&timeout_ms=300", #"{"bins":{"w":1}}"#),
-            ("POST", "/v1/kv/test/c/rep1/operate?commit=replicas&timeout_ms=300", #"{"operations":[{"op":"incr","bin":"v","value":1}]}"#),
+            (
+                "POST", "/v1/kv/test/c/rep1/operate?commit=replicas&timeout_ms=300",
+                #"{"operations":[{"op":"incr","bin":"v","value":1}]}"#
+            ),
             ("DELETE", "/v1/kv/test/c/rep2?commit=replicas&timeout_ms=300", nil),
         ]
         for (method, path, body) in writes {
@@ -72,7 +75,8 @@ final class CommitLevelTests: XCTestCase {
         }
         let batch = try call(
             gateway, "POST", "/v1/batch?timeout_ms=300",
-            json: #"{"operations":[{"op":"put","namespace":"test","set":"c","key":"b1","bins":{"v":1},"commit":"replicas"},"#
+            json:
+                #"{"operations":[{"op":"put","namespace":"test","set":"c","key":"b1","bins":{"v":1},"commit":"replicas"},"#
                 + #"{"op":"put","namespace":"test","set":"c","key":"b2","bins":{"v":1}}]}"#)
         let results = batch.json?["results"] as? [[String: Any]] ?? []
         XCTAssertEqual(results.count, 2, "\(batch)")
@@ -139,7 +143,10 @@ final class CommitLevelTests: XCTestCase {
             ("PUT", "/v1/kv/test/c/k?commit=all", #"{"bins":{"v":1}}"#, "invalid_commit"),
             ("PUT", "/v1/kv/test/c/k?commit=", #"{"bins":{"v":1}}"#, "invalid_commit"),
             ("GET", "/v1/kv/test/c/k?commit=replicas", nil, "invalid_query"),
-            ("POST", "/v1/batch?commit=both", #"{"operations":[{"op":"get","namespace":"t","set":"s","key":"k"}]}"#, "invalid_commit"),
+            (
+                "POST", "/v1/batch?commit=both", #"{"operations":[{"op":"get","namespace":"t","set":"s","key":"k"}]}"#,
+                "invalid_commit"
+            ),
             (
                 "POST", "/v1/batch",
                 #"{"operations":[{"op":"get","namespace":"t","set":"s","key":"k","commit":"replicas"}]}"#,

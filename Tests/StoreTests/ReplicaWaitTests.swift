@@ -89,7 +89,8 @@ final class ReplicaWaitTests: XCTestCase {
         abandoned.settle(.failure(StoreError(.timeout(outcomeUnknown: true), "late")))
         XCTAssertEqual(describe(machine.didReceive(.simpleString("OK"))), "none")
         XCTAssertEqual(describe(machine.didReceive(.integer(0))), "dropReply")
-        XCTAssertEqual(describe(machine.didReceive(.bulkString(Array("v".utf8)))), "complete(bulkString(Optional([118])))")
+        XCTAssertEqual(
+            describe(machine.didReceive(.bulkString(Array("v".utf8)))), "complete(bulkString(Optional([118])))")
     }
 
     func testClosingLosesTheWaitingWriteOnce() {

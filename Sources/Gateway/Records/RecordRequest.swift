@@ -92,6 +92,7 @@ struct RecordRequest {
             detail =
                 "bins=\(bins.count) mode=\(mode) generation=\(String(describing: expected)) ttl=\(String(describing: ttl))"
         }
-        return "\(key.redisKey) \(detail) timeout=\(String(describing: timeoutMs)) commit=\(commit?.rawValue ?? "default")"
+        return
+            "\(key.redisKey) \(detail) timeout=\(String(describing: timeoutMs)) commit=\(commit?.rawValue ?? "default")"
     }
 }

@@ -55,7 +55,8 @@ struct RecordRoutes {
             let requestID = context.request.id
             let target = context.request.target
             return records.write(
-                key, bins: bins, mode: mode, expectedGeneration: expected, ttl: ttl, timeoutMs: timeoutMs, commit: commit
+                key, bins: bins, mode: mode, expectedGeneration: expected, ttl: ttl, timeoutMs: timeoutMs,
+                commit: commit
             ) { result in
                 switch result {
                 case .success(let written):
