@@ -30,6 +30,9 @@ echo
 echo "Redis Cluster vs one node (gateway and every redis-server pinned to cpu1, wrk to cpu0)"
 "$ROOT/scripts/bench/cluster.sh" "$STOREGATE"
 echo
+echo "commit levels: ?commit=master vs ?commit=replicas (gateway, master and replica pinned to cpu1, wrk to cpu0)"
+"$ROOT/scripts/bench/commit-levels.sh" "$STOREGATE"
+echo
 "$ROOT/scripts/bench/orders.sh" "$STOREGATE"
 echo
 "$ROOT/scripts/bench/sync-vs-async.sh"  # storegate vs its thread-per-connection twin (docs/sync-vs-async.md)

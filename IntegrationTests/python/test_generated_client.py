@@ -56,6 +56,14 @@ def test_record_lifecycle(sg, client, live):
     assert created.parsed.generation == 1
     assert live.redis("HGET", "sg:{test/users/alice}", "b:name") == '"Alice"'
 
+    # One redis-server, no replica: commit=replicas is refused, nothing written.
+    refused = sg.api_records_put_record.sync_detailed(
+        ns="test", set_="users", key="erin", client=client, commit=m.PutRecordCommit.REPLICAS,
+        body=m.RecordWrite(bins=m.RecordWriteBins.from_dict({"name": "Erin"})))
+    assert refused.status_code == 409
+    assert refused.parsed.error.code == "no_replicas"
+    assert live.redis("EXISTS", "sg:{test/users/erin}") == "0"
+
     read = sg.api_records_get_record.sync_detailed(**key, client=client, bins="age")
     assert read.status_code == 200
     assert read.parsed.bins.to_dict() == {"age": 30}
@@ -120,7 +128,7 @@ def test_batch_and_scan(sg, client, live):
 
     second = sg.api_records_batch.sync_detailed(client=client, body=m.BatchRequest(operations=[
         read(m.BatchReadOp.GET, "rex"),
-        read(m.BatchReadOp.DELETE, "tom"),
+        m.BatchDelete(op=m.BatchDeleteOp.DELETE, namespace="test", set_="pets", key="tom", commit=m.CommitLevel.MASTER),
     ]))
     assert [r.status for r in second.parsed.results] == [200, 204]
     assert second.parsed.results[0].record.bins.to_dict() == {"kind": "dog", "age": 3}

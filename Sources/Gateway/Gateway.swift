@@ -25,7 +25,7 @@ package final class Gateway {
     package init(
         loop: Loop, store: Store, limits: HTTPLimits = HTTPLimits(), openAPIDocument: [UInt8]? = nil,
         workerID: Int? = nil, security: SecurityConfiguration = SecurityConfiguration(),
-        maxBatchItems: Int = Gateway.defaultMaxBatchItems
+        maxBatchItems: Int = Gateway.defaultMaxBatchItems, commitLevel: CommitLevel = .master
     ) {
         self.loop = loop
         self.store = store
@@ -36,7 +36,7 @@ package final class Gateway {
         self.dispatcher = dispatcher
         self.server = server
         metrics.workerID = workerID
-        let records = RecordService(store: store)
+        let records = RecordService(store: store, defaultCommitLevel: commitLevel)
         addRoutes { router in
             HealthRoutes(store: store, workerID: workerID).register(on: &router)
             OpenAPIRoute(document: openAPIDocument).register(on: &router)

@@ -73,6 +73,10 @@ package struct GatewayError: Error, Equatable, CustomStringConvertible {
             self.init(status: 503, code: "cluster_unavailable", message: error.message, retryAfterSeconds: 1)
         case .crossSlot:
             self.init(status: 400, code: "cross_slot", message: error.message)
+        case .notReplicated:
+            self.init(status: 504, code: "not_replicated", message: error.message, inDoubt: isWrite ? true : nil)
+        case .noReplicas:
+            self.init(status: 409, code: "no_replicas", message: error.message)
         }
     }
 

@@ -40,6 +40,9 @@ final class BackendConnection: SocketStreamDelegate, DeadlineTarget {
     /// Commands on the wire, abandoned ones included: the pipeline depth.
     var depth: Int { machine.depth }
     var isReady: Bool { machine.isReady }
+    /// Commands on the wire with a WAIT behind them: the store runs nothing else of this
+    /// connection until that WAIT returns.
+    var waitsInFlight: Int { machine.waitsInFlight }
 
     func connect() {
         node.loop.deadlines.schedule(self, afterMs: node.limits.connectTimeoutMs)
@@ -56,7 +59,12 @@ final class BackendConnection: SocketStreamDelegate, DeadlineTarget {
         machine.send(command)
         command.state = .sent
         command.connection = self
-        stream.write { out in command.encode(into: &out) }
+        if command.replicaWait == nil {
+            stream.write { out in command.encode(into: &out, nowMs: 0) }
+        } else {
+            let nowMs = node.loop.nowMs
+            stream.write { out in command.encode(into: &out, nowMs: nowMs) }
+        }
     }
 
     /// A command on this connection timed out; returns true when that closed the
@@ -93,7 +101,7 @@ final class BackendConnection: SocketStreamDelegate, DeadlineTarget {
             guard let reply else { break }
             let action = machine.didReceive(reply)
             switch action {
-            case .complete, .dropReply: freedCapacity = true
+            case .complete, .fail, .dropReply: freedCapacity = true
             default: break
             }
             perform(action)
@@ -138,6 +146,8 @@ final class BackendConnection: SocketStreamDelegate, DeadlineTarget {
             node.connectionDidBecomeReady(self)
         case .complete(let command, let reply):
             node.settle(command, .success(reply))
+        case .fail(let command, let error):
+            node.settle(command, .failure(error))
         case .close(let failure):
             keepAliveUntilClosed = self
             node.loop.deadlines.cancel(self)

@@ -13,7 +13,8 @@ internal import RESP
 /// ```
 /// The FIFO holds one entry per expected reply: a command, a reply to skip (an ASKING
 /// sent in front of its command), or a reply its command draws before its own (MULTI
-/// and the commands it queues, ahead of EXEC). A timed-out command stays in it (its node
+/// and the commands it queues, ahead of EXEC), or WAIT's reply behind a write that waits
+/// for replicas (the write's own reply is held until it). A timed-out command stays in it (its node
 /// settled it), so its late reply is dropped and later replies still match.
 struct BackendConnectionStateMachine {
     enum State: Equatable {
@@ -29,6 +30,8 @@ struct BackendConnectionStateMachine {
         /// among them is kept for the command.
         case leading(StoreCommand)
         case command(StoreCommand)
+        /// WAIT's reply, behind the command's own (a write that waits for replicas).
+        case replicaWait(StoreCommand)
     }
 
     /// Why the connection closes and what was still on it.
@@ -48,6 +51,8 @@ struct BackendConnectionStateMachine {
         case becomeReady
         /// The head's reply: settle `command` with it.
         case complete(StoreCommand, RESPValue)
+        /// The head's replies end it with an error (too few replicas confirmed a write).
+        case fail(StoreCommand, StoreError)
         /// The reply of an abandoned command (or of an ASKING) was read and dropped.
         case dropReply
         /// Close the socket and fail `lost`.
@@ -62,6 +67,8 @@ struct BackendConnectionStateMachine {
     private(set) var depth = 0
     /// Commands abandoned (timed out) since the last reply to a live command.
     private(set) var abandonedSinceLastReply = 0
+    /// Commands on the wire with a WAIT behind them.
+    private(set) var waitsInFlight = 0
 
     init(address: SocketAddress, maxConsecutiveTimeouts: Int) {
         self.address = address
@@ -106,6 +113,10 @@ struct BackendConnectionStateMachine {
         if command.sendsAsking { awaiting.append(.skip) }
         for _ in 0..<command.leadingReplies { awaiting.append(.leading(command)) }
         awaiting.append(.command(command))
+        if command.replicaWait != nil {
+            awaiting.append(.replicaWait(command))
+            waitsInFlight += 1
+        }
         depth += 1
     }
 
@@ -136,10 +147,26 @@ struct BackendConnectionStateMachine {
                 if case .error(let message) = reply, command.leadingError == nil { command.leadingError = message }
                 return .none
             case .command(let command):
+                if command.replicaWait != nil {
+                    command.ownReply = reply
+                    return .none
+                }
                 depth -= 1
                 guard command.isLive else { return .dropReply }
                 abandonedSinceLastReply = 0
                 return .complete(command, command.leadingError.map(RESPValue.error) ?? reply)
+            case .replicaWait(let command):
+                depth -= 1
+                waitsInFlight -= 1
+                let ownReply = command.ownReply
+                command.ownReply = nil
+                guard command.isLive, let wait = command.replicaWait else { return .dropReply }
+                abandonedSinceLastReply = 0
+                if let leadingError = command.leadingError { return .complete(command, .error(leadingError)) }
+                switch wait.outcome(ownReply: ownReply, waitReply: reply, address: address) {
+                case .success(let value): return .complete(command, value)
+                case .failure(let error): return .fail(command, error)
+                }
             }
         case .closed:
             return .none
@@ -162,6 +189,7 @@ struct BackendConnectionStateMachine {
         let wasReady = state == .ready
         state = .closed
         depth = 0
+        waitsInFlight = 0
         var lost: [StoreCommand] = []
         for entry in awaiting.removeAll() {
             if case .command(let command) = entry, command.isLive { lost.append(command) }

@@ -36,6 +36,9 @@ package final class Node {
     /// In a cluster: what the last topology said of it.
     package internal(set) var role = NodeRole.master
     package internal(set) var slotRanges: [ClosedRange<Int>] = []
+    /// Replicas a write that waits for them must reach: from the cluster topology, or
+    /// `INFO replication` on a single node; nil until known.
+    package internal(set) var replicaCount: Int?
     /// Told when a connection drops or a connect fails (the cluster refreshes its map).
     var onConnectionLoss: (() -> Void)?
 
@@ -64,7 +67,8 @@ package final class Node {
     /// Accepts `command` (it completes on a later loop turn) or refuses it now (then it
     /// never completes).
     func submit(_ command: StoreCommand) -> StoreError? {
-        let connection = leastLoadedConnection()
+        if command.waitsForReplicas, let refusal = prepareReplicaWait(command) { return refusal }
+        let connection = connection(for: command)
         switch machine.submit(command, canSendNow: connection != nil) {
         case .refuse(let error):
             if case .overloaded = error.kind {
@@ -76,7 +80,7 @@ package final class Node {
         case .send:
             accept(command)
             connection!.send(command)
-            growPoolIfBusy()
+            growPoolIfBusy(waiting: command.replicaWait != nil)
         case .queued(let openConnection):
             accept(command)
             command.state = .queued
@@ -92,18 +96,45 @@ package final class Node {
         loop.deadlines.schedule(command, afterMs: command.timeoutMs)
     }
 
-    private func leastLoadedConnection() -> BackendConnection? {
+    /// The least-loaded ready connection under its depth cap. A command without WAIT
+    /// avoids connections with a WAIT in flight (the store runs nothing behind a blocked
+    /// WAIT): it waits for a connection being opened rather than queue behind one, and
+    /// takes one only when the node may open no more.
+    private func connection(for command: StoreCommand) -> BackendConnection? {
         var best: BackendConnection?
+        var blocked: BackendConnection?
+        let avoidsWaits = command.replicaWait == nil
         for connection in connections where connection.isReady && connection.depth < limits.maxPipelinePerConnection {
-            if best == nil || connection.depth < best!.depth { best = connection }
+            if avoidsWaits, connection.waitsInFlight > 0 {
+                if blocked == nil || connection.depth < blocked!.depth { blocked = connection }
+            } else if best == nil || connection.depth < best!.depth {
+                best = connection
+            }
         }
-        return best
+        guard best == nil, let blocked else { return best }
+        return connections.count >= limits.maxConnectionsPerNode ? blocked : nil
     }
 
-    /// Opens one more connection when every open one is at least half way to its depth cap.
-    private func growPoolIfBusy() {
-        guard connections.allSatisfy({ $0.depth >= max(limits.maxPipelinePerConnection / 2, 1) }) else { return }
+    /// Opens one more connection when every open one is at least half way to its depth
+    /// cap, or, after a WAIT was sent, when none is left free of WAIT.
+    private func growPoolIfBusy(waiting: Bool = false) {
+        let busy = connections.allSatisfy { $0.depth >= max(limits.maxPipelinePerConnection / 2, 1) }
+        let blocked = waiting && connections.allSatisfy { $0.waitsInFlight > 0 }
+        guard busy || blocked else { return }
         if machine.openConnectionIfAllowed() { openConnection() }
+    }
+
+    /// Refuses a write that waits for replicas when the node has none (or does not know
+    /// yet); else fixes how many must confirm and by when.
+    private func prepareReplicaWait(_ command: StoreCommand) -> StoreError? {
+        guard let replicaCount else {
+            return StoreError(.nodeDown, "\(address): its replica count is not known yet")
+        }
+        guard replicaCount > 0 else {
+            return StoreError(.noReplicas, "\(address) has no replica to wait for")
+        }
+        command.replicaWait = ReplicaWait(required: replicaCount, deadlineAtMs: loop.nowMs &+ command.timeoutMs)
+        return nil
     }
 
     private func openConnection() {
@@ -114,7 +145,8 @@ package final class Node {
     }
 
     private func drainQueue() {
-        while let connection = leastLoadedConnection(), let command = machine.popQueued() {
+        while let command = machine.peekQueued(), let connection = connection(for: command) {
+            _ = machine.popQueued()
             connection.send(command)
         }
         if machine.queueDidDrain() { openConnection() }

@@ -85,6 +85,12 @@ struct NodeStateMachine {
         return .queued(openConnection: openConnectionIfAllowed())
     }
 
+    /// The oldest waiting command, left in the queue (timed-out ones are dropped).
+    mutating func peekQueued() -> StoreCommand? {
+        while let command = queue.first, !command.isLive { _ = queue.popFirst() }
+        return queue.first
+    }
+
     /// The oldest waiting command, when a connection can take it (timed-out ones are dropped).
     mutating func popQueued() -> StoreCommand? {
         while let command = queue.first, !command.isLive { _ = queue.popFirst() }

@@ -25,6 +25,8 @@ package final class Store {
     private let loop: Loop
     private let single: Node?
     private let cluster: ClusterRouter?
+    /// Learns the single node's replica count for writes that wait for replicas.
+    private let replicaProbe: ReplicaCountProbe?
 
     package init(loop: Loop, url: StoreURL, limits: StoreLimits = StoreLimits()) throws(StoreError) {
         self.loop = loop
@@ -32,13 +34,16 @@ package final class Store {
         self.limits = limits
         switch url.target {
         case .single(let address):
-            single = Node(address: address, loop: loop, limits: limits, credentials: url)
+            let node = Node(address: address, loop: loop, limits: limits, credentials: url)
+            single = node
+            replicaProbe = ReplicaCountProbe(node: node, loop: loop, limits: limits)
             cluster = nil
         case .cluster(let seeds):
             guard url.database == 0 else {
                 throw StoreError(.invalidConfiguration, "Redis Cluster has only database 0")
             }
             single = nil
+            replicaProbe = nil
             cluster = ClusterRouter(
                 loop: loop, limits: limits, credentials: url, seeds: seeds, readFromReplicas: limits.readFromReplicas)
         }
@@ -51,7 +56,10 @@ package final class Store {
     /// Sends `command`. Returns nil when accepted (its completion will run on a later
     /// loop turn) or the reason it was refused right now (then it never completes).
     package func execute(_ command: StoreCommand) -> StoreError? {
-        if let single { return single.submit(command) }
+        if let single {
+            if command.waitsForReplicas, let replicaProbe { return replicaProbe.submit(command) }
+            return single.submit(command)
+        }
         guard let cluster else { return StoreError(.closed, "the store is closed") }
         if command.routing == .crossSlot {
             return StoreError(.crossSlot, "the command's keys are in different cluster slots")
@@ -74,6 +82,7 @@ package final class Store {
     /// Closes every connection; commands still in flight fail (`.closed`) on a later loop
     /// turn, so the loop must turn once more for their completions to run.
     package func close() {
+        replicaProbe?.close()
         single?.close()
         cluster?.close()
     }

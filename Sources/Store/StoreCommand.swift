@@ -38,6 +38,12 @@ package final class StoreCommand: DeadlineTarget {
     package let keepsArrayReplyEncoded: Bool
     /// The first error among the leading replies.
     @exclusivity(unchecked) var leadingError: String?
+    /// A write acknowledged only once its master's replicas have it (see `ReplicaWait`).
+    package let waitsForReplicas: Bool
+    /// Set by the node that accepts it, when `waitsForReplicas`.
+    @exclusivity(unchecked) var replicaWait: ReplicaWait?
+    /// The write's own reply, held until WAIT's arrives.
+    @exclusivity(unchecked) var ownReply: RESPValue?
     let timeoutMs: UInt64
     // No run-time exclusivity checks on the fields the data path touches: they are only
     // assigned, never held across a call (see Node for the measurement).
@@ -62,6 +68,7 @@ package final class StoreCommand: DeadlineTarget {
         self.routingCache = slot.map { .slot($0) }
         self.leadingReplies = 0
         self.keepsArrayReplyEncoded = false
+        self.waitsForReplicas = false
         self.timeoutMs = timeoutMs
         self.completion = completion
     }
@@ -69,17 +76,18 @@ package final class StoreCommand: DeadlineTarget {
     package convenience init(
         encoded: [UInt8], idempotent: Bool, timeoutMs: UInt64, routing: CommandRouting = .keyless,
         readOnly: Bool = false, leadingReplies: Int = 0, keepsArrayReplyEncoded: Bool = false,
-        completion: @escaping Completion
+        waitsForReplicas: Bool = false, completion: @escaping Completion
     ) {
         self.init(
             payload: .encoded(encoded), asking: false, idempotent: idempotent, timeoutMs: timeoutMs, routing: routing,
             readOnly: readOnly, leadingReplies: leadingReplies, keepsArrayReplyEncoded: keepsArrayReplyEncoded,
-            completion: completion)
+            waitsForReplicas: waitsForReplicas, completion: completion)
     }
 
     init(
         payload: Payload, asking: Bool, idempotent: Bool, timeoutMs: UInt64, routing: CommandRouting, readOnly: Bool,
-        leadingReplies: Int = 0, keepsArrayReplyEncoded: Bool = false, completion: @escaping Completion
+        leadingReplies: Int = 0, keepsArrayReplyEncoded: Bool = false, waitsForReplicas: Bool = false,
+        completion: @escaping Completion
     ) {
         self.payload = payload
         self.sendsAsking = asking
@@ -88,6 +96,7 @@ package final class StoreCommand: DeadlineTarget {
         self.readOnlyCache = readOnly
         self.leadingReplies = leadingReplies
         self.keepsArrayReplyEncoded = keepsArrayReplyEncoded
+        self.waitsForReplicas = waitsForReplicas
         self.timeoutMs = timeoutMs
         self.completion = completion
     }
@@ -113,13 +122,15 @@ package final class StoreCommand: DeadlineTarget {
 
     private static let askingBytes: [UInt8] = Array("*1\r\n$6\r\nASKING\r\n".utf8)
 
-    /// Appends the command's bytes (ASKING first when it rides in front) to `buffer`.
-    func encode(into buffer: inout [UInt8]) {
+    /// Appends the command's bytes (ASKING first when it rides in front, WAIT behind when
+    /// it waits for replicas) to `buffer`.
+    func encode(into buffer: inout [UInt8], nowMs: UInt64) {
         if sendsAsking { buffer.append(contentsOf: Self.askingBytes) }
         switch payload {
         case .arguments(let arguments): RESPEncoder.appendCommand(arguments, to: &buffer)
         case .encoded(let bytes): buffer.append(contentsOf: bytes)
         }
+        replicaWait?.appendCommand(nowMs: nowMs, to: &buffer)
     }
 
     /// Its outcome is not known yet (not replied, timed out or failed).

@@ -24,6 +24,12 @@ package struct StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case clusterDown
         /// The command's keys live in different cluster slots; it was not sent.
         case crossSlot
+        /// A write that waits for replicas: fewer replicas than its master has confirmed
+        /// it before the deadline. It is on the master; whether it survives a failover is
+        /// unknown.
+        case notReplicated
+        /// A write that waits for replicas went to a master that has none; it was not sent.
+        case noReplicas
     }
 
     package let kind: Kind
@@ -40,6 +46,7 @@ package struct StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     package var outcomeUnknown: Bool {
         switch kind {
         case .timeout(let unknown), .connectionLost(let unknown): unknown
+        case .notReplicated: true
         default: false
         }
     }

@@ -28,6 +28,8 @@ struct Configuration {
     var security = SecurityConfiguration()
     var apiKeysFile: String?
     var maxBatchItems = Gateway.defaultMaxBatchItems
+    /// `--commit-level`: when a write that does not choose is acknowledged.
+    var commitLevel = CommitLevel.master
     /// The pizzeria kitchen (OrdersConfiguration.swift).
     var kitchen = KitchenSettings()
 
@@ -109,6 +111,17 @@ struct Configuration {
                     throw ConfigurationError("--read-from-replicas expects on or off")
                 }
                 config.storeLimits.readFromReplicas = value == "on"
+            },
+            Option(
+                flag: "--commit-level",
+                help:
+                    "writes without ?commit= are acknowledged once the master has them (master) or every replica (replicas)",
+                defaultValue: "master"
+            ) { config, value throws(ConfigurationError) in
+                guard let level = CommitLevel(rawValue: value) else {
+                    throw ConfigurationError("--commit-level expects master or replicas")
+                }
+                config.commitLevel = level
             },
             msOption(
                 "--cluster-refresh-ms", "Redis Cluster: topology refresh period (250 ms while degraded)",

@@ -21,7 +21,8 @@ enum Startup {
         let gateway = Gateway(
             loop: loop, store: store, limits: configuration.limits,
             openAPIDocument: loadOpenAPI(configuration.openAPIPath), workerID: configuration.workerID,
-            security: security, maxBatchItems: configuration.maxBatchItems)
+            security: security, maxBatchItems: configuration.maxBatchItems,
+            commitLevel: configuration.commitLevel)
         let server = gateway.server
         let pizzeria = configuration.kitchen.enabled ? Pizzeria(gateway: gateway, settings: configuration.kitchen) : nil
         Log.level = configuration.logLevel

@@ -27,6 +27,7 @@ final class BackendConnectionStateMachineTests: XCTestCase {
         case .becomeReady: "becomeReady"
         case .dropReply: "dropReply"
         case .complete(let command, let reply): "complete(\(names[ObjectIdentifier(command)]!), \(reply.string ?? "?"))"
+        case .fail(let command, let error): "fail(\(names[ObjectIdentifier(command)]!), \(error.kind))"
         case .close(let failure):
             "close(\(failure.error.kind), lost: [\(failure.lost.map { names[ObjectIdentifier($0)]! }.joined(separator: ", "))], wasReady: \(failure.wasReady))"
         }
@@ -224,7 +225,7 @@ final class BackendConnectionStateMachineTests: XCTestCase {
 final class StoreCommandTests: XCTestCase {
     private func bytes(_ command: StoreCommand) -> String {
         var out: [UInt8] = Array("prefix|".utf8)
-        command.encode(into: &out)
+        command.encode(into: &out, nowMs: 0)
         return String(decoding: out, as: UTF8.self)
     }
 

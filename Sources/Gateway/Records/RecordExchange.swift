@@ -67,6 +67,9 @@ package enum RecordExchange {
         do throws(GatewayError) {
             let parsed = try RecordRequest.parse(
                 method: request.method, operate: false, parameters: parameters, request: request)
+            if parsed.commit == .replicas {
+                throw GatewayError.badRequest("invalid_commit", "the thread-per-connection twin has no commit=replicas")
+            }
             switch parsed.operation {
             case .read(let bins): return .roundTrip(read(parsed.key, bins: bins, requestID: request.id))
             case .write(let bins, let mode, let expected, let ttl):

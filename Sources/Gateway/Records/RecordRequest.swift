@@ -18,6 +18,8 @@ struct RecordRequest {
     let key: RecordKey
     let operation: Operation
     let timeoutMs: UInt64?
+    /// `?commit=`; nil for the server's default (reads have none).
+    let commit: CommitLevel?
 
     /// `method` is the route's (GET for HEAD); `operate` marks `/operate`.
     static func parse(
@@ -29,8 +31,8 @@ struct RecordRequest {
         if hasQuery {
             switch (method, operate) {
             case ("GET", _): try input.allowOnly(["bins", "timeout_ms"])
-            case ("DELETE", _): try input.allowOnly(["timeout_ms"])
-            default: try input.allowOnly(["ttl", "timeout_ms"])
+            case ("DELETE", _): try input.allowOnly(["timeout_ms", "commit"])
+            default: try input.allowOnly(["ttl", "timeout_ms", "commit"])
             }
         }
         let namespace = parameters["ns"] ?? ""
@@ -68,7 +70,9 @@ struct RecordRequest {
             operation = .write(
                 bins: bins, mode: mode, expectedGeneration: expected, ttl: hasQuery ? try input.ttl : nil)
         }
-        return RecordRequest(key: key, operation: operation, timeoutMs: hasQuery ? try input.timeoutMs : nil)
+        return RecordRequest(
+            key: key, operation: operation, timeoutMs: hasQuery ? try input.timeoutMs : nil,
+            commit: hasQuery ? try input.commitLevel : nil)
     }
 
     /// One line naming the operation and its arguments, for the fuzz targets.
@@ -88,6 +92,7 @@ struct RecordRequest {
             detail =
                 "bins=\(bins.count) mode=\(mode) generation=\(String(describing: expected)) ttl=\(String(describing: ttl))"
         }
-        return "\(key.redisKey) \(detail) timeout=\(String(describing: timeoutMs))"
+        return
+            "\(key.redisKey) \(detail) timeout=\(String(describing: timeoutMs)) commit=\(commit?.rawValue ?? "default")"
     }
 }

@@ -51,10 +51,17 @@ final class RecordService {
     static let maxRecordBytes = 1 << 20
     let store: Store
     let runner: ScriptRunner
+    /// `--commit-level`: for writes that do not choose one.
+    let defaultCommitLevel: CommitLevel
 
-    init(store: Store) {
+    init(store: Store, defaultCommitLevel: CommitLevel = .master) {
         self.store = store
+        self.defaultCommitLevel = defaultCommitLevel
         runner = ScriptRunner(store: store)
+    }
+
+    private func waitsForReplicas(_ commit: CommitLevel?) -> Bool {
+        (commit ?? defaultCommitLevel) == .replicas
     }
 
     // MARK: read
@@ -111,7 +118,7 @@ final class RecordService {
 
     func write(
         _ key: RecordKey, bins: JSONObject, mode: WriteMode, expectedGeneration: Int?, ttl: Int?, timeoutMs: UInt64?,
-        completion: @escaping (Result<Written, GatewayError>) -> Void
+        commit: CommitLevel? = nil, completion: @escaping (Result<Written, GatewayError>) -> Void
     ) -> GatewayError? {
         let call: WriteCall
         do {
@@ -121,7 +128,8 @@ final class RecordService {
         }
         let binsJSON = call.binsJSON
         return runner.run(
-            RecordScripts.write, key: key.redisKeyBytes, arguments: call.arguments, isWrite: true, timeoutMs: timeoutMs
+            RecordScripts.write, key: key.redisKeyBytes, arguments: call.arguments, isWrite: true, timeoutMs: timeoutMs,
+            waitsForReplicas: waitsForReplicas(commit)
         ) { result in
             completion(Self.written(result, bins: bins, binsJSON: binsJSON))
         }
@@ -176,7 +184,7 @@ final class RecordService {
 
     func patch(
         _ key: RecordKey, changes: JSONObject, expectedGeneration: Int?, ttl: Int?, timeoutMs: UInt64?,
-        completion: @escaping (Result<Record, GatewayError>) -> Void
+        commit: CommitLevel? = nil, completion: @escaping (Result<Record, GatewayError>) -> Void
     ) -> GatewayError? {
         let redisKey = key.redisKeyBytes
         var arguments = ScriptRunner.arguments(key: redisKey, reservingCapacity: 64 + changes.count * 32)
@@ -188,9 +196,10 @@ final class RecordService {
             arguments.append(BinName.fieldBytes(name))
             if value == .null { arguments.append("") } else { arguments.append { JSONWriter.append(value, to: &$0) } }
         }
-        return runner.run(RecordScripts.patch, key: redisKey, arguments: arguments, isWrite: true, timeoutMs: timeoutMs)
-        {
-            result in
+        return runner.run(
+            RecordScripts.patch, key: redisKey, arguments: arguments, isWrite: true, timeoutMs: timeoutMs,
+            waitsForReplicas: waitsForReplicas(commit)
+        ) { result in
             completion(
                 ScriptReply.decode(result, operation: "a patch") { _, generation, ttl, payload throws(GatewayError) in
                     guard case .array(let flat?)? = payload else {
@@ -202,14 +211,15 @@ final class RecordService {
     }
 
     func delete(
-        _ key: RecordKey, expectedGeneration: Int?, timeoutMs: UInt64?,
+        _ key: RecordKey, expectedGeneration: Int?, timeoutMs: UInt64?, commit: CommitLevel? = nil,
         completion: @escaping (Result<Int, GatewayError>) -> Void
     ) -> GatewayError? {
         let redisKey = key.redisKeyBytes
         var arguments = ScriptRunner.arguments(key: redisKey)
         arguments.append(expectedGeneration.map(String.init) ?? "")
         return runner.run(
-            RecordScripts.delete, key: redisKey, arguments: arguments, isWrite: true, timeoutMs: timeoutMs
+            RecordScripts.delete, key: redisKey, arguments: arguments, isWrite: true, timeoutMs: timeoutMs,
+            waitsForReplicas: waitsForReplicas(commit)
         ) {
             result in
             completion(ScriptReply.decode(result, operation: "a delete") { _, generation, _, _ in generation })
@@ -217,7 +227,7 @@ final class RecordService {
     }
 
     func operate(
-        _ key: RecordKey, operations: [Operation], ttl: Int?, timeoutMs: UInt64?,
+        _ key: RecordKey, operations: [Operation], ttl: Int?, timeoutMs: UInt64?, commit: CommitLevel? = nil,
         completion: @escaping (Result<(results: [JSONValue], generation: Int, ttl: Int), GatewayError>) -> Void
     ) -> GatewayError? {
         let redisKey = key.redisKeyBytes
@@ -237,7 +247,8 @@ final class RecordService {
             if operation.op != "get" { isWrite = true }
         }
         return runner.run(
-            RecordScripts.operate, key: redisKey, arguments: arguments, isWrite: isWrite, timeoutMs: timeoutMs
+            RecordScripts.operate, key: redisKey, arguments: arguments, isWrite: isWrite, timeoutMs: timeoutMs,
+            waitsForReplicas: isWrite && waitsForReplicas(commit)
         ) {
             result in
             completion(

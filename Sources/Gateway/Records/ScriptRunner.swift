@@ -22,9 +22,10 @@ struct ScriptRunner {
     }
 
     /// Nil when accepted (the completion runs later), else the synchronous refusal.
+    /// `waitsForReplicas`: acknowledged only once the master's replicas have the write (`ReplicaWait`).
     func run(
         _ script: RecordScript, key: [UInt8], arguments: RESPArguments, isWrite: Bool, timeoutMs: UInt64?,
-        completion: @escaping (Result<RESPValue, GatewayError>) -> Void
+        waitsForReplicas: Bool = false, completion: @escaping (Result<RESPValue, GatewayError>) -> Void
     ) -> GatewayError? {
         // Replicas answer only read-only commands: the _RO forms (Redis 7) when reads may go there.
         let readOnly = !isWrite && store.isCluster && store.limits.readFromReplicas
@@ -35,7 +36,8 @@ struct ScriptRunner {
         RESPEncoder.appendCommand(
             head: readOnly ? script.evalshaReadOnlyHead : script.evalshaHead, headCount: 2, arguments, to: &encoded)
         let first = StoreCommand(
-            encoded: encoded, idempotent: !isWrite, timeoutMs: timeout, routing: routing, readOnly: readOnly
+            encoded: encoded, idempotent: !isWrite, timeoutMs: timeout, routing: routing, readOnly: readOnly,
+            waitsForReplicas: waitsForReplicas
         ) { result in
             switch result {
             case .success(.error(let message)) where message.hasPrefix("NOSCRIPT"):
@@ -43,7 +45,8 @@ struct ScriptRunner {
                 RESPEncoder.appendCommand(head: [readOnly ? "EVAL_RO" : "EVAL", script.source], arguments, to: &source)
                 let retry = store.execute(
                     StoreCommand(
-                        encoded: source, idempotent: !isWrite, timeoutMs: timeout, routing: routing, readOnly: readOnly
+                        encoded: source, idempotent: !isWrite, timeoutMs: timeout, routing: routing, readOnly: readOnly,
+                        waitsForReplicas: waitsForReplicas
                     ) {
                         completion(Self.map($0, isWrite: isWrite))
                     })

@@ -10,7 +10,9 @@ extension Gateway {
 /// `window` items are in the store at once, the next one sent as each completes, so a
 /// batch of thousands never overflows the store's queues or holds more than a window
 /// of commands. Ordered JSON by default, each item with its own status; with
-/// `Accept: application/x-ndjson` each result streams out as it completes.
+/// `Accept: application/x-ndjson` each result streams out as it completes. A write
+/// item's commit level is its `commit` field, else the batch's `?commit=`, else the
+/// server's `--commit-level`.
 struct BatchRoutes {
     let records: RecordService
     /// Operations per batch (`--max-batch-items`); past it: 413 `batch_too_large`.
@@ -26,11 +28,12 @@ struct BatchRoutes {
         let key: RecordKey
         let bins: JSONObject?
         let generation: Int?
+        let commit: CommitLevel?
     }
 
     private func batch(_ context: RouteContext) throws(GatewayError) -> GatewayError? {
         let input = try RequestInput(context.request)
-        try input.allowOnly(["timeout_ms"])
+        try input.allowOnly(["timeout_ms", "commit"])
         let body = try input.jsonObject()
         if let unknown = body.keys.first(where: { $0 != "operations" }) {
             throw GatewayError.badRequest("invalid_body", "unknown field '\(unknown.prefix(64))'")
@@ -41,7 +44,10 @@ struct BatchRoutes {
         guard raw.count <= maxItems else {
             throw GatewayError.tooLarge("batch_too_large", "at most \(maxItems) operations per batch")
         }
-        let items = try raw.enumerated().map { index, value throws(GatewayError) in try Self.item(value, index: index) }
+        let batchCommit = try input.commitLevel
+        let items = try raw.enumerated().map { index, value throws(GatewayError) in
+            try Self.item(value, index: index, batchCommit: batchCommit)
+        }
         let timeoutMs = try input.timeoutMs
         let streaming = BatchMediaType.prefersStreaming(accept: context.request.headers["Accept"])
         let collector = BatchCollector(count: items.count, context: context, streaming: streaming)
@@ -73,28 +79,30 @@ struct BatchRoutes {
         case "put":
             return records.write(
                 item.key, bins: item.bins ?? JSONObject([]), mode: .upsert, expectedGeneration: item.generation,
-                ttl: nil, timeoutMs: timeoutMs
+                ttl: nil, timeoutMs: timeoutMs, commit: item.commit
             ) { completion($0.map { $0.json() }) }
         case "patch":
             return records.patch(
                 item.key, changes: item.bins ?? JSONObject([]), expectedGeneration: item.generation, ttl: nil,
-                timeoutMs: timeoutMs
+                timeoutMs: timeoutMs, commit: item.commit
             ) { completion($0.map { $0.json() }) }
         default:
-            return records.delete(item.key, expectedGeneration: item.generation, timeoutMs: timeoutMs) {
+            return records.delete(
+                item.key, expectedGeneration: item.generation, timeoutMs: timeoutMs, commit: item.commit
+            ) {
                 completion($0.map { _ in nil })
             }
         }
     }
 
-    private static func item(_ value: JSONValue, index: Int) throws(GatewayError) -> Item {
+    private static func item(_ value: JSONValue, index: Int, batchCommit: CommitLevel?) throws(GatewayError) -> Item {
         guard case .object(let fields) = value, case .string(let op)? = fields["op"],
             ["get", "put", "patch", "delete"].contains(op)
         else {
             throw GatewayError.badRequest(
                 "invalid_operation", "operations[\(index)] needs op get, put, patch or delete")
         }
-        let allowed: Set<String> = ["op", "namespace", "set", "key", "bins", "generation"]
+        let allowed: Set<String> = ["op", "namespace", "set", "key", "bins", "generation", "commit"]
         if let unknown = fields.keys.first(where: { !allowed.contains($0) }) {
             throw GatewayError.badRequest(
                 "invalid_operation", "operations[\(index)]: unknown field '\(unknown.prefix(64))'")
@@ -122,8 +130,20 @@ struct BatchRoutes {
         } else if fields["bins"] != nil {
             throw GatewayError.badRequest("invalid_operation", "operations[\(index)]: \(op) takes no bins")
         }
+        var commit = batchCommit
+        if let value = fields["commit"] {
+            guard op != "get" else {
+                throw GatewayError.badRequest("invalid_operation", "operations[\(index)]: get takes no commit")
+            }
+            guard case .string(let text) = value else {
+                throw GatewayError.badRequest(
+                    "invalid_commit", "operations[\(index)].commit must be master or replicas")
+            }
+            commit = try CommitLevel.parse(text, field: "operations[\(index)].commit")
+        }
         return Item(
-            op: op, key: try RecordKey(namespace: namespace, set: set, key: key), bins: bins, generation: generation)
+            op: op, key: try RecordKey(namespace: namespace, set: set, key: key), bins: bins, generation: generation,
+            commit: commit)
     }
 }
 

@@ -65,6 +65,7 @@ struct HealthRoutes {
                     JSONValue.array([.integer(Int64($0.lowerBound)), .integer(Int64($0.upperBound))])
                 }
                 fields.append(("slots", .array(slots)))
+                if node.role == .master { fields.append(("replicas", .integer(Int64(node.replicaCount ?? 0)))) }
             }
             fields += [
                 (

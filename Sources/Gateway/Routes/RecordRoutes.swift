@@ -26,6 +26,7 @@ struct RecordRoutes {
             method: method, operate: operate, parameters: context.parameters, request: context.request)
         let key = request.key
         let timeoutMs = request.timeoutMs
+        let commit = request.commit
         switch request.operation {
         case .read(let bins):
             // The completions capture the responder and the request id, not the whole context.
@@ -54,7 +55,8 @@ struct RecordRoutes {
             let requestID = context.request.id
             let target = context.request.target
             return records.write(
-                key, bins: bins, mode: mode, expectedGeneration: expected, ttl: ttl, timeoutMs: timeoutMs
+                key, bins: bins, mode: mode, expectedGeneration: expected, ttl: ttl, timeoutMs: timeoutMs,
+                commit: commit
             ) { result in
                 switch result {
                 case .success(let written):
@@ -73,22 +75,24 @@ struct RecordRoutes {
                 }
             }
         case .patch(let changes, let expected, let ttl):
-            return records.patch(key, changes: changes, expectedGeneration: expected, ttl: ttl, timeoutMs: timeoutMs) {
-                result in
+            return records.patch(
+                key, changes: changes, expectedGeneration: expected, ttl: ttl, timeoutMs: timeoutMs, commit: commit
+            ) { result in
                 switch result {
                 case .success(let record): context.responder.respond(Self.recordResponse(record, status: 200))
                 case .failure(let error): context.fail(error)
                 }
             }
         case .delete(let expected):
-            return records.delete(key, expectedGeneration: expected, timeoutMs: timeoutMs) { result in
+            return records.delete(key, expectedGeneration: expected, timeoutMs: timeoutMs, commit: commit) { result in
                 switch result {
                 case .success: context.responder.respond(HTTPResponse(status: 204))
                 case .failure(let error): context.fail(error)
                 }
             }
         case .operate(let operations, let ttl):
-            return records.operate(key, operations: operations, ttl: ttl, timeoutMs: timeoutMs) { result in
+            return records.operate(key, operations: operations, ttl: ttl, timeoutMs: timeoutMs, commit: commit) {
+                result in
                 switch result {
                 case .success(let outcome):
                     let body = JSONValue.object(

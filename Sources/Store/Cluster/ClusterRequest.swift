@@ -46,7 +46,7 @@ final class ClusterRequest: DeadlineTarget {
         let attempt = StoreCommand(
             payload: command.payload, asking: asking, idempotent: command.isIdempotent, timeoutMs: deadlineAt - now,
             routing: command.routing, readOnly: command.isReadOnly, leadingReplies: command.leadingReplies,
-            keepsArrayReplyEncoded: command.keepsArrayReplyEncoded
+            keepsArrayReplyEncoded: command.keepsArrayReplyEncoded, waitsForReplicas: command.waitsForReplicas
         ) { [self] result in attemptDidFinish(result) }
         return node.submit(attempt)
     }

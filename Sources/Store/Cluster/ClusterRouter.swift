@@ -177,8 +177,10 @@ final class ClusterRouter {
         map = next
         var ranges: [String: [ClosedRange<Int>]] = [:]
         var roles: [String: NodeRole] = [:]
+        var replicaCounts: [String: Int] = [:]
         for range in next.ranges {
             ranges[range.master.description, default: []].append(range.start...range.end)
+            replicaCounts[range.master.description] = range.replicas.count
             roles[range.master.description] = .master
             for replica in range.replicas where roles[replica.description] == nil {
                 roles[replica.description] = .replica
@@ -193,6 +195,7 @@ final class ClusterRouter {
             if let role = roles[key], role == .master || readFromReplicas {
                 node.role = role
                 node.slotRanges = ranges[key] ?? []
+                node.replicaCount = role == .master ? replicaCounts[key] ?? 0 : 0
                 kept.append(node)
             } else {
                 nodesByAddress[key] = nil

@@ -116,6 +116,21 @@ final class ClientTests: XCTestCase {
         XCTAssertEqual(missing.error.code, "record_not_found")
     }
 
+    func testCommitLevelIsAQueryParameter() async throws {
+        // One redis-server, no replica: commit=replicas is refused and writes nothing.
+        let refused = try await client.putRecord(
+            path: .init(ns: "test", set: "users", key: "erin"), query: .init(commit: .replicas),
+            body: .json(.init(bins: .init(additionalProperties: bins(["name": "Erin"]))))
+        ).conflict.body.json
+        XCTAssertEqual(refused.error.code, "no_replicas")
+        XCTAssertEqual(try servers.redisCLI(["EXISTS", "sg:{test/users/erin}"]), "0")
+        _ = try await client.putRecord(
+            path: .init(ns: "test", set: "users", key: "erin"), query: .init(commit: .master),
+            body: .json(.init(bins: .init(additionalProperties: bins(["name": "Erin"]))))
+        ).created
+        XCTAssertEqual(try servers.redisCLI(["EXISTS", "sg:{test/users/erin}"]), "1")
+    }
+
     func testHeadSaysWhetherARecordExists() async throws {
         _ = try await client.putRecord(
             path: .init(ns: "test", set: "users", key: "dora"),
