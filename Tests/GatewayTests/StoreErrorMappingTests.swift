@@ -161,7 +161,9 @@ final class StoreErrorMappingTests: XCTestCase {
             "--max-conns-per-node", "1", "--max-pipeline-per-conn", "1", "--max-queued-per-node", "1",
             "--store-timeout-ms", "300",
         ])
-        XCTAssertEqual(try gateway.get("/v1/kv/test/s/k").status, 404, "the connection is open")
+        // The kitchen's start-up work shares the one connection: wait until a read has it alone.
+        XCTAssertTrue(
+            eventually(within: 10) { (try? gateway.get("/v1/kv/test/s/k").status) == 404 }, "the connection is open")
         redis.pause()
         defer { redis.resume() }
         var waiting: [RawHTTPClient] = []
