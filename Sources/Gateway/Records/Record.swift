@@ -372,7 +372,20 @@ enum RecordExpiry {
 func integer(_ value: RESPValue?) -> Int? {
     switch value {
     case .integer(let number): Int(number)
-    case .bulkString(let bytes?): Int(String(decoding: bytes, as: UTF8.self))
+    case .bulkString(let bytes?): decimal(bytes)
     default: nil
     }
+}
+
+/// An optionally negative decimal of at most 18 digits, read without building a String.
+private func decimal(_ bytes: [UInt8]) -> Int? {
+    let negative = bytes.first == UInt8(ascii: "-")
+    let digits = negative ? bytes.count - 1 : bytes.count
+    guard digits > 0, digits <= 18 else { return nil }
+    var number = 0
+    for byte in bytes[(negative ? 1 : 0)...] {
+        guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+        number = number * 10 + Int(byte - UInt8(ascii: "0"))
+    }
+    return negative ? -number : number
 }
