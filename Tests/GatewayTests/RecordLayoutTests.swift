@@ -47,16 +47,6 @@ final class RecordLayoutTests: XCTestCase {
         }
     }
 
-    /// Calls of `command` redis has served so far, script calls included (INFO commandstats).
-    private func calls(_ command: String) throws -> Int {
-        let stats = try redis.cli(["INFO", "commandstats"])
-        let prefix = "cmdstat_\(command):calls="
-        guard let line = stats.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix(prefix) }) else {
-            return 0
-        }
-        return Int(line.dropFirst(prefix.count).prefix { $0.isNumber }) ?? 0
-    }
-
     func testExpiryFieldFollowsEveryTTLChange() throws {
         let path = "/v1/kv/test/s/exp"
         let key = "sg:{test/s/exp}"
@@ -164,9 +154,9 @@ final class RecordLayoutTests: XCTestCase {
         let path = "/v1/kv/test/s/cheap"
         XCTAssertEqual(try call("PUT", path + "?ttl=1000", body: #"{"bins":{"a":1,"b":2,"c":3}}"#).status, 201)
         let names = ["hmget", "hset", "hlen", "hkeys", "hdel", "ttl", "pttl", "time", "pexpireat", "persist", "expire"]
-        let before = try names.map(calls)
+        let before = try names.map(redis.commandCalls)
         XCTAssertEqual(try call("PUT", path, body: #"{"bins":{"a":4,"b":5,"c":6}}"#).status, 200)
-        let after = try names.map(calls)
+        let after = try names.map(redis.commandCalls)
         let spent = names.indices.filter { after[$0] != before[$0] }.map { names[$0] }
         XCTAssertEqual(spent, ["hmget", "hset", "hlen"], "a replace with the same bins and the TTL kept")
         XCTAssertEqual(try call("GET", path).json?["generation"] as? Int, 2)

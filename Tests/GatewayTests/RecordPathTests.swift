@@ -31,18 +31,7 @@ final class RecordPathTests: XCTestCase {
         return try (target ?? gateway).request(head + "\r\n" + (body ?? ""))
     }
 
-    /// Calls of `command` redis has served so far (INFO commandstats).
-    private func calls(_ command: String) throws -> Int {
-        let stats = try redis.cli(["INFO", "commandstats"])
-        guard
-            let line = stats.split(whereSeparator: \.isNewline).first(where: {
-                $0.hasPrefix("cmdstat_\(command):calls=")
-            })
-        else {
-            return 0
-        }
-        return Int(line.dropFirst("cmdstat_\(command):calls=".count).prefix { $0.isNumber }) ?? 0
-    }
+    private func calls(_ command: String) throws -> Int { try redis.commandCalls(command) }
 
     func testAReadIsOnePlainCommandWithoutAScriptOrTransaction() throws {
         let path = "/v1/kv/test/users/reader"
