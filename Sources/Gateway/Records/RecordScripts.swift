@@ -11,11 +11,12 @@ internal import RESP
 /// so one HGETALL answers a read with bins, generation and TTL from one instant
 /// (`RecordService.read`). A record written before `_exp` existed has only `_gen` and
 /// bins: reads see that and take its TTL from the key (one more round trip); the next
-/// write through a script adds `_exp`. Every meta field costs every read two reply
+/// write through a script that sets, clears or must look up the TTL adds `_exp`. A TTL
+/// changed behind the gateway's back (EXPIRE sent to redis directly) is not seen by
+/// reads until a write through the gateway sets or clears it. Every meta field costs every read two reply
 /// elements, so there are no more of them (a bin count would save writes an HLEN and
-/// cost reads more). Scripts are called with
-/// EVALSHA (the digest is computed here) and fall back to EVAL once when the store
-/// answers NOSCRIPT.
+/// cost reads more). Scripts are called with EVALSHA (the digest is computed here) and
+/// fall back to EVAL once when the store answers NOSCRIPT.
 ///
 /// Replies: negative first element = refused (-404 missing, -409 exists, -412
 /// generation mismatch, -400 with a message for a bad operation), else success with
