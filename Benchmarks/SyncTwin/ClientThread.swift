@@ -78,15 +78,22 @@ final class ClientThread: RequestParserDelegate, @unchecked Sendable {
         switch RecordExchange.plan(request) {
         case .respond(let response):
             return response
-        case .roundTrip(let trip):
+        case .roundTrip(var trip):
             do {
                 if store == nil { store = try StoreConnection(storeEndpoint) }
-                var reply = try store!.roundTrip(
-                    trip.command, leadingReplies: trip.leadingReplies, keepsArrayEncoded: trip.keepsArrayEncoded)
-                if case .error(let message) = reply, message.hasPrefix("NOSCRIPT"), let retry = trip.retryOnNoScript {
-                    reply = try store!.roundTrip(retry, leadingReplies: 0, keepsArrayEncoded: false)
+                while true {
+                    var reply = try store!.roundTrip(
+                        trip.command, leadingReplies: trip.leadingReplies, keepsArrayEncoded: trip.keepsArrayEncoded)
+                    if case .error(let message) = reply, message.hasPrefix("NOSCRIPT"),
+                        let retry = trip.retryOnNoScript
+                    {
+                        reply = try store!.roundTrip(retry, leadingReplies: 0, keepsArrayEncoded: false)
+                    }
+                    switch trip.answer(to: reply) {
+                    case .response(let response): return response
+                    case .followUp(let next): trip = next
+                    }
                 }
-                return trip.response(to: reply)
             } catch {
                 store?.close()
                 store = nil

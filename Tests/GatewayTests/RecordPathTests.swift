@@ -2,8 +2,8 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// The record path as redis sees it: plain reads are a MULTI/EXEC transaction (no
-/// script), writes keep TTLs and drop stale bins, stored JSON comes back canonical,
+/// The record path as redis sees it: plain reads are one HGETALL or HMGET (no
+/// transaction, no script), writes keep TTLs and drop stale bins, stored JSON comes back canonical,
 /// and a batch of 5,000 reads fits the defaults while `--max-batch-items` lowers the cap.
 final class RecordPathTests: XCTestCase {
     private var redis: RedisServer!
@@ -31,25 +31,15 @@ final class RecordPathTests: XCTestCase {
         return try (target ?? gateway).request(head + "\r\n" + (body ?? ""))
     }
 
-    /// Calls of `command` redis has served so far (INFO commandstats).
-    private func calls(_ command: String) throws -> Int {
-        let stats = try redis.cli(["INFO", "commandstats"])
-        guard
-            let line = stats.split(whereSeparator: \.isNewline).first(where: {
-                $0.hasPrefix("cmdstat_\(command):calls=")
-            })
-        else {
-            return 0
-        }
-        return Int(line.dropFirst("cmdstat_\(command):calls=".count).prefix { $0.isNumber }) ?? 0
-    }
+    private func calls(_ command: String) throws -> Int { try redis.commandCalls(command) }
 
-    func testAReadIsOneTransactionWithoutAScript() throws {
+    func testAReadIsOnePlainCommandWithoutAScriptOrTransaction() throws {
         let path = "/v1/kv/test/users/reader"
         XCTAssertEqual(
             try call("PUT", path + "?ttl=300", body: #"{"bins":{"a":1,"b":"two","c":[true,null]}}"#).status, 201)
         let scriptsBefore = try calls("evalsha") + calls("eval")
         let execsBefore = try calls("exec")
+        let plainReadsBefore = try calls("hgetall") + calls("hmget")
 
         let read = try call("GET", path)
         XCTAssertEqual(read.status, 200)
@@ -68,7 +58,8 @@ final class RecordPathTests: XCTestCase {
         XCTAssertEqual(try call("GET", "/v1/kv/test/users/nobody?bins=a").status, 404)
 
         XCTAssertEqual(try calls("evalsha") + calls("eval"), scriptsBefore, "reads run no script")
-        XCTAssertEqual(try calls("exec"), execsBefore + 5)
+        XCTAssertEqual(try calls("exec"), execsBefore, "reads run no transaction")
+        XCTAssertEqual(try calls("hgetall") + calls("hmget"), plainReadsBefore + 5, "one command per read")
     }
 
     func testStoredJSONComesBackCanonicalAndBadJSONIs502() throws {
@@ -95,7 +86,7 @@ final class RecordPathTests: XCTestCase {
         XCTAssertEqual(replaced.status, 200)
         XCTAssertEqual(replaced.bodyText, #"{"bins":{"b":20,"d":4},"generation":2,"ttl":1000}"#)
         let fields = try redis.cli(["HKEYS", "sg:{test/users/writer}"]).split(separator: "\n").sorted()
-        XCTAssertEqual(fields, ["_gen", "b:b", "b:d"])
+        XCTAssertEqual(fields, ["_exp", "_gen", "b:b", "b:d"])
         let pttl = Int(try redis.cli(["PTTL", "sg:{test/users/writer}"])) ?? 0
         XCTAssertTrue(pttl <= 999_700 && pttl > 990_000, "the expiry is kept, not rounded and set again: \(pttl)")
 
@@ -105,7 +96,8 @@ final class RecordPathTests: XCTestCase {
         XCTAssertEqual(persisted.bodyText, #"{"bins":{"b":22},"generation":4,"ttl":-1}"#)
         XCTAssertEqual(try redis.cli(["TTL", "sg:{test/users/writer}"]), "-1")
         XCTAssertEqual(
-            try redis.cli(["HKEYS", "sg:{test/users/writer}"]).split(separator: "\n").sorted(), ["_gen", "b:b"])
+            try redis.cli(["HKEYS", "sg:{test/users/writer}"]).split(separator: "\n").sorted(),
+            ["_exp", "_gen", "b:b"])
 
         // PATCH: bins in the hash's order, new ones last, removed ones gone.
         let patched = try call("PATCH", path, body: #"{"bins":{"z":1,"b":null,"a":"x"}}"#)

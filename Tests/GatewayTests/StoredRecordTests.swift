@@ -4,7 +4,7 @@ import XCTest
 @testable import Gateway
 @testable import RESP
 
-/// A record read's EXEC reply, kept encoded, to the record JSON: the shapes the store
+/// A record read's reply (HGETALL, HMGET, or the old layout's EXEC), kept encoded, to the record JSON: the shapes the store
 /// can answer, decoded through the same RESPDecoder mode the connection uses.
 final class StoredRecordTests: XCTestCase {
     private func execReply(_ wire: String) throws -> RESPValue {
@@ -65,6 +65,55 @@ final class StoredRecordTests: XCTestCase {
         let reply = try execReply("*2\r\n*4\r\n$4\r\n_gen\r\n$1\r\n1\r\n$3\r\nb:x\r\n$3\r\n{{{\r\n:-1\r\n")
         let record = try XCTUnwrap(try StoredRecord(execReply: reply, selected: nil))
         XCTAssertThrowsError(try json(record))
+    }
+
+    private func lookup(_ wire: String, selected: [String]? = nil, nowMs: Int64 = 1_000_000) throws
+        -> StoredRecord.Lookup
+    {
+        try StoredRecord.lookup(
+            plainReply: try execReply(wire), selected: selected?.map(BinName.fieldBytes), nowMs: nowMs)
+    }
+
+    func testOneHGETALLAnswersWithTheTTLFromTheExpiryField() throws {
+        // Bins before and after the meta fields (a record moved from the old layout has them last).
+        let wire =
+            "*8\r\n$3\r\nb:a\r\n$1\r\n1\r\n$4\r\n_gen\r\n$1\r\n7\r\n$4\r\n_exp\r\n$7\r\n1250400\r\n"
+            + "$3\r\nb:b\r\n$3\r\n\"x\"\r\n"
+        guard case .found(let record) = try lookup(wire) else { return XCTFail("a record") }
+        XCTAssertEqual(record.generation, 7)
+        XCTAssertEqual(try json(record), #"{"bins":{"a":1,"b":"x"},"generation":7,"ttl":250}"#, "250.4 s rounds to 250")
+        guard case .found(let later) = try lookup(wire, nowMs: 1_249_600) else { return XCTFail("a record") }
+        XCTAssertEqual(later.ttl, 1, "0.8 s rounds to 1, as Redis's TTL rounds")
+        guard case .found(let past) = try lookup(wire, nowMs: 1_300_000) else { return XCTFail("a record") }
+        XCTAssertEqual(past.ttl, 0, "a clock ahead of the store's never shows a negative TTL")
+        let never = "*4\r\n$4\r\n_gen\r\n$1\r\n2\r\n$4\r\n_exp\r\n$1\r\n0\r\n"
+        guard case .found(let forever) = try lookup(never) else { return XCTFail("a record") }
+        XCTAssertEqual(try json(forever), #"{"bins":{},"generation":2,"ttl":-1}"#)
+    }
+
+    func testHMGETOfSelectedBinsAfterGenerationAndExpiry() throws {
+        let wire = "*5\r\n$1\r\n3\r\n$7\r\n1010000\r\n$4\r\ntrue\r\n$-1\r\n$3\r\n[1]\r\n"
+        guard case .found(let record) = try lookup(wire, selected: ["a", "missing", "list"]) else {
+            return XCTFail("a record")
+        }
+        XCTAssertEqual(try json(record), #"{"bins":{"a":true,"list":[1]},"generation":3,"ttl":10}"#)
+        guard case .missing = try lookup("*3\r\n$-1\r\n$-1\r\n$-1\r\n", selected: ["a"]) else {
+            return XCTFail("no record")
+        }
+        guard case .oldLayout = try lookup("*3\r\n$1\r\n3\r\n$-1\r\n$1\r\n1\r\n", selected: ["a"]) else {
+            return XCTFail("a record without _exp")
+        }
+    }
+
+    func testNoGenerationIsMissingAndNoExpiryIsTheOldLayout() throws {
+        guard case .missing = try lookup("*0\r\n") else { return XCTFail("no record") }
+        guard case .oldLayout = try lookup("*4\r\n$4\r\n_gen\r\n$1\r\n4\r\n$3\r\nb:a\r\n$1\r\n1\r\n") else {
+            return XCTFail("a record without _exp")
+        }
+        for wire in ["*2\r\n:1\r\n:1\r\n", "*2\r\n$4\r\n_gen\r\n*0\r\n", ":1\r\n"] {
+            XCTAssertThrowsError(try lookup(wire), wire)
+        }
+        XCTAssertThrowsError(try lookup("*1\r\n$1\r\n1\r\n", selected: ["a"]))
     }
 
     func testETagQuotesTheGeneration() {

@@ -69,6 +69,23 @@ final class SyncTwinTests: XCTestCase {
         XCTAssertTrue(gatewayAnswers[0].contains(#""request_id":"r1""#))
     }
 
+    /// A record written before `_exp` existed: both read it again with its TTL (the twin
+    /// through `RecordExchange.Answer.followUp`). Without a TTL, so the two reads, a
+    /// moment apart, show the same one.
+    func testARecordInTheOldLayoutAnswersTheSameBytes() throws {
+        for redis in [gatewayRedis!, twinRedis!] {
+            try redis.cli(["HSET", "sg:{app/users/old}", "_gen", "7", "b:a", "1", "b:b", "\"x\""])
+        }
+        let exchanges: [[String]] = [
+            [get("/v1/kv/app/users/old", id: "o1")], [get("/v1/kv/app/users/old?bins=b", id: "o2")],
+        ]
+        let gatewayAnswers = try answers(port: gateway.port, exchanges)
+        XCTAssertEqual(try answers(port: twin.port, exchanges), gatewayAnswers)
+        XCTAssertEqual(gatewayAnswers.count, 2)
+        XCTAssertTrue(gatewayAnswers[0].hasSuffix(#"{"bins":{"a":1,"b":"x"},"generation":7,"ttl":-1}"#))
+        XCTAssertTrue(gatewayAnswers[1].hasSuffix(#"{"bins":{"b":"x"},"generation":7,"ttl":-1}"#))
+    }
+
     func testConnectionCloseIsHonoured() throws {
         let request = "GET /v1/kv/app/users/nobody HTTP/1.1\r\nHost: t\r\nX-Request-Id: c1\r\nConnection: close\r\n\r\n"
         var results: [String] = []

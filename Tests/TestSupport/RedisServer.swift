@@ -98,6 +98,17 @@ package final class RedisServer: @unchecked Sendable {
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Calls of `command` (lower case) the server has served so far, calls from scripts
+    /// included (INFO commandstats); 0 when it has served none.
+    package func commandCalls(_ command: String) throws -> Int {
+        let prefix = "cmdstat_\(command):calls="
+        let stats = try cli(["INFO", "commandstats"])
+        guard let line = stats.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix(prefix) }) else {
+            return 0
+        }
+        return Int(line.dropFirst(prefix.count).prefix { $0.isNumber }) ?? 0
+    }
+
     /// Clients whose name (CLIENT SETNAME) is `name`.
     package func clientCount(named name: String) throws -> Int {
         try cli(["CLIENT", "LIST"]).split(separator: "\n").filter { $0.contains(" name=\(name) ") }.count

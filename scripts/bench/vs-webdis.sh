@@ -127,7 +127,8 @@ declare -A CALL_LABEL=(
 declare -A PORT_OF PID_OF
 
 # The same record on both sides, each in its gateway's own layout: storegate's hash
-# sg:{test/users/KEY} holds _gen and b:<bin> = the bin's JSON (Sources/Gateway/Records);
+# sg:{test/users/KEY} holds _gen, _exp and b:<bin> = the bin's JSON (Sources/Gateway/Records:
+# a record with _exp is read with one HGETALL);
 # Webdis's w:k1 the three fields as plain strings, as its HSET call writes w:k2.
 seed() {
     local status key
@@ -137,6 +138,8 @@ seed() {
     done
     [ "$(redis-cli -p "$REDIS_PORT" hlen 'sg:{test/users/k1}')" -ge 3 ] ||
         { say "storegate's record is not at sg:{test/users/k1}"; return 1; }
+    [ "$(redis-cli -p "$REDIS_PORT" hexists 'sg:{test/users/k1}' _exp)" = 1 ] ||
+        { say "storegate's record has no _exp: reads would take the old layout's transaction"; return 1; }
     redis-cli -p "$REDIS_PORT" del w:k1 >/dev/null
     redis-cli -p "$REDIS_PORT" hset w:k1 name Alice age 30 city Rome >/dev/null
     [ "$(http GET "${PORT_OF[wd]}" /HSET/w:k2/name/Alice/age/30/city/Rome)" = 200 ] || { say "Webdis HSET failed"; return 1; }

@@ -1,6 +1,10 @@
 internal import JSON
 internal import RESP
 
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
 /// A record as the API shows it: bins, generation and TTL (-1: never expires).
 struct Record {
     var bins: JSONObject
@@ -48,19 +52,84 @@ struct Record {
 }
 
 /// A record as one read found it: the hash's fields and values as stored (bins as
-/// `b:<name>` → JSON text), its generation and its TTL, all from one transaction.
-/// Renders straight to JSON bytes for a single read, or to a `Record` where a
-/// response nests it (batch, scan).
+/// `b:<name>` → JSON text), its generation and its TTL, all from one command (or, for
+/// a record in the old layout, one transaction). Renders straight to JSON bytes for a
+/// single read, or to a `Record` where a response nests it (batch, scan).
 struct StoredRecord {
     let generation: Int
     let ttl: Int
-    /// EXEC's reply as received, at its first part's elements: HGETALL's (field,
-    /// value, …) or HMGET's (the `_gen` value, then one value per `selected` field).
+    /// The reply as received, at the hash's values: HGETALL's (field, value, …) or
+    /// HMGET's (`leadingValues` meta values, then one value per `selected` field).
     private let reply: RESPReader
     private let valueCount: Int
+    private let leadingValues: Int
     private let selected: [[UInt8]]?
 
-    /// From EXEC's reply to `RecordService.read`, kept encoded: nil when there is no such record.
+    /// What one HGETALL (or HMGET `_gen _exp …`) found.
+    enum Lookup {
+        case missing
+        /// A record without `_exp` (written before it existed): its TTL is the key's, read again with `execReply`.
+        case oldLayout
+        case found(StoredRecord)
+    }
+
+    /// The fields a read's HMGET asks for before the selected bins.
+    static let hmgetMetaFields: [[UInt8]] = [Array("_gen".utf8), Array("_exp".utf8)]
+
+    /// From the reply to `RecordService.read`'s HGETALL (`selected` nil) or HMGET of
+    /// `hmgetMetaFields` and the selected bins, kept encoded.
+    static func lookup(plainReply: RESPValue, selected: [[UInt8]]?, nowMs: Int64) throws(GatewayError) -> Lookup {
+        guard case .encodedArray(let bytes) = plainReply else { throw Self.unexpected }
+        var reader = RESPReader(bytes)
+        guard case .array(let count?)? = reader.next() else { throw Self.unexpected }
+        let valuesStart = reader.index
+        var generation: Int?
+        var expiresAt: Int?
+        if selected != nil {
+            guard count >= 2 else { throw Self.unexpected }
+            if case .bulk(let range?)? = reader.nextSkippingContents() { generation = integer(reader.bytes[range]) }
+            if case .bulk(let range?)? = reader.nextSkippingContents() { expiresAt = integer(reader.bytes[range]) }
+        } else {
+            var position = 0
+            while position + 1 < count, generation == nil || expiresAt == nil {
+                position += 2
+                guard case .bulk(let field?)? = reader.nextSkippingContents(),
+                    case .bulk(let value?)? = reader.nextSkippingContents()
+                else { throw Self.unexpected }
+                guard field.count == 4, reader.bytes[field.lowerBound] == UInt8(ascii: "_") else { continue }
+                switch (
+                    reader.bytes[field.lowerBound + 1], reader.bytes[field.lowerBound + 2],
+                    reader.bytes[field.lowerBound + 3]
+                ) {
+                case (UInt8(ascii: "g"), UInt8(ascii: "e"), UInt8(ascii: "n")):
+                    generation = integer(reader.bytes[value])
+                case (UInt8(ascii: "e"), UInt8(ascii: "x"), UInt8(ascii: "p")): expiresAt = integer(reader.bytes[value])
+                default: break
+                }
+            }
+        }
+        guard let generation else { return .missing }
+        guard let expiresAt else { return .oldLayout }
+        return .found(
+            StoredRecord(
+                generation: generation, ttl: RecordExpiry.ttl(expiresAtMs: Int64(expiresAt), nowMs: nowMs),
+                reply: RESPReader(bytes, at: valuesStart), valueCount: count,
+                leadingValues: selected == nil ? 0 : 2, selected: selected))
+    }
+
+    private init(
+        generation: Int, ttl: Int, reply: RESPReader, valueCount: Int, leadingValues: Int, selected: [[UInt8]]?
+    ) {
+        self.generation = generation
+        self.ttl = ttl
+        self.reply = reply
+        self.valueCount = valueCount
+        self.leadingValues = leadingValues
+        self.selected = selected
+    }
+
+    /// From EXEC's reply to `RecordService.readOldLayout` (HGETALL or HMGET `_gen …`,
+    /// then TTL), kept encoded: nil when there is no such record.
     init?(execReply: RESPValue, selected: [[UInt8]]?) throws(GatewayError) {
         guard case .encodedArray(let bytes) = execReply else { throw Self.unexpected }
         var reader = RESPReader(bytes)
@@ -93,6 +162,7 @@ struct StoredRecord {
         self.ttl = Int(ttl)
         self.reply = RESPReader(bytes, at: values.index)
         self.valueCount = values.count
+        self.leadingValues = 1
         self.selected = selected
     }
 
@@ -159,8 +229,8 @@ struct StoredRecord {
                 UnsafeBufferPointer(rebasing: bytes[range])
             }
             if let selected {
-                _ = RESPReader.nextSkippingContents(in: bytes, at: &index)  // the `_gen` value
-                for (position, field) in selected.enumerated() where position + 1 < valueCount {
+                for _ in 0..<leadingValues { _ = RESPReader.nextSkippingContents(in: bytes, at: &index) }
+                for (position, field) in selected.enumerated() where position + leadingValues < valueCount {
                     guard case .bulk(let value?)? = RESPReader.nextSkippingContents(in: bytes, at: &index) else {
                         continue
                     }
@@ -279,12 +349,43 @@ enum JSONText {
     }
 }
 
+/// A record's `_exp` (absolute expiry in Unix milliseconds by the store's clock, 0 =
+/// never) as the TTL the API shows, in whole seconds rounded as Redis's TTL rounds,
+/// by the gateway's clock. Skew between the two clocks shifts the TTL shown by as
+/// much; never below 0 while the store still holds the record.
+enum RecordExpiry {
+    static func ttl(expiresAtMs: Int64, nowMs: Int64 = wallClockMs()) -> Int {
+        guard expiresAtMs > 0 else { return -1 }
+        return Int(max(0, (expiresAtMs - nowMs + 500) / 1000))
+    }
+
+    /// Milliseconds since the Unix epoch.
+    static func wallClockMs() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+}
+
 /// Reads a script reply's integer element (integers come back as RESP integers or,
 /// from HGET, as bulk strings).
 func integer(_ value: RESPValue?) -> Int? {
     switch value {
     case .integer(let number): Int(number)
-    case .bulkString(let bytes?): Int(String(decoding: bytes, as: UTF8.self))
+    case .bulkString(let bytes?): decimal(bytes)
     default: nil
     }
+}
+
+/// An optionally negative decimal of at most 18 digits, read without building a String.
+private func decimal(_ bytes: [UInt8]) -> Int? {
+    let negative = bytes.first == UInt8(ascii: "-")
+    let digits = negative ? bytes.count - 1 : bytes.count
+    guard digits > 0, digits <= 18 else { return nil }
+    var number = 0
+    for byte in bytes[(negative ? 1 : 0)...] {
+        guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+        number = number * 10 + Int(byte - UInt8(ascii: "0"))
+    }
+    return negative ? -number : number
 }

@@ -5,15 +5,17 @@ package import RESP
 /// ordinary records): the commands the records API itself sends, and their replies
 /// decoded, so the key layout and the scripts stay in this module.
 package enum RecordAccess {
-    /// The EVAL that reads every bin of a record, as `GET /v1/kv/{ns}/{set}/{key}` does.
+    /// The HGETALL that reads every bin of a record, as `GET /v1/kv/{ns}/{set}/{key}` does.
     package static func readCommand(namespace: String, set: String, key: String) throws(GatewayError) -> [String] {
         let key = try RecordKey(namespace: namespace, set: set, key: key)
-        return ["EVAL", RecordScripts.read.source, "1", key.redisKey]
+        return ["HGETALL", key.redisKey]
     }
 
-    /// The bins from a reply to `readCommand`; nil when there is no such record.
+    /// The bins from a reply to `readCommand`; nil when there is no such record (no `_gen`).
     package static func bins(fromReadReply reply: RESPValue) throws(GatewayError) -> JSONObject? {
-        guard case .array(let parts?) = reply, parts.count == 3, case .array(let flat?) = parts[2] else { return nil }
+        guard case .array(let flat?) = reply,
+            stride(from: 0, to: flat.count - 1, by: 2).contains(where: { flat[$0].string == "_gen" })
+        else { return nil }
         return try Record.bins(fromFlat: flat)
     }
 

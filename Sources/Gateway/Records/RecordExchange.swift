@@ -27,11 +27,11 @@ package enum RecordExchange {
         package let keepsArrayEncoded: Bool
         /// Sent once when the answer is NOSCRIPT (EVAL with the script's source); its reply answers instead.
         package let retryOnNoScript: [UInt8]?
-        private let render: (Result<RESPValue, GatewayError>) -> HTTPResponse
+        private let render: (Result<RESPValue, GatewayError>) -> Answer
 
         fileprivate init(
             command: [UInt8], leadingReplies: Int, keepsArrayEncoded: Bool, retryOnNoScript: [UInt8]?,
-            render: @escaping (Result<RESPValue, GatewayError>) -> HTTPResponse
+            render: @escaping (Result<RESPValue, GatewayError>) -> Answer
         ) {
             self.command = command
             self.leadingReplies = leadingReplies
@@ -40,16 +40,28 @@ package enum RecordExchange {
             self.render = render
         }
 
-        /// The response to the store's answering reply.
-        package func response(to reply: RESPValue) -> HTTPResponse {
+        /// What the store's answering reply leads to.
+        package func answer(to reply: RESPValue) -> Answer {
             render(GatewayError.result(.success(reply), isWrite: retryOnNoScript != nil))
         }
 
         /// The response when the store connection failed.
         package func responseToLostStore(_ message: String) -> HTTPResponse {
-            render(
+            let answer = render(
                 .failure(GatewayError(status: 503, code: "store_unavailable", message: message, retryAfterSeconds: 1)))
+            // A failure always renders a response; no follow-up trip.
+            guard case .response(let response) = answer else {
+                return ErrorResponse.make(GatewayError.storeReplyError(message), requestID: "")
+            }
+            return response
         }
+    }
+
+    /// What a trip's reply leads to.
+    package enum Answer {
+        case response(HTTPResponse)
+        /// Another trip answers instead (a record in the old layout is read again with its TTL).
+        indirect case followUp(StoreTrip)
     }
 
     /// Built once and only read after that: the twin's threads share it.
@@ -81,40 +93,52 @@ package enum RecordExchange {
         }
     }
 
-    /// `RecordService.read`'s transaction, `RecordRoutes`' rendering.
+    /// `RecordService.read`'s command (and its old-layout transaction), `RecordRoutes`' rendering.
     private static func read(_ key: RecordKey, bins: [String]?, requestID: String) -> StoreTrip {
         let redisKey = key.redisKeyBytes
-        var selected: [[UInt8]]?
-        if let bins {
-            var seen = Set<String>()
-            selected = bins.filter { seen.insert($0).inserted }.map(BinName.fieldBytes)
+        let selected = RecordService.selectedFields(bins)
+        let oldLayout = StoreTrip(
+            command: RecordService.oldLayoutRead(redisKey, selected: selected), leadingReplies: 3,
+            keepsArrayEncoded: true, retryOnNoScript: nil
+        ) { result in
+            .response(
+                render(key, requestID: requestID) { () throws(GatewayError) in
+                    try StoredRecord(execReply: try result.get(), selected: selected)
+                })
         }
-        var encoded = Array("*1\r\n$5\r\nMULTI\r\n".utf8)
-        if let selected {
-            RESPEncoder.appendArrayHeader(3 + selected.count, to: &encoded)
-            RESPEncoder.appendBulk("HMGET", to: &encoded)
-            RESPEncoder.appendBulk(redisKey, to: &encoded)
-            RESPEncoder.appendBulk("_gen", to: &encoded)
-            for field in selected { RESPEncoder.appendBulk(field, to: &encoded) }
-        } else {
-            encoded.append(contentsOf: "*2\r\n$7\r\nHGETALL\r\n".utf8)
-            RESPEncoder.appendBulk(redisKey, to: &encoded)
-        }
-        encoded.append(contentsOf: "*2\r\n$3\r\nTTL\r\n".utf8)
-        RESPEncoder.appendBulk(redisKey, to: &encoded)
-        encoded.append(contentsOf: "*1\r\n$4\r\nEXEC\r\n".utf8)
-        return StoreTrip(command: encoded, leadingReplies: 3, keepsArrayEncoded: true, retryOnNoScript: nil) { result in
-            do throws(GatewayError) {
-                guard let record = try StoredRecord(execReply: try result.get(), selected: selected) else {
-                    let error = GatewayError.notFound("no record \(key.namespace)/\(key.set)/\(key.key.prefix(64))")
-                    return ErrorResponse.make(error, requestID: requestID)
+        return StoreTrip(
+            command: RecordService.plainRead(redisKey, selected: selected), leadingReplies: 0, keepsArrayEncoded: true,
+            retryOnNoScript: nil
+        ) { result in
+            var isOldLayout = false
+            let response = render(key, requestID: requestID) { () throws(GatewayError) in
+                switch try StoredRecord.lookup(
+                    plainReply: try result.get(), selected: selected, nowMs: RecordExpiry.wallClockMs())
+                {
+                case .found(let record): return record
+                case .missing: return nil
+                case .oldLayout:
+                    isOldLayout = true
+                    return nil
                 }
-                var body: [UInt8] = []
-                try record.appendJSON(to: &body)
-                return RecordRoutes.recordResponse(body: body, generation: record.generation, status: 200)
-            } catch {
+            }
+            return isOldLayout ? .followUp(oldLayout) : .response(response)
+        }
+    }
+
+    private static func render(
+        _ key: RecordKey, requestID: String, _ lookup: () throws(GatewayError) -> StoredRecord?
+    ) -> HTTPResponse {
+        do throws(GatewayError) {
+            guard let record = try lookup() else {
+                let error = GatewayError.notFound("no record \(key.namespace)/\(key.set)/\(key.key.prefix(64))")
                 return ErrorResponse.make(error, requestID: requestID)
             }
+            var body: [UInt8] = []
+            try record.appendJSON(to: &body)
+            return RecordRoutes.recordResponse(body: body, generation: record.generation, status: 200)
+        } catch {
+            return ErrorResponse.make(error, requestID: requestID)
         }
     }
 
@@ -135,22 +159,29 @@ package enum RecordExchange {
         RESPEncoder.appendCommand(head: ["EVAL", script.source], arguments, to: &source)
         let trip = StoreTrip(command: command, leadingReplies: 0, keepsArrayEncoded: false, retryOnNoScript: source) {
             result in
-            let written = RecordService.written(result, bins: bins, binsJSON: binsJSON)
-            switch written {
-            case .success(let written):
-                var body: [UInt8] = []
-                written.appendJSON(to: &body)
-                var response = RecordRoutes.recordResponse(
-                    body: body, generation: written.generation, status: written.created ? 201 : 200)
-                if written.created {
-                    let path = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { target[..<$0] } ?? target[...]
-                    response.headers.add(name: "Location", value: String(path))
-                }
-                return response
-            case .failure(let error):
-                return ErrorResponse.make(error, requestID: requestID)
-            }
+            .response(writeResponse(result, bins: bins, binsJSON: binsJSON, target: target, requestID: requestID))
         }
         return .roundTrip(trip)
+    }
+
+    private static func writeResponse(
+        _ result: Result<RESPValue, GatewayError>, bins: JSONObject, binsJSON: [UInt8], target: String,
+        requestID: String
+    ) -> HTTPResponse {
+        let written = RecordService.written(result, bins: bins, binsJSON: binsJSON)
+        switch written {
+        case .success(let written):
+            var body: [UInt8] = []
+            written.appendJSON(to: &body)
+            var response = RecordRoutes.recordResponse(
+                body: body, generation: written.generation, status: written.created ? 201 : 200)
+            if written.created {
+                let path = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { target[..<$0] } ?? target[...]
+                response.headers.add(name: "Location", value: String(path))
+            }
+            return response
+        case .failure(let error):
+            return ErrorResponse.make(error, requestID: requestID)
+        }
     }
 }

@@ -1,16 +1,32 @@
 internal import RESP
 
 /// The Lua scripts that make every record operation atomic in the store. A record is
-/// one hash: `_gen` holds the generation, `b:<bin>` each bin's value as canonical JSON
-/// text; the key's TTL is the record's. Scripts are called with EVALSHA (the digest is
-/// computed here) and fall back to EVAL once when the store answers NOSCRIPT.
+/// one hash:
+///
+///     _gen      generation (1 on create, +1 on every write)
+///     _exp      absolute expiry in Unix milliseconds by the store's clock, 0 = never;
+///               the key's own expiry is set to the same instant (PEXPIREAT)
+///     b:<bin>   each bin's value as canonical JSON text
+///
+/// so one HGETALL answers a read with bins, generation and TTL from one instant
+/// (`RecordService.read`). A record written before `_exp` existed has only `_gen` and
+/// bins: reads see that and take its TTL from the key (one more round trip); the next
+/// write through a script that sets, clears or must look up the TTL adds `_exp`. A TTL
+/// changed behind the gateway's back (EXPIRE sent to redis directly) is not seen by
+/// reads until a write through the gateway sets or clears it. Every meta field costs every read two reply
+/// elements, so there are no more of them (a bin count would save writes an HLEN and
+/// cost reads more). Scripts are called with EVALSHA (the digest is computed here) and
+/// fall back to EVAL once when the store answers NOSCRIPT.
 ///
 /// Replies: negative first element = refused (-404 missing, -409 exists, -412
-/// generation mismatch, -400 with a message for a bad operation), else success;
-/// `ScriptReply` decodes them. Plain reads need no script (`RecordService.read`).
-/// Scripts touch the store as few times as they can: a TTL left as it was is not
-/// set again, and stale bins are looked for only when the hash holds more fields
-/// than the write sent.
+/// generation mismatch, -400 with a message for a bad operation), else success with
+/// the generation and `_exp` (the gateway turns it into a TTL with its own clock);
+/// `ScriptReply` decodes them. Most of a script's cost in the store is Lua's own (an
+/// EVALSHA with a write's arguments costs about 2.5 plain HSETs before it calls
+/// anything; docs/performance.md), and each `redis.call` adds to it: a write that keeps
+/// the TTL reads `_gen _exp`, writes the hash and counts its fields (HKEYS and HDEL
+/// only when bins were left over); TIME and PEXPIREAT (or PERSIST) run only when the
+/// TTL changes.
 struct RecordScript: Sendable {
     let source: String
     let sha: String
@@ -35,21 +51,30 @@ struct RecordScript: Sendable {
 }
 
 enum RecordScripts {
-    /// KEYS[1] record; ARGV: bin fields to read (all when empty). For `RecordAccess`.
-    /// → nil | {gen, ttl, {field, value, …}}
-    static let read = RecordScript(
-        """
-        local gen = redis.call('HGET', KEYS[1], '_gen')
-        if not gen then return false end
-        local ttl = redis.call('TTL', KEYS[1])
-        if #ARGV == 0 then return {gen, ttl, redis.call('HGETALL', KEYS[1])} end
-        local values = redis.call('HMGET', KEYS[1], unpack(ARGV))
-        local out = {}
-        for i, field in ipairs(ARGV) do
-          if values[i] then out[#out + 1] = field; out[#out + 1] = values[i] end
+    /// Lua every writing script starts with. `expiry(old, ttl)`: the `_exp` a write
+    /// leaves and what `apply_expiry` then does to the key's expiry ('' nothing, 'set',
+    /// 'persist'), from the stored `_exp` (nil for a record in the old layout: its PTTL
+    /// is read) and the request's ttl ('' keep, '-1' none, 'N' seconds).
+    private static let expiryFunction = """
+        local function expiry(old, ttl)
+          if ttl == '' and old then return old, '' end
+          if ttl ~= '' and tonumber(ttl) <= 0 then
+            if old == '0' then return '0', '' end
+            return '0', 'persist'
+          end
+          local t = redis.call('TIME')
+          local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+          if ttl ~= '' then return string.format('%.0f', now + tonumber(ttl) * 1000), 'set' end
+          local pttl = redis.call('PTTL', KEYS[1])
+          if pttl < 0 then return '0', '' end
+          return string.format('%.0f', now + pttl), ''
         end
-        return {gen, ttl, out}
-        """)
+        local function apply_expiry(at, action)
+          if action == 'set' then redis.call('PEXPIREAT', KEYS[1], at)
+          elseif action == 'persist' then redis.call('PERSIST', KEYS[1]) end
+        end
+
+        """
 
     /// The record's key never stops existing inside a write script (no DEL then HSET):
     /// in a Redis Cluster slot that is migrating, a script's call on a key that is gone
@@ -57,86 +82,91 @@ enum RecordScripts {
     ///
     /// Create or replace. KEYS[1] record; ARGV: mode ('create' | 'upsert'), expected
     /// generation, 'exists' (If-Match: *) or '', ttl ('' keep, '-1' none, 'N' seconds), then field/value pairs.
-    /// → {-409|-412, gen} | {created 0/1, gen, ttl}
+    /// → {-409|-412, gen} | {created 0/1, gen, _exp}
     static let write = RecordScript(
         """
-        local gen = tonumber(redis.call('HGET', KEYS[1], '_gen') or '0')
+        local meta = redis.call('HMGET', KEYS[1], '_gen', '_exp')
+        local gen = tonumber(meta[1] or '0')
         if ARGV[1] == 'create' and gen > 0 then return {-409, gen} end
         if ARGV[2] == 'exists' then
           if gen == 0 then return {-412, 0} end
         elseif ARGV[2] ~= '' and tonumber(ARGV[2]) ~= gen then return {-412, gen} end
-        redis.call('HSET', KEYS[1], '_gen', gen + 1, unpack(ARGV, 4))
-        if gen > 0 and redis.call('HLEN', KEYS[1]) > (#ARGV - 1) / 2 then
-          local keep = {_gen = true}
+        local count = (#ARGV - 3) / 2
+        local function drop_stale()
+          if redis.call('HLEN', KEYS[1]) <= count + 2 then return end
+          local keep = {_gen = true, _exp = true}
           for i = 4, #ARGV, 2 do keep[ARGV[i]] = true end
-          local stale = {}
+          local gone = {}
           for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
-            if not keep[field] then stale[#stale + 1] = field end
+            if not keep[field] then gone[#gone + 1] = field end
           end
-          redis.call('HDEL', KEYS[1], unpack(stale))
+          redis.call('HDEL', KEYS[1], unpack(gone))
         end
-        local ttl = -1
-        if ARGV[3] == '' then
-          if gen > 0 then ttl = redis.call('TTL', KEYS[1]) end
-        elseif tonumber(ARGV[3]) > 0 then
-          ttl = tonumber(ARGV[3])
-          redis.call('EXPIRE', KEYS[1], ttl)
-        elseif gen > 0 then
-          redis.call('PERSIST', KEYS[1])
+        if gen > 0 and ARGV[3] == '' and meta[2] then
+          -- The common replace: the TTL kept, `_exp` stays as it is.
+          redis.call('HSET', KEYS[1], '_gen', gen + 1, unpack(ARGV, 4))
+          drop_stale()
+          return {0, gen + 1, meta[2]}
         end
-        if gen > 0 then return {0, gen + 1, ttl} end
-        return {1, gen + 1, ttl}
-        """)
+
+        """ + expiryFunction + """
+            local old = meta[2]
+            if gen == 0 then old = '0' end
+            local at, action = old, ''
+            if ARGV[3] ~= '' or not old then at, action = expiry(old, ARGV[3]) end
+            redis.call('HSET', KEYS[1], '_gen', gen + 1, '_exp', at, unpack(ARGV, 4))
+            if gen > 0 then drop_stale() end
+            apply_expiry(at, action)
+            if gen > 0 then return {0, gen + 1, at} end
+            return {1, gen + 1, at}
+            """)
 
     /// Merge. KEYS[1] record; ARGV: expected generation or '', ttl, max bins, max
     /// bytes (bin names + values), then field/value pairs where an empty value removes the bin.
-    /// → {-404|-412|-413, gen} | {-413, gen, 'bytes'} | {1, gen, ttl, {field, value, …}}
+    /// → {-404|-412|-413, gen} | {-413, gen, 'bytes'} | {1, gen, _exp, {field, value, …}}
     static let patch = RecordScript(
-        """
-        local gen = tonumber(redis.call('HGET', KEYS[1], '_gen') or '0')
-        if gen == 0 then
-          if ARGV[1] ~= '' then return {-412, 0} end
-          return {-404, 0}
-        end
-        if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= gen then return {-412, gen} end
-        local flat = redis.call('HGETALL', KEYS[1])
-        local merged, order = {}, {}
-        for i = 1, #flat, 2 do
-          if flat[i] ~= '_gen' then merged[flat[i]] = flat[i + 1]; order[#order + 1] = flat[i] end
-        end
-        local sets, dels = {'_gen', gen + 1}, {}
-        for i = 5, #ARGV, 2 do
-          if ARGV[i + 1] == '' then
-            merged[ARGV[i]] = nil
-            dels[#dels + 1] = ARGV[i]
-          else
-            if merged[ARGV[i]] == nil then order[#order + 1] = ARGV[i] end
-            merged[ARGV[i]] = ARGV[i + 1]
-            sets[#sets + 1] = ARGV[i]
-            sets[#sets + 1] = ARGV[i + 1]
-          end
-        end
-        local count, size = 0, 0
-        for k, v in pairs(merged) do count = count + 1; size = size + #k + #v end
-        if count > tonumber(ARGV[3]) then return {-413, gen} end
-        if size > tonumber(ARGV[4]) then return {-413, gen, 'bytes'} end
-        redis.call('HSET', KEYS[1], unpack(sets))
-        if #dels > 0 then redis.call('HDEL', KEYS[1], unpack(dels)) end
-        local ttl
-        if ARGV[2] == '' then ttl = redis.call('TTL', KEYS[1])
-        elseif tonumber(ARGV[2]) > 0 then
-          ttl = tonumber(ARGV[2])
-          redis.call('EXPIRE', KEYS[1], ttl)
-        else
-          ttl = -1
-          redis.call('PERSIST', KEYS[1])
-        end
-        local out = {}
-        for _, field in ipairs(order) do
-          if merged[field] then out[#out + 1] = field; out[#out + 1] = merged[field] end
-        end
-        return {1, gen + 1, ttl, out}
-        """)
+        expiryFunction + """
+            local function is_bin(field) return string.sub(field, 1, 2) == 'b:' end
+            local flat = redis.call('HGETALL', KEYS[1])
+            local merged, order, meta = {}, {}, {}
+            for i = 1, #flat, 2 do
+              if is_bin(flat[i]) then merged[flat[i]] = flat[i + 1]; order[#order + 1] = flat[i]
+              else meta[flat[i]] = flat[i + 1] end
+            end
+            local gen = tonumber(meta['_gen'] or '0')
+            if gen == 0 then
+              if ARGV[1] ~= '' then return {-412, 0} end
+              return {-404, 0}
+            end
+            if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= gen then return {-412, gen} end
+            local dels = {}
+            for i = 5, #ARGV, 2 do
+              if ARGV[i + 1] == '' then
+                if merged[ARGV[i]] ~= nil then dels[#dels + 1] = ARGV[i] end
+                merged[ARGV[i]] = nil
+              else
+                if merged[ARGV[i]] == nil then order[#order + 1] = ARGV[i] end
+                merged[ARGV[i]] = ARGV[i + 1]
+              end
+            end
+            local count, size = 0, 0
+            for k, v in pairs(merged) do count = count + 1; size = size + #k + #v end
+            if count > tonumber(ARGV[3]) then return {-413, gen} end
+            if size > tonumber(ARGV[4]) then return {-413, gen, 'bytes'} end
+            local at, action = expiry(meta['_exp'], ARGV[2])
+            local sets = {'_gen', gen + 1, '_exp', at}
+            for i = 5, #ARGV, 2 do
+              if ARGV[i + 1] ~= '' then sets[#sets + 1] = ARGV[i]; sets[#sets + 1] = ARGV[i + 1] end
+            end
+            redis.call('HSET', KEYS[1], unpack(sets))
+            if #dels > 0 then redis.call('HDEL', KEYS[1], unpack(dels)) end
+            apply_expiry(at, action)
+            local out = {}
+            for _, field in ipairs(order) do
+              if merged[field] then out[#out + 1] = field; out[#out + 1] = merged[field] end
+            end
+            return {1, gen + 1, at, out}
+            """)
 
     /// KEYS[1] record; ARGV: expected generation or ''. → {-404|-412, gen} | {1, gen}
     static let delete = RecordScript(
@@ -155,95 +185,101 @@ enum RecordScripts {
     /// max bins, max bytes (bin names + values), then triples (op, field, value).
     /// Operations run against a copy of the record; only when every one succeeds (and
     /// the result fits both limits) are the changes written.
-    /// → {-404, 0} | {-400, message} | {-413, gen} | {-413, gen, 'bytes'} | {1, gen, ttl, {result or false, …}}
+    /// → {-404, 0} | {-400, message} | {-413, gen} | {-413, gen, 'bytes'} | {1, gen, _exp, {result or false, …}}
     static let operate = RecordScript(
-        """
-        local function split(text)
-          local items, depth, start, i, n, quoted = {}, 0, 2, 2, #text, false
-          if text == '[]' then return items end
-          while i < n do
-            local c = string.byte(text, i)
-            if quoted then
-              if c == 92 then i = i + 1 elseif c == 34 then quoted = false end
-            elseif c == 34 then quoted = true
-            elseif c == 91 or c == 123 then depth = depth + 1
-            elseif c == 93 or c == 125 then depth = depth - 1
-            elseif c == 44 and depth == 0 then items[#items + 1] = string.sub(text, start, i - 1); start = i + 1 end
-            i = i + 1
-          end
-          items[#items + 1] = string.sub(text, start, n - 1)
-          return items
-        end
-        local function join(items) return '[' .. table.concat(items, ',') .. ']' end
-        local function isList(text) return text ~= nil and string.sub(text, 1, 1) == '[' end
+        expiryFunction + """
+            local function split(text)
+              local items, depth, start, i, n, quoted = {}, 0, 2, 2, #text, false
+              if text == '[]' then return items end
+              while i < n do
+                local c = string.byte(text, i)
+                if quoted then
+                  if c == 92 then i = i + 1 elseif c == 34 then quoted = false end
+                elseif c == 34 then quoted = true
+                elseif c == 91 or c == 123 then depth = depth + 1
+                elseif c == 93 or c == 125 then depth = depth - 1
+                elseif c == 44 and depth == 0 then items[#items + 1] = string.sub(text, start, i - 1); start = i + 1 end
+                i = i + 1
+              end
+              items[#items + 1] = string.sub(text, start, n - 1)
+              return items
+            end
+            local function join(items) return '[' .. table.concat(items, ',') .. ']' end
+            local function isList(text) return text ~= nil and string.sub(text, 1, 1) == '[' end
+            local function is_bin(field) return string.sub(field, 1, 2) == 'b:' end
 
-        local current = {}
-        local flat = redis.call('HGETALL', KEYS[1])
-        for i = 1, #flat, 2 do current[flat[i]] = flat[i + 1] end
-        local gen = tonumber(current['_gen'] or '0')
-        local writes, results = false, {}
-        for i = 4, #ARGV, 3 do
-          local op, field, value = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-          local old = current[field]
-          local result = false
-          if op == 'get' then
-            if gen == 0 and not writes then return {-404, 0} end
-            if field == '' then
-              local all = {}
-              for k, v in pairs(current) do if k ~= '_gen' then all[#all + 1] = k; all[#all + 1] = v end end
-              result = all
-            else result = old or false end
-          elseif op == 'put' then current[field] = value; writes = true
-          elseif op == 'delete_bin' then current[field] = nil; writes = true
-          elseif op == 'touch' then writes = true
-          elseif op == 'incr' then
-            local base = 0
-            if old ~= nil then
-              base = tonumber(old)
-              if base == nil or string.find(old, '[.eE]') then return {-400, 'bin ' .. string.sub(field, 3) .. ' is not an integer'} end
+            local current, meta = {}, {}
+            local flat = redis.call('HGETALL', KEYS[1])
+            for i = 1, #flat, 2 do
+              if is_bin(flat[i]) then current[flat[i]] = flat[i + 1] else meta[flat[i]] = flat[i + 1] end
             end
-            local sum = base + tonumber(value)
-            if sum > 9007199254740991 or sum < -9007199254740991 then return {-400, 'incr result is out of the exact integer range (2^53)'} end
-            current[field] = string.format('%.0f', sum); result = current[field]; writes = true
-          elseif op == 'append' then
-            if old == nil then current[field] = value
-            elseif string.sub(old, 1, 1) ~= '"' then return {-400, 'bin ' .. string.sub(field, 3) .. ' is not a string'}
-            else current[field] = string.sub(old, 1, -2) .. string.sub(value, 2) end
-            result = current[field]; writes = true
-          elseif op == 'list_append' or op == 'set_add' or op == 'set_remove' then
-            local items = {}
-            if old ~= nil then
-              if not isList(old) then return {-400, 'bin ' .. string.sub(field, 3) .. ' is not a list'} end
-              items = split(old)
+            local gen = tonumber(meta['_gen'] or '0')
+            local writes, results = false, {}
+            for i = 4, #ARGV, 3 do
+              local op, field, value = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+              local old = current[field]
+              local result = false
+              if op == 'get' then
+                if gen == 0 and not writes then return {-404, 0} end
+                if field == '' then
+                  local all = {}
+                  for k, v in pairs(current) do all[#all + 1] = k; all[#all + 1] = v end
+                  result = all
+                else result = old or false end
+              elseif op == 'put' then current[field] = value; writes = true
+              elseif op == 'delete_bin' then current[field] = nil; writes = true
+              elseif op == 'touch' then writes = true
+              elseif op == 'incr' then
+                local base = 0
+                if old ~= nil then
+                  base = tonumber(old)
+                  if base == nil or string.find(old, '[.eE]') then return {-400, 'bin ' .. string.sub(field, 3) .. ' is not an integer'} end
+                end
+                local sum = base + tonumber(value)
+                if sum > 9007199254740991 or sum < -9007199254740991 then return {-400, 'incr result is out of the exact integer range (2^53)'} end
+                current[field] = string.format('%.0f', sum); result = current[field]; writes = true
+              elseif op == 'append' then
+                if old == nil then current[field] = value
+                elseif string.sub(old, 1, 1) ~= '"' then return {-400, 'bin ' .. string.sub(field, 3) .. ' is not a string'}
+                else current[field] = string.sub(old, 1, -2) .. string.sub(value, 2) end
+                result = current[field]; writes = true
+              elseif op == 'list_append' or op == 'set_add' or op == 'set_remove' then
+                local items = {}
+                if old ~= nil then
+                  if not isList(old) then return {-400, 'bin ' .. string.sub(field, 3) .. ' is not a list'} end
+                  items = split(old)
+                end
+                if op == 'list_append' then items[#items + 1] = value
+                else
+                  local found = 0
+                  for j, item in ipairs(items) do if item == value then found = j end end
+                  if op == 'set_add' and found == 0 then items[#items + 1] = value end
+                  if op == 'set_remove' and found > 0 then table.remove(items, found) end
+                end
+                current[field] = join(items); result = current[field]; writes = true
+              else return {-400, 'unknown operation ' .. op} end
+              results[#results + 1] = result
             end
-            if op == 'list_append' then items[#items + 1] = value
-            else
-              local found = 0
-              for j, item in ipairs(items) do if item == value then found = j end end
-              if op == 'set_add' and found == 0 then items[#items + 1] = value end
-              if op == 'set_remove' and found > 0 then table.remove(items, found) end
+            local old = meta['_exp']
+            if gen == 0 then old = '0' end
+            if not writes then
+              local at = expiry(old, '')
+              return {1, gen, at, results}
             end
-            current[field] = join(items); result = current[field]; writes = true
-          else return {-400, 'unknown operation ' .. op} end
-          results[#results + 1] = result
-        end
-        local ttl = -1
-        if gen > 0 then ttl = redis.call('TTL', KEYS[1]) end
-        if not writes then return {1, gen, ttl, results} end
-        local count, size = 0, 0
-        for k, v in pairs(current) do if k ~= '_gen' then count = count + 1; size = size + #k + #v end end
-        if count > tonumber(ARGV[2]) then return {-413, gen} end
-        if size > tonumber(ARGV[3]) then return {-413, gen, 'bytes'} end
-        local pairsOut = {'_gen', gen + 1}
-        for k, v in pairs(current) do if k ~= '_gen' then pairsOut[#pairsOut + 1] = k; pairsOut[#pairsOut + 1] = v end end
-        redis.call('HSET', KEYS[1], unpack(pairsOut))
-        for i = 1, #flat, 2 do
-          if current[flat[i]] == nil then redis.call('HDEL', KEYS[1], flat[i]) end
-        end
-        if ARGV[1] ~= '' then
-          ttl = tonumber(ARGV[1])
-          if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) else ttl = -1; redis.call('PERSIST', KEYS[1]) end
-        end
-        return {1, gen + 1, ttl, results}
-        """)
+            local count, size = 0, 0
+            for k, v in pairs(current) do count = count + 1; size = size + #k + #v end
+            if count > tonumber(ARGV[2]) then return {-413, gen} end
+            if size > tonumber(ARGV[3]) then return {-413, gen, 'bytes'} end
+            local at, action = expiry(old, ARGV[1])
+            local pairsOut = {'_gen', gen + 1, '_exp', at}
+            for k, v in pairs(current) do pairsOut[#pairsOut + 1] = k; pairsOut[#pairsOut + 1] = v end
+            redis.call('HSET', KEYS[1], unpack(pairsOut))
+            local gone = {}
+            for i = 1, #flat, 2 do
+              if is_bin(flat[i]) and current[flat[i]] == nil then gone[#gone + 1] = flat[i] end
+            end
+            if #gone > 0 then redis.call('HDEL', KEYS[1], unpack(gone)) end
+            apply_expiry(at, action)
+            return {1, gen + 1, at, results}
+            """)
 }

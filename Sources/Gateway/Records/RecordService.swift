@@ -3,7 +3,7 @@ internal import RESP
 internal import Store
 
 /// Record operations over the store, each one round trip and atomic: a read is one
-/// MULTI/EXEC transaction (HGETALL or HMGET, then TTL), every write one script call.
+/// HGETALL (or HMGET), every write one script call (RecordScripts describes the layout).
 /// Used by the single-record routes, batch and scan alike. Completions run on a later
 /// loop turn; a synchronous refusal (overload) is returned instead.
 final class RecordService {
@@ -66,40 +66,75 @@ final class RecordService {
 
     // MARK: read
 
-    /// MULTI, then HGETALL (or HMGET of `_gen` and the asked bins), TTL, EXEC: bins,
-    /// generation and TTL from one instant, in one write and one round trip. The
-    /// transaction queues before it runs, so a cluster redirect refuses all of it
-    /// (the store answers with the redirect and follows it).
+    /// One HGETALL (or HMGET of `_gen`, `_exp` and the asked bins): bins, generation
+    /// and expiry are fields of one hash, so one plain command reads them from one
+    /// instant, with no transaction and no script. A record in the old layout (no
+    /// `_exp`) is read again with `readOldLayout`.
     func read(
         _ key: RecordKey, bins: [String]?, timeoutMs: UInt64?,
         completion: @escaping (Result<StoredRecord?, GatewayError>) -> Void
     ) -> GatewayError? {
         let redisKey = key.redisKeyBytes
-        var selected: [[UInt8]]?
-        if let bins {
-            var seen = Set<String>()
-            selected = bins.filter { seen.insert($0).inserted }.map(BinName.fieldBytes)
+        let selected = Self.selectedFields(bins)
+        let timeout = timeoutMs ?? store.limits.commandTimeoutMs
+        let command = StoreCommand(
+            encoded: Self.plainRead(redisKey, selected: selected), idempotent: true, timeoutMs: timeout,
+            routing: runner.routing(key: redisKey), readOnly: true, keepsArrayReplyEncoded: true
+        ) { [self] result in
+            let lookup = ScriptRunner.map(result, isWrite: false).flatMap { reply in
+                Result { () throws(GatewayError) in
+                    try StoredRecord.lookup(plainReply: reply, selected: selected, nowMs: RecordExpiry.wallClockMs())
+                }
+            }
+            switch lookup {
+            case .success(.found(let record)): completion(.success(record))
+            case .success(.missing): completion(.success(nil))
+            case .success(.oldLayout):
+                if let refusal = readOldLayout(redisKey, selected: selected, timeoutMs: timeout, completion: completion)
+                {
+                    completion(.failure(refusal))
+                }
+            case .failure(let error): completion(.failure(error))
+            }
         }
+        return store.execute(command).map { GatewayError($0, isWrite: false) }
+    }
+
+    /// The asked bins' fields, each once.
+    static func selectedFields(_ bins: [String]?) -> [[UInt8]]? {
+        guard let bins else { return nil }
+        var seen = Set<String>()
+        return bins.filter { seen.insert($0).inserted }.map(BinName.fieldBytes)
+    }
+
+    /// `HGETALL key`, or `HMGET key _gen _exp <selected…>`.
+    static func plainRead(_ redisKey: [UInt8], selected: [[UInt8]]?) -> [UInt8] {
         var encoded: [UInt8] = []
-        encoded.reserveCapacity(64 + 2 * redisKey.count + (selected?.count ?? 0) * 16)
+        encoded.reserveCapacity(48 + redisKey.count + (selected?.count ?? 0) * 16)
         if let selected {
-            encoded.append(contentsOf: Self.multi)
-            RESPEncoder.appendArrayHeader(3 + selected.count, to: &encoded)
+            RESPEncoder.appendArrayHeader(2 + StoredRecord.hmgetMetaFields.count + selected.count, to: &encoded)
             RESPEncoder.appendBulk("HMGET", to: &encoded)
             RESPEncoder.appendBulk(redisKey, to: &encoded)
-            RESPEncoder.appendBulk("_gen", to: &encoded)
+            for field in StoredRecord.hmgetMetaFields { RESPEncoder.appendBulk(field, to: &encoded) }
             for field in selected { RESPEncoder.appendBulk(field, to: &encoded) }
         } else {
-            encoded.append(contentsOf: Self.multiHgetallHead)
+            encoded.append(contentsOf: Self.hgetallHead)
             RESPEncoder.appendBulk(redisKey, to: &encoded)
         }
-        encoded.append(contentsOf: Self.ttlHead)
-        RESPEncoder.appendBulk(redisKey, to: &encoded)
-        encoded.append(contentsOf: Self.exec)
+        return encoded
+    }
+
+    /// A record written before `_exp` existed keeps its TTL only on the key: MULTI,
+    /// HGETALL (or HMGET of `_gen` and the asked bins), TTL, EXEC reads bins,
+    /// generation and TTL from one instant. The transaction queues before it runs, so a
+    /// cluster redirect refuses all of it (the store answers with the redirect and follows it).
+    private func readOldLayout(
+        _ redisKey: [UInt8], selected: [[UInt8]]?, timeoutMs: UInt64,
+        completion: @escaping (Result<StoredRecord?, GatewayError>) -> Void
+    ) -> GatewayError? {
         let command = StoreCommand(
-            encoded: encoded, idempotent: true, timeoutMs: timeoutMs ?? store.limits.commandTimeoutMs,
-            routing: runner.routing(key: redisKey), readOnly: true, leadingReplies: 3,
-            keepsArrayReplyEncoded: true
+            encoded: Self.oldLayoutRead(redisKey, selected: selected), idempotent: true, timeoutMs: timeoutMs,
+            routing: runner.routing(key: redisKey), readOnly: true, leadingReplies: 3, keepsArrayReplyEncoded: true
         ) { result in
             completion(
                 ScriptRunner.map(result, isWrite: false).flatMap { reply in
@@ -109,8 +144,29 @@ final class RecordService {
         return store.execute(command).map { GatewayError($0, isWrite: false) }
     }
 
+    /// The old layout's read transaction; its reply is EXEC's, after 3 leading replies.
+    static func oldLayoutRead(_ redisKey: [UInt8], selected: [[UInt8]]?) -> [UInt8] {
+        var encoded: [UInt8] = []
+        encoded.reserveCapacity(64 + 2 * redisKey.count + (selected?.count ?? 0) * 16)
+        encoded.append(contentsOf: Self.multi)
+        if let selected {
+            RESPEncoder.appendArrayHeader(3 + selected.count, to: &encoded)
+            RESPEncoder.appendBulk("HMGET", to: &encoded)
+            RESPEncoder.appendBulk(redisKey, to: &encoded)
+            RESPEncoder.appendBulk("_gen", to: &encoded)
+            for field in selected { RESPEncoder.appendBulk(field, to: &encoded) }
+        } else {
+            encoded.append(contentsOf: Self.hgetallHead)
+            RESPEncoder.appendBulk(redisKey, to: &encoded)
+        }
+        encoded.append(contentsOf: Self.ttlHead)
+        RESPEncoder.appendBulk(redisKey, to: &encoded)
+        encoded.append(contentsOf: Self.exec)
+        return encoded
+    }
+
     private static let multi: [UInt8] = Array("*1\r\n$5\r\nMULTI\r\n".utf8)
-    private static let multiHgetallHead: [UInt8] = multi + Array("*2\r\n$7\r\nHGETALL\r\n".utf8)
+    private static let hgetallHead: [UInt8] = Array("*2\r\n$7\r\nHGETALL\r\n".utf8)
     private static let ttlHead: [UInt8] = Array("*2\r\n$3\r\nTTL\r\n".utf8)
     private static let exec: [UInt8] = Array("*1\r\n$4\r\nEXEC\r\n".utf8)
 

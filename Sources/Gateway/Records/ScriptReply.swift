@@ -5,7 +5,7 @@ internal import RESP
 /// success, then the generation and what the script returns besides.
 ///
 ///     {-404, 0}  {-409, gen}  {-412, gen}  {-413, gen}  {-413, gen, 'bytes'}  {-400, message}
-///     {created 0|1, gen, ttl?, payload?}
+///     {created 0|1, gen, _exp?, payload?}
 enum ScriptReply {
     /// -404: no such record.
     case missing
@@ -19,7 +19,8 @@ enum ScriptReply {
     case tooLarge
     /// -400: an operation does not fit the bin's current value.
     case invalidOperation(String)
-    /// Success: `created` is status 1; `ttl` is -1 when the script sends none.
+    /// Success: `created` is status 1; `ttl` from the record's `_exp` by the gateway's
+    /// clock, -1 when it never expires or the script sends none.
     case done(created: Bool, generation: Int, ttl: Int, payload: RESPValue?)
 
     init(_ reply: RESPValue, operation: StaticString) throws(GatewayError) {
@@ -40,7 +41,8 @@ enum ScriptReply {
         case -413: self = parts.count > 2 ? .tooLarge : .tooManyBins
         case 0, 1:
             self = .done(
-                created: status == 1, generation: generation, ttl: parts.count > 2 ? integer(parts[2]) ?? -1 : -1,
+                created: status == 1, generation: generation,
+                ttl: parts.count > 2 ? RecordExpiry.ttl(expiresAtMs: Int64(integer(parts[2]) ?? 0)) : -1,
                 payload: parts.count > 3 ? parts[3] : nil)
         default: throw GatewayError.storeReplyError("unexpected reply to \(operation)")
         }
