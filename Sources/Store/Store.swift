@@ -1,5 +1,6 @@
 package import EventLoop
 package import RESP
+package import TLS
 
 /// The store client facade: the gateway hands it commands with a deadline and gets
 /// either an immediate refusal (overloaded, node down: backpressure the caller can
@@ -26,13 +27,31 @@ package final class Store {
     private let single: Node?
     private let cluster: ClusterRouter?
 
-    package init(loop: Loop, url: StoreURL, limits: StoreLimits = StoreLimits()) throws(StoreError) {
+    /// `tls` applies to `rediss://` URLs (verification on, the system CA store, unless it
+    /// says otherwise); a CA, certificate or key file that cannot be loaded is an
+    /// `invalidConfiguration` error.
+    package init(
+        loop: Loop, url: StoreURL, limits: StoreLimits = StoreLimits(), tls: TLSConfiguration = TLSConfiguration()
+    ) throws(StoreError) {
         self.loop = loop
         self.url = url
         self.limits = limits
+        let context: TLSContext?
+        if url.secure {
+            if case .single(.unix) = url.target {
+                throw StoreError(.invalidConfiguration, "TLS is for TCP store addresses, not unix sockets")
+            }
+            do throws(TLSError) {
+                context = try TLSContext(tls)
+            } catch {
+                throw StoreError(.invalidConfiguration, error.message)
+            }
+        } else {
+            context = nil
+        }
         switch url.target {
         case .single(let address):
-            single = Node(address: address, loop: loop, limits: limits, credentials: url)
+            single = Node(address: address, loop: loop, limits: limits, credentials: url, tls: context)
             cluster = nil
         case .cluster(let seeds):
             guard url.database == 0 else {
@@ -40,7 +59,8 @@ package final class Store {
             }
             single = nil
             cluster = ClusterRouter(
-                loop: loop, limits: limits, credentials: url, seeds: seeds, readFromReplicas: limits.readFromReplicas)
+                loop: loop, limits: limits, credentials: url, tls: context, seeds: seeds,
+                readFromReplicas: limits.readFromReplicas)
         }
     }
 
