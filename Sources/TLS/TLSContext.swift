@@ -57,6 +57,9 @@ package struct TLSError: Error, Equatable, Sendable, CustomStringConvertible {
 package final class TLSContext {
     let raw: OpaquePointer
     package let configuration: TLSConfiguration
+    /// One TLS record's worth of bytes, shared by the sessions (loop thread only): what
+    /// is decrypted or drained passes through here on its way into a caller's buffer.
+    let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 * 1024, alignment: 16)
 
     package init(_ configuration: TLSConfiguration) throws(TLSError) {
         ERR_clear_error()
@@ -97,7 +100,10 @@ package final class TLSContext {
         }
     }
 
-    deinit { SSL_CTX_free(raw) }
+    deinit {
+        SSL_CTX_free(raw)
+        scratch.deallocate()
+    }
 }
 
 /// The oldest queued OpenSSL error as text (the queue is then cleared).

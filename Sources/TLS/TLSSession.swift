@@ -14,6 +14,7 @@ package final class TLSSession {
     private let ssl: OpaquePointer
     private let incoming: OpaquePointer
     private let outgoing: OpaquePointer
+    private let context: TLSContext
     /// The handshake has completed; application data flows.
     package private(set) var isEstablished = false
     /// The name the certificate was checked against, for messages.
@@ -24,6 +25,7 @@ package final class TLSSession {
     /// names (and sent as SNI).
     package init(context: TLSContext, host: String) throws(TLSError) {
         ERR_clear_error()
+        self.context = context
         serverName = context.configuration.serverName ?? host
         guard let ssl = SSL_new(context.raw), let incoming = BIO_new(BIO_s_mem()),
             let outgoing = BIO_new(BIO_s_mem())
@@ -115,15 +117,13 @@ package final class TLSSession {
 
     private func readPlaintext(into plaintext: inout [UInt8]) throws(TLSError) {
         ERR_clear_error()
+        let scratch = context.scratch
         while true {
-            let pending = max(Int(SSL_pending(ssl)), 16 * 1024)
-            let start = plaintext.count
-            plaintext.append(contentsOf: repeatElement(0, count: pending))
-            let read = plaintext.withUnsafeMutableBytes { bytes in
-                SSL_read(ssl, bytes.baseAddress! + start, Int32(pending))
+            let read = SSL_read(ssl, scratch.baseAddress!, Int32(scratch.count))
+            if read > 0 {
+                plaintext.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<Int(read)]))
+                continue
             }
-            plaintext.removeLast(pending - Int(max(read, 0)))
-            if read > 0 { continue }
             let error = SSL_get_error(ssl, read)
             if error == SSL_ERROR_WANT_READ { return }
             throw failure(code: read)
@@ -131,14 +131,12 @@ package final class TLSSession {
     }
 
     private func drain(into output: inout [UInt8]) {
-        let pending = Int(BIO_ctrl_pending(outgoing))
-        guard pending > 0 else { return }
-        let start = output.count
-        output.append(contentsOf: repeatElement(0, count: pending))
-        let read = output.withUnsafeMutableBytes { bytes in
-            BIO_read(outgoing, bytes.baseAddress! + start, Int32(pending))
+        let scratch = context.scratch
+        while BIO_ctrl_pending(outgoing) > 0 {
+            let read = BIO_read(outgoing, scratch.baseAddress!, Int32(scratch.count))
+            guard read > 0 else { return }
+            output.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<Int(read)]))
         }
-        output.removeLast(pending - Int(max(read, 0)))
     }
 
     private func failure(code: Int32) -> TLSError {
