@@ -40,7 +40,8 @@ let package = Package(
         .target(name: "TLS", dependencies: ["COpenSSL"], swiftSettings: strictSettings),
         .target(name: "Store", dependencies: ["EventLoop", "RESP", "TLS"], swiftSettings: strictSettings),
         .target(
-            name: "Gateway", dependencies: ["HTTP", "EventLoop", "Store", "RESP", "JSON"], swiftSettings: strictSettings
+            name: "Gateway", dependencies: ["HTTP", "EventLoop", "Store", "RESP", "JSON", "TLS"],
+            swiftSettings: strictSettings
         ),
         .target(
             name: "Orders", dependencies: ["Gateway", "Store", "EventLoop", "HTTP", "RESP", "JSON"],
