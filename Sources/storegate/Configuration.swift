@@ -57,7 +57,7 @@ struct Configuration {
             Option(
                 flag: "--store",
                 help:
-                    "store URL: redis[s]://[user:pass@]host:port[/db], unix:///path[?db=N] or redis[s]+cluster://h1:p1,h2:p2",
+                    "store URL: redis://[user:pass@]host:port[/db], unix:///path[?db=N] or redis+cluster://h1:p1,h2:p2; rediss:// and rediss+cluster:// for TLS",
                 defaultValue: "redis://127.0.0.1:6379"
             ) { config, value throws(ConfigurationError) in
                 do throws(StoreError) {
