@@ -275,4 +275,7 @@ echo
 echo
 echo "--workers 1 vs 2 (wrk pinned to cpu0; scripts/bench/workers.sh)"
 "$ROOT/scripts/bench/workers.sh" "$STOREGATE"
+echo
+echo "TLS to the store vs plain TCP (scripts/bench/tls.sh, docs/tls.md)"
+"$ROOT/scripts/bench/tls.sh" "$STOREGATE"
 echo "(bench took $(( $(date +%s) - START_TIME )) s after the build)"
