@@ -13,7 +13,8 @@
 #   3. idle keep-alive memory: a fresh server, 5000 then 10000 connections that each
 #      served one request and stay open (scripts/bench/idle_connections.py); VmRSS
 #      growth per connection;
-#   4. a summary table.
+#   4. a summary table; then the records/store, cluster, orders, sync-vs-async, workers
+#      and TLS-vs-plain (scripts/bench/tls.sh) benchmarks.
 # With 2 or more CPUs, servers run pinned to cpu1 and wrk to cpu0 (taskset).
 # BENCH_SECONDS (default 10) sets the length of each wrk run; BENCH_IDLE_COUNTS
 # (default 5000,10000) the idle-connection stages.
