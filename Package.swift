@@ -2,7 +2,7 @@
 import PackageDescription
 
 // One module per step of the data path; see docs/architecture.md (flags:
-// docs/configuration.md). CLibUV and CLLHTTP are pkg-config system libraries: run
+// docs/configuration.md). CLibUV, CLLHTTP and COpenSSL are pkg-config system libraries: run
 // scripts/setup.sh once and build with `--pkg-config-path .deps/lib/pkgconfig`
 // (the scripts do both).
 let strictSettings: [SwiftSetting] = [
@@ -30,20 +30,25 @@ let package = Package(
         .systemLibrary(
             name: "CLLHTTP", pkgConfig: "libllhttp",
             providers: [.apt(["libllhttp-dev"])]),
+        .systemLibrary(
+            name: "COpenSSL", pkgConfig: "libssl",
+            providers: [.apt(["libssl-dev"])]),
         .target(name: "EventLoop", dependencies: ["CLibUV"], swiftSettings: strictSettings),
         .target(name: "JSON", swiftSettings: strictSettings),
         .target(name: "HTTP", dependencies: ["EventLoop", "CLLHTTP", "JSON"], swiftSettings: strictSettings),
         .target(name: "RESP", swiftSettings: strictSettings),
-        .target(name: "Store", dependencies: ["EventLoop", "RESP"], swiftSettings: strictSettings),
+        .target(name: "TLS", dependencies: ["COpenSSL"], swiftSettings: strictSettings),
+        .target(name: "Store", dependencies: ["EventLoop", "RESP", "TLS"], swiftSettings: strictSettings),
         .target(
-            name: "Gateway", dependencies: ["HTTP", "EventLoop", "Store", "RESP", "JSON"], swiftSettings: strictSettings
+            name: "Gateway", dependencies: ["HTTP", "EventLoop", "Store", "RESP", "JSON", "TLS"],
+            swiftSettings: strictSettings
         ),
         .target(
             name: "Orders", dependencies: ["Gateway", "Store", "EventLoop", "HTTP", "RESP", "JSON"],
             // GET /demo's page, compiled into the binary (no resource bundle beside it).
             resources: [.embedInCode("Resources/demo.html")], swiftSettings: strictSettings),
         .executableTarget(
-            name: "storegate", dependencies: ["EventLoop", "HTTP", "Store", "Gateway", "Orders", "JSON"],
+            name: "storegate", dependencies: ["EventLoop", "HTTP", "Store", "Gateway", "Orders", "JSON", "TLS"],
             swiftSettings: strictSettings),
         // The store client alone, for scripts/bench/records_and_store.sh; not in the production binary.
         .executableTarget(
@@ -65,11 +70,11 @@ let package = Package(
         .testTarget(name: "RESPTests", dependencies: ["RESP"], swiftSettings: strictSettings),
         .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: strictSettings),
         .testTarget(
-            name: "StoreTests", dependencies: ["Store", "RESP", "EventLoop", "TestSupport"],
+            name: "StoreTests", dependencies: ["Store", "RESP", "EventLoop", "TestSupport", "TLS"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "ClusterTests",
-            dependencies: ["Store", "RESP", "EventLoop", "TestSupport", "storegate"],
+            dependencies: ["Store", "RESP", "EventLoop", "TestSupport", "storegate", "TLS"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "GatewayTests",

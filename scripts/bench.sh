@@ -7,8 +7,8 @@
 #   2. scripts/bench/vs-webdis.sh: storegate beside Webdis and nginx — record GET, PUT
 #      and /healthz against HGETALL, HSET and `return 200` (wrk and callgrind), RSS per
 #      idle keep-alive connection, a 5,000-key batch; its report also in .bench/;
-#   3. the records-and-store, Redis Cluster, pizzeria, sync-vs-async and --workers
-#      benches (scripts/bench/*.sh), each with its own table.
+#   3. the records-and-store, Redis Cluster, pizzeria, sync-vs-async, --workers and
+#      TLS-vs-plain (scripts/bench/tls.sh) benches (scripts/bench/*.sh), each with its own table.
 # With 2 or more CPUs, servers run pinned to cpu1 and load generators to cpu0.
 # BENCH_SECONDS (default 10) sets the length of each wrk run of step 3.
 set -euo pipefail
@@ -39,4 +39,7 @@ echo
 echo
 echo "--workers 1 vs 2 (wrk pinned to cpu0; scripts/bench/workers.sh)"
 "$ROOT/scripts/bench/workers.sh" "$STOREGATE"
+echo
+echo "TLS to the store vs plain TCP (scripts/bench/tls.sh, docs/tls.md)"
+"$ROOT/scripts/bench/tls.sh" "$STOREGATE"
 echo "(bench took $(( $(date +%s) - START_TIME )) s after the build)"

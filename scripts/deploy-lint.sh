@@ -169,7 +169,8 @@ for k, r in runtime["instrs"]:
 runs = " ".join(rt.get("RUN", []))
 installed = set(re.findall(r"install -y --no-install-recommends ([\w .+-]+?)(?:\s*&&|$)", runs))
 packages = {p for group in installed for p in group.split()}
-check("runtime installs only libuv1", packages == {"libuv1"}, packages)
+# libssl3 and the system CA store: TLS to the store (docs/tls.md).
+check("runtime installs only libuv1, libssl3 and ca-certificates", packages == {"libuv1", "libssl3", "ca-certificates"}, packages)
 check("runtime removes the apt lists", "rm -rf /var/lib/apt/lists/*" in runs)
 user = (rt.get("USER") or [""])[-1]
 uid = user.split(":")[0]

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what storegate needs to build and test, idempotently:
-#   libuv1-dev, pkg-config, redis-server (Debian packages) and llhttp.
+#   libuv1-dev, libssl-dev and openssl (TLS to the store), pkg-config, redis-server (Debian packages) and llhttp.
 # llhttp: the distribution's libllhttp-dev where pkg-config finds it; otherwise
 # (Debian 12) the C sources shipped by node-llhttp are compiled into a static
 # library with a relocatable libllhttp.pc under .deps/ (git-ignored).
@@ -74,7 +74,7 @@ PC
     rm -rf "$PREFIX/build"
 }
 
-install_packages libuv1-dev pkg-config redis-server redis-tools ${EXTRA_PACKAGES[@]+"${EXTRA_PACKAGES[@]}"}
+install_packages libuv1-dev libssl-dev openssl pkg-config redis-server redis-tools ${EXTRA_PACKAGES[@]+"${EXTRA_PACKAGES[@]}"}
 
 export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 if ! pkg-config --exists libllhttp; then

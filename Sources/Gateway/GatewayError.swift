@@ -51,7 +51,7 @@ package struct GatewayError: Error, Equatable, CustomStringConvertible {
         switch error.kind {
         case .overloaded:
             self.init(status: 503, code: "overloaded", message: error.message, retryAfterSeconds: 1)
-        case .nodeDown:
+        case .nodeDown, .certificateRejected:
             self.init(status: 503, code: "store_unavailable", message: error.message, retryAfterSeconds: 1)
         case .closed:
             self.init(status: 503, code: "shutting_down", message: error.message, retryAfterSeconds: 1)

@@ -1,5 +1,6 @@
 internal import EventLoop
 internal import RESP
+internal import TLS
 
 /// One pipelined connection to a store node: the socket, the reply decoder and the
 /// connect deadline. What happens on each event is decided by its
@@ -16,6 +17,11 @@ internal import RESP
 /// No completion runs here: matched commands are settled, and their node delivers the
 /// outcomes on a later loop turn. A connect that fails inside `uv_tcp_connect` is
 /// reported on the next turn too, like one that fails in the connect callback.
+///
+/// Over TLS (`rediss://`) a `TLSSession` sits between the socket and the decoder: reads
+/// are decrypted before they reach the decoder, and the commands written during a
+/// loop turn are sealed into records once, just before that turn's flush; pipelining,
+/// caps and deadlines see plaintext as before.
 final class BackendConnection: SocketStreamDelegate, DeadlineTarget {
     // Changed only by the pure state machine and decoder calls: no run-time exclusivity
     // check (see Node).
@@ -26,6 +32,13 @@ final class BackendConnection: SocketStreamDelegate, DeadlineTarget {
     var deadlineHeapIndex = -1
     /// The stream's delegate reference is unowned: stay alive until its close callback.
     private var keepAliveUntilClosed: BackendConnection?
+    /// Set on connect when the store URL is `rediss://`.
+    private var tls: TLSSession?
+    /// Commands written this turn over TLS, sealed together before the flush.
+    private var unsealed: [UInt8] = []
+    private var sealScheduled = false
+    /// Decrypted bytes of one read, reused.
+    private var plaintext: [UInt8] = []
 
     init(node: Node, loop: Loop) {
         self.node = node
@@ -46,6 +59,14 @@ final class BackendConnection: SocketStreamDelegate, DeadlineTarget {
 
     func connect() {
         node.loop.deadlines.schedule(self, afterMs: node.limits.connectTimeoutMs)
+        if let context = node.tls, case .inet(let host, _) = node.address {
+            do throws(TLSError) {
+                tls = try TLSSession(context: context, host: host)
+            } catch {
+                node.loop.runSoon { [self] in perform(machine.didFailTLS(error.message, certificateRejected: false)) }
+                return
+            }
+        }
         do {
             try stream.connect(to: node.address)
         } catch {
@@ -60,10 +81,10 @@ final class BackendConnection: SocketStreamDelegate, DeadlineTarget {
         command.state = .sent
         command.connection = self
         if command.replicaWait == nil {
-            stream.write { out in command.encode(into: &out, nowMs: 0) }
+            write { out in command.encode(into: &out, nowMs: 0) }
         } else {
             let nowMs = node.loop.nowMs
-            stream.write { out in command.encode(into: &out, nowMs: nowMs) }
+            write { out in command.encode(into: &out, nowMs: nowMs) }
         }
     }
 
@@ -85,10 +106,27 @@ final class BackendConnection: SocketStreamDelegate, DeadlineTarget {
 
     func streamDidConnect(_ stream: SocketStream, error: EventLoopError?) {
         if let error { return perform(machine.didFailConnect("\(error)")) }
-        perform(machine.didConnect(handshakeCommands: handshake.count))
+        perform(machine.didConnect(handshakeCommands: handshake.count, secure: tls != nil))
     }
 
     func streamDidRead(_ stream: SocketStream, bytes: UnsafeRawBufferPointer) {
+        guard let tls else { return decode(bytes) }
+        plaintext.removeAll(keepingCapacity: true)
+        var failure: TLSError?
+        var secured = false
+        stream.write { out in
+            do throws(TLSError) {
+                secured = try tls.receive(bytes, plaintext: &plaintext, output: &out)
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { return didFailTLS(failure) }
+        if secured { perform(machine.didSecure()) }
+        if !plaintext.isEmpty { plaintext.withUnsafeBytes { decode($0) } }
+    }
+
+    private func decode(_ bytes: UnsafeRawBufferPointer) {
         decoder.feed(bytes)
         var freedCapacity = false
         while !machine.isClosed {
@@ -128,17 +166,62 @@ final class BackendConnection: SocketStreamDelegate, DeadlineTarget {
         keepAliveUntilClosed = nil
     }
 
+    // MARK: TLS
+
+    /// Writes plaintext: straight to the socket, or over TLS into this turn's batch.
+    private func write(_ body: (inout [UInt8]) -> Void) {
+        guard tls != nil else { return stream.write(body) }
+        body(&unsealed)
+        guard !sealScheduled else { return }
+        sealScheduled = true
+        node.loop.runSoon { [self] in sealWritten() }
+    }
+
+    /// Seals the turn's commands into records; runs before the loop's flush.
+    private func sealWritten() {
+        sealScheduled = false
+        defer { unsealed.removeAll(keepingCapacity: true) }
+        guard let tls, !machine.isClosed, !unsealed.isEmpty else { return }
+        var failure: TLSError?
+        unsealed.withUnsafeBytes { bytes in
+            stream.write { out in
+                do throws(TLSError) {
+                    try tls.seal(bytes, output: &out)
+                } catch {
+                    failure = error
+                }
+            }
+        }
+        if let failure { didFailTLS(failure) }
+    }
+
+    private func didFailTLS(_ error: TLSError) {
+        perform(machine.didFailTLS(error.message, certificateRejected: error.kind == .certificateRejected))
+    }
+
     // MARK: actions
 
     private func perform(_ action: BackendConnectionStateMachine.Action) {
         switch action {
         case .none, .dropReply:
             break
+        case .startTLS:
+            stream.setNoDelay(true)
+            stream.startReading()
+            var failure: TLSError?
+            stream.write { out in
+                do throws(TLSError) {
+                    try tls?.start(output: &out)
+                } catch {
+                    failure = error
+                }
+            }
+            if let failure { didFailTLS(failure) }
         case .startHandshake:
             if case .tcp = stream.kind { stream.setNoDelay(true) }
             stream.startReading()
             let commands = handshake
-            stream.write { out in
+            write { out in
                 for command in commands { RESPEncoder.appendCommand(command, to: &out) }
             }
         case .becomeReady:

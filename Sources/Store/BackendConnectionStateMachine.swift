@@ -7,9 +7,11 @@ internal import RESP
 /// close), so every transition is table-testable.
 ///
 /// ```
-///  connecting ─didConnect─▶ handshaking(n replies left) ─last OK reply─▶ ready
-///       │                        │ error reply / deadline               │ EOF, write or decode error,
-///       └── connect failed / deadline ──────────┴──────────▶ closed ◀───┘ stuck, close
+///  connecting ─didConnect─▶ [securing: TLS handshake] ─didSecure─▶ handshaking(n replies left)
+///       │                        │ TLS failure                              │ last OK reply
+///       │                        │                 error reply / deadline   ▼
+///       └── connect failed / deadline ──┴──────────────┴──────▶ closed ◀── ready: EOF, write or
+///                                                                          decode error, stuck, close
 /// ```
 /// The FIFO holds one entry per expected reply: a command, a reply to skip (an ASKING
 /// sent in front of its command), or a reply its command draws before its own (MULTI
@@ -19,6 +21,8 @@ internal import RESP
 struct BackendConnectionStateMachine {
     enum State: Equatable {
         case connecting
+        /// The TLS handshake; the store's handshake (n commands) follows.
+        case securing(handshakeCommands: Int)
         case handshaking(repliesLeft: Int)
         case ready
         case closed
@@ -45,7 +49,9 @@ struct BackendConnectionStateMachine {
 
     enum Action {
         case none
-        /// Connected: start reading and write the handshake commands.
+        /// Connected over TLS: start reading and send the ClientHello.
+        case startTLS
+        /// Connected (and secured): start reading and write the handshake commands.
         case startHandshake
         /// The handshake succeeded: cancel the connect deadline; commands may be sent.
         case becomeReady
@@ -86,11 +92,35 @@ struct BackendConnectionStateMachine {
 
     // MARK: connecting
 
-    mutating func didConnect(handshakeCommands: Int) -> Action {
+    mutating func didConnect(handshakeCommands: Int, secure: Bool = false) -> Action {
         guard state == .connecting else { return .none }
         precondition(handshakeCommands > 0, "the handshake always has CLIENT SETNAME")
+        if secure {
+            state = .securing(handshakeCommands: handshakeCommands)
+            return .startTLS
+        }
         state = .handshaking(repliesLeft: handshakeCommands)
         return .startHandshake
+    }
+
+    /// The TLS handshake completed.
+    mutating func didSecure() -> Action {
+        guard case .securing(let commands) = state else { return .none }
+        state = .handshaking(repliesLeft: commands)
+        return .startHandshake
+    }
+
+    /// The TLS handshake or a record failed; a rejected certificate keeps its own kind
+    /// (start-up stops on it), anything else is a node that cannot be reached.
+    mutating func didFailTLS(_ reason: String, certificateRejected: Bool) -> Action {
+        switch state {
+        case .connecting, .securing:
+            close(StoreError(certificateRejected ? .certificateRejected : .nodeDown, "TLS to \(address): \(reason)"))
+        case .handshaking, .ready:
+            close(StoreError(.connectionLost(outcomeUnknown: true), "TLS to \(address): \(reason)"))
+        case .closed:
+            .none
+        }
     }
 
     mutating func didFailConnect(_ reason: String) -> Action {
@@ -100,7 +130,8 @@ struct BackendConnectionStateMachine {
     /// The connect deadline passed: only a connection not yet ready cares.
     mutating func connectDeadlineDidExpire() -> Action {
         switch state {
-        case .connecting, .handshaking: close(StoreError(.nodeDown, "connecting to \(address) timed out"))
+        case .connecting, .securing, .handshaking:
+            close(StoreError(.nodeDown, "connecting to \(address) timed out"))
         case .ready, .closed: .none
         }
     }
@@ -122,7 +153,7 @@ struct BackendConnectionStateMachine {
 
     mutating func didReceive(_ reply: RESPValue) -> Action {
         switch state {
-        case .connecting:
+        case .connecting, .securing:
             return close(StoreError(.protocolError, "\(address) sent a reply before the handshake"))
         case .handshaking(let left):
             if case .error(let message) = reply {

@@ -1,5 +1,6 @@
 package import EventLoop
 internal import RESP
+internal import TLS
 
 /// One store address and everything the gateway holds for it: at most
 /// `maxConnectionsPerNode` pipelined connections (opened lazily, when every open one is
@@ -22,6 +23,8 @@ package final class Node {
     let loop: Loop
     let limits: StoreLimits
     let credentials: StoreURL
+    /// Set when the store URL is `rediss://`: every connection speaks TLS.
+    let tls: TLSContext?
     // The hot fields skip the run-time exclusivity check (it cost about a tenth of a
     // command's instructions): each is changed only by calls that never call out (the
     // state machine, FIFO, counters), on the loop thread, so no two accesses can overlap.
@@ -43,10 +46,11 @@ package final class Node {
     var onConnectionLoss: (() -> Void)?
 
     init(
-        address: SocketAddress, loop: Loop, limits: StoreLimits, credentials: StoreURL, readOnly: Bool = false,
-        random: @escaping () -> Double = { Double.random(in: 0...1) }
+        address: SocketAddress, loop: Loop, limits: StoreLimits, credentials: StoreURL, tls: TLSContext? = nil,
+        readOnly: Bool = false, random: @escaping () -> Double = { Double.random(in: 0...1) }
     ) {
         self.address = address
+        self.tls = tls
         self.loop = loop
         self.limits = limits
         self.credentials = credentials

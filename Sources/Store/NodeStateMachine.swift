@@ -152,7 +152,11 @@ struct NodeStateMachine {
         state = .down(failedConnects: failed)
         let waiting = queue.removeAll().filter(\.isLive)
         queuedCount = 0
-        let kind: StoreError.Kind = error.kind == .authenticationFailed ? .authenticationFailed : .nodeDown
+        let kind: StoreError.Kind =
+            switch error.kind {
+            case .authenticationFailed, .certificateRejected: error.kind
+            default: .nodeDown
+            }
         return .markDown(
             waiting: waiting, error: StoreError(kind, error.message),
             reconnectAfterMs: backoffMs(failedConnects: failed))

@@ -1,5 +1,6 @@
 package import EventLoop
 package import RESP
+package import TLS
 
 /// The store client facade: the gateway hands it commands with a deadline and gets
 /// either an immediate refusal (overloaded, node down: backpressure the caller can
@@ -28,13 +29,31 @@ package final class Store {
     /// Learns the single node's replica count for writes that wait for replicas.
     private let replicaProbe: ReplicaCountProbe?
 
-    package init(loop: Loop, url: StoreURL, limits: StoreLimits = StoreLimits()) throws(StoreError) {
+    /// `tls` applies to `rediss://` URLs (verification on, the system CA store, unless it
+    /// says otherwise); a CA, certificate or key file that cannot be loaded is an
+    /// `invalidConfiguration` error.
+    package init(
+        loop: Loop, url: StoreURL, limits: StoreLimits = StoreLimits(), tls: TLSConfiguration = TLSConfiguration()
+    ) throws(StoreError) {
         self.loop = loop
         self.url = url
         self.limits = limits
+        let context: TLSContext?
+        if url.secure {
+            if case .single(.unix) = url.target {
+                throw StoreError(.invalidConfiguration, "TLS is for TCP store addresses, not unix sockets")
+            }
+            do throws(TLSError) {
+                context = try TLSContext(tls)
+            } catch {
+                throw StoreError(.invalidConfiguration, error.message)
+            }
+        } else {
+            context = nil
+        }
         switch url.target {
         case .single(let address):
-            let node = Node(address: address, loop: loop, limits: limits, credentials: url)
+            let node = Node(address: address, loop: loop, limits: limits, credentials: url, tls: context)
             single = node
             replicaProbe = ReplicaCountProbe(node: node, loop: loop, limits: limits)
             cluster = nil
@@ -45,7 +64,8 @@ package final class Store {
             single = nil
             replicaProbe = nil
             cluster = ClusterRouter(
-                loop: loop, limits: limits, credentials: url, seeds: seeds, readFromReplicas: limits.readFromReplicas)
+                loop: loop, limits: limits, credentials: url, tls: context, seeds: seeds,
+                readFromReplicas: limits.readFromReplicas)
         }
     }
 

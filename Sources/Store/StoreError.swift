@@ -13,6 +13,9 @@ package struct StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case connectionLost(outcomeUnknown: Bool)
         /// AUTH was refused: wrong user or password.
         case authenticationFailed
+        /// The node's TLS certificate failed verification (expired, wrong host, unknown
+        /// CA); the message names the reason. The node is down meanwhile.
+        case certificateRejected
         /// The store sent bytes that are not RESP, or a reply nobody asked for.
         case protocolError
         /// The store is being closed (shutdown).

@@ -1,7 +1,8 @@
 package import EventLoop
 
 /// A parsed `--store` value: `redis://[user:password@]host[:port][/db]`,
-/// `unix:///path/to/socket[?db=N]`, or `redis+cluster://h1:p1,h2:p2` (seed list).
+/// `unix:///path/to/socket[?db=N]`, or `redis+cluster://h1:p1,h2:p2` (seed list);
+/// `rediss://` and `rediss+cluster://` are the same over TLS (`secure`).
 /// Passwords are never part of `description`.
 package struct StoreURL: Equatable, Sendable, CustomStringConvertible {
     package enum Target: Equatable, Sendable {
@@ -13,9 +14,14 @@ package struct StoreURL: Equatable, Sendable, CustomStringConvertible {
     package var user: String?
     package var password: String?
     package var database = 0
+    /// Every connection speaks TLS (docs/tls.md).
+    package var secure = false
 
-    package init(target: Target, user: String? = nil, password: String? = nil, database: Int = 0) {
+    package init(
+        target: Target, user: String? = nil, password: String? = nil, database: Int = 0, secure: Bool = false
+    ) {
         self.target = target
+        self.secure = secure
         self.user = user
         self.password = password
         self.database = database
@@ -42,9 +48,12 @@ package struct StoreURL: Equatable, Sendable, CustomStringConvertible {
             self.init(target: .single(.unix(path: String(path))), database: database)
             return
         }
-        let isCluster = text.hasPrefix("redis+cluster://")
-        guard isCluster || text.hasPrefix("redis://") else {
-            throw StoreError(.invalidConfiguration, "store URL must start with redis://, redis+cluster:// or unix://")
+        let secure = text.hasPrefix("rediss://") || text.hasPrefix("rediss+cluster://")
+        let isCluster = text.hasPrefix("redis+cluster://") || text.hasPrefix("rediss+cluster://")
+        guard isCluster || secure || text.hasPrefix("redis://") else {
+            throw StoreError(
+                .invalidConfiguration,
+                "store URL must start with redis://, rediss://, redis+cluster://, rediss+cluster:// or unix://")
         }
         var rest = Substring(text.drop { $0 != "/" }.dropFirst(2))
         var user: String?
@@ -80,12 +89,14 @@ package struct StoreURL: Equatable, Sendable, CustomStringConvertible {
         }
         guard !addresses.isEmpty else { throw StoreError(.invalidConfiguration, "store URL has no host") }
         guard isCluster || addresses.count == 1 else {
-            throw StoreError(.invalidConfiguration, "several hosts need redis+cluster://")
+            throw StoreError(.invalidConfiguration, "several hosts need redis+cluster:// or rediss+cluster://")
         }
         self.init(
             target: isCluster ? .cluster(addresses) : .single(addresses[0]), user: user, password: password,
-            database: database)
+            database: database, secure: secure)
     }
+
+    private var scheme: String { secure ? "rediss" : "redis" }
 
     /// The URL with any password replaced by `***`.
     package var description: String {
@@ -99,9 +110,9 @@ package struct StoreURL: Equatable, Sendable, CustomStringConvertible {
         case .single(.unix(let path)):
             return "unix://\(path)" + (database == 0 ? "" : "?db=\(database)")
         case .single(let address):
-            return "redis://\(credentials)\(address)" + (database == 0 ? "" : "/\(database)")
+            return "\(scheme)://\(credentials)\(address)" + (database == 0 ? "" : "/\(database)")
         case .cluster(let seeds):
-            return "redis+cluster://\(credentials)" + seeds.map(\.description).joined(separator: ",")
+            return "\(scheme)+cluster://\(credentials)" + seeds.map(\.description).joined(separator: ",")
         }
     }
 }

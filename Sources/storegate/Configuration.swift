@@ -3,6 +3,7 @@ internal import Gateway
 internal import HTTP
 internal import Orders
 internal import Store
+internal import TLS
 
 /// Everything the process can be told, by flag or by environment variable
 /// (`--max-body-bytes` ↔ `STOREGATE_MAX_BODY_BYTES`); a flag wins over the environment.
@@ -12,6 +13,8 @@ struct Configuration {
     var store = (try? StoreURL(parsing: "redis://127.0.0.1:6379"))!
     var limits = HTTPLimits()
     var storeLimits = StoreLimits()
+    /// TLS to the store for rediss:// URLs (TLSOptions.swift).
+    var storeTLS = TLSConfiguration()
     var openAPIPath: String?
     var accessLog = true
     var workers = 1
@@ -56,7 +59,7 @@ struct Configuration {
             Option(
                 flag: "--store",
                 help:
-                    "store URL: redis://[user:pass@]host:port[/db], unix:///path[?db=N] or redis+cluster://h1:p1,h2:p2",
+                    "store URL: redis://[user:pass@]host:port[/db], unix:///path[?db=N] or redis+cluster://h1:p1,h2:p2; rediss:// and rediss+cluster:// for TLS",
                 defaultValue: "redis://127.0.0.1:6379"
             ) { config, value throws(ConfigurationError) in
                 do throws(StoreError) {
@@ -169,7 +172,7 @@ struct Configuration {
                 config, value throws(ConfigurationError) in
                 config.openAPIPath = value
             },
-        ] + securityOptions + kitchenOptions
+        ] + tlsOptions + securityOptions + kitchenOptions
     }
 
     private static func intOption(_ flag: String, _ help: String, _ path: WritableKeyPath<Configuration, Int>) -> Option
@@ -226,6 +229,7 @@ struct Configuration {
             index += 1
         }
         try config.finishSecurity(environment: environment)
+        try config.checkTLS()
         return config
     }
 

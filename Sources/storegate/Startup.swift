@@ -15,7 +15,13 @@ enum Startup {
     static func run(_ configuration: Configuration) throws -> Int32 {
         signal(SIGPIPE, SIG_IGN)
         let loop = try Loop()
-        let store = try Store(loop: loop, url: configuration.store, limits: configuration.storeLimits)
+        let store: Store
+        do throws(StoreError) {
+            store = try Store(
+                loop: loop, url: configuration.store, limits: configuration.storeLimits, tls: configuration.storeTLS)
+        } catch {
+            throw ConfigurationError("--store: \(error.message)")
+        }
         var security = configuration.security
         if configuration.kitchen.enabled { Pizzeria.openDemoPage(in: &security) }
         let gateway = Gateway(
@@ -47,6 +53,7 @@ enum Startup {
                 ("store", configuration.store.description),
             ])
         SecurityAnnouncement.log(configuration.security)
+        TLSAnnouncement.log(store: configuration.store, tls: configuration.storeTLS)
         probeStore(store, shutdown: shutdown)
         if let kitchen = pizzeria?.kitchen {
             pizzeria?.start { Log.info("kitchen_ready", [("resumed", String(kitchen.resumedCount))]) }
@@ -58,7 +65,8 @@ enum Startup {
         return shutdown.exitCode
     }
 
-    /// One PING at start: a wrong password is a configuration error (exit 78); an
+    /// One PING at start: a wrong password is a configuration error (exit 78), a store
+    /// certificate that fails verification stops start-up too (exit 76); an
     /// unreachable store is logged and retried, and /readyz says 503 meanwhile.
     private static func probeStore(_ store: Store, shutdown: Shutdown) {
         let refusal = store.execute(["PING"], idempotent: true) { result in
@@ -70,6 +78,9 @@ enum Startup {
             case .failure(let error) where error.kind == .authenticationFailed:
                 Log.error("store authentication failed (check the user and password in --store): \(error.message)")
                 shutdown.begin(exitCode: 78)
+            case .failure(let error) where error.kind == .certificateRejected:
+                Log.error("store TLS certificate rejected (see docs/tls.md): \(error.message)")
+                shutdown.begin(exitCode: Configuration.certificateRejectedExitCode)
             case .failure(let error):
                 Log.info("store_unreachable", [("store", store.url.description), ("reason", error.message)])
             }

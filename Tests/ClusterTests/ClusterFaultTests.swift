@@ -191,6 +191,13 @@ final class ClusterFailoverTests: XCTestCase {
         defer { cluster.stop() }
         let gateway = try startGateway(cluster)
         defer { gateway.stop() }
+        try checkWritesResumeAfterAMasterIsKilled(cluster, gateway)
+    }
+}
+
+/// The failover case, plain or over TLS (ClusterTLSTests).
+func checkWritesResumeAfterAMasterIsKilled(_ cluster: RedisCluster, _ gateway: GatewayProcess) throws {
+    do {
         let owners = cluster.mastersBySlot()
         let victim = try XCTUnwrap(cluster.masters.first)
         let candidates = (0..<4000).map { "f\($0)" }

@@ -2,7 +2,7 @@ import XCTest
 
 @testable import Gateway
 
-/// SHA-256 against published vectors, the constant-time comparison's results, the
+/// SHA-256 and SHA-1 against published vectors, the constant-time comparison's results, the
 /// key-line parser (and its refusals, which name the line and never the key), and the
 /// route policy table.
 final class SecurityUnitTests: XCTestCase {
@@ -38,6 +38,21 @@ final class SecurityUnitTests: XCTestCase {
             SHA256.hexDigest(String(repeating: "a", count: 1_000_000)),
             "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
         XCTAssertEqual(SHA256.digest("abc").count, 32)
+        XCTAssertEqual(SHA256.digest(Array("abc".utf8)), SHA256.digest("abc"))
+    }
+
+    func testSHA1MatchesPublishedVectorsAndRedis() throws {
+        let vectors: [(String, String)] = [
+            ("", "da39a3ee5e6b4b0d3255bfef95601890afd80709"),
+            ("abc", "a9993e364706816aba3e25717850c26c9cd0d89d"),
+            (
+                "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+                "84983e441c3bd26ebaae4aa1f95129e5e54670f1"
+            ),
+            ("The quick brown fox jumps over the lazy dog", "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12"),
+            (String(repeating: "a", count: 1_000_000), "34aa973cd4c4daa4f61eeb2bdbad27316534016f"),
+        ]
+        for (input, expected) in vectors { XCTAssertEqual(SHA1.hexDigest(input), expected, String(input.prefix(60))) }
     }
 
     func testConstantTimeEqualsComparesWholeInputsOfAnyLength() {

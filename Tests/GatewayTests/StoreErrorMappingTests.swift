@@ -21,6 +21,7 @@ final class StoreErrorMappingTests: XCTestCase {
     private let table: [(StoreError.Kind, Expected)] = [
         (.overloaded, Expected(status: 503, code: "overloaded", retryAfter: 1, inDoubtForWrite: nil)),
         (.nodeDown, Expected(status: 503, code: "store_unavailable", retryAfter: 1, inDoubtForWrite: nil)),
+        (.certificateRejected, Expected(status: 503, code: "store_unavailable", retryAfter: 1, inDoubtForWrite: nil)),
         (.closed, Expected(status: 503, code: "shutting_down", retryAfter: 1, inDoubtForWrite: nil)),
         (
             .timeout(outcomeUnknown: true),

@@ -23,6 +23,7 @@ final class BackendConnectionStateMachineTests: XCTestCase {
     private func describe(_ action: Machine.Action) -> String {
         switch action {
         case .none: "none"
+        case .startTLS: "startTLS"
         case .startHandshake: "startHandshake"
         case .becomeReady: "becomeReady"
         case .dropReply: "dropReply"
@@ -55,6 +56,57 @@ final class BackendConnectionStateMachineTests: XCTestCase {
         XCTAssertTrue(machine.isReady)
     }
 
+    func testTLSHandshakeComesBeforeTheStoreHandshake() {
+        var machine = Machine(address: address, maxConsecutiveTimeouts: 3)
+        XCTAssertEqual(describe(machine.didSecure()), "none", "no TLS before the connect")
+        XCTAssertEqual(describe(machine.didConnect(handshakeCommands: 2, secure: true)), "startTLS")
+        XCTAssertEqual(machine.state, .securing(handshakeCommands: 2))
+        XCTAssertEqual(
+            describe(machine.didReceive(.simpleString("OK"))), "close(protocolError, lost: [], wasReady: false)",
+            "a reply before the TLS handshake completed")
+        machine = Machine(address: address, maxConsecutiveTimeouts: 3)
+        _ = machine.didConnect(handshakeCommands: 2, secure: true)
+        XCTAssertEqual(describe(machine.didSecure()), "startHandshake")
+        XCTAssertEqual(machine.state, .handshaking(repliesLeft: 2))
+        XCTAssertEqual(describe(machine.didSecure()), "none", "a second completion is ignored")
+        _ = machine.didReceive(.simpleString("OK"))
+        XCTAssertEqual(describe(machine.didReceive(.simpleString("OK"))), "becomeReady")
+    }
+
+    func testTLSFailuresCloseWithTheirKindInEachState() {
+        let cases: [(String, Bool, Machine.State?, String)] = [
+            (
+                "securing, certificate", true, .securing(handshakeCommands: 1),
+                "close(certificateRejected, lost: [], wasReady: false)"
+            ),
+            (
+                "securing, bad bytes", false, .securing(handshakeCommands: 1),
+                "close(nodeDown, lost: [], wasReady: false)"
+            ),
+            (
+                "handshaking", false, .handshaking(repliesLeft: 1),
+                "close(connectionLost(outcomeUnknown: true), lost: [], wasReady: false)"
+            ),
+            ("ready", false, .ready, "close(connectionLost(outcomeUnknown: true), lost: [a], wasReady: true)"),
+            ("closed", false, .closed, "none"),
+        ]
+        for (label, rejected, state, expected) in cases {
+            var machine = Machine(address: address, maxConsecutiveTimeouts: 3)
+            switch state {
+            case .handshaking?:
+                _ = machine.didConnect(handshakeCommands: 1, secure: true)
+                _ = machine.didSecure()
+            case .ready?:
+                machine = readyMachine()
+                machine.send(command("a"))
+            case .closed?: _ = machine.close(StoreError(.closed, "closed"))
+            default: _ = machine.didConnect(handshakeCommands: 1, secure: true)
+            }
+            XCTAssertEqual(
+                describe(machine.didFailTLS("bad record mac", certificateRejected: rejected)), expected, label)
+        }
+    }
+
     func testHandshakeRefusalsCloseWithTheirKind() {
         let cases: [(String, String)] = [
             ("WRONGPASS invalid username-password pair", "authenticationFailed"),
@@ -76,6 +128,7 @@ final class BackendConnectionStateMachineTests: XCTestCase {
             var machine = Machine(address: address, maxConsecutiveTimeouts: 3)
             switch state {
             case .connecting: break
+            case .securing: _ = machine.didConnect(handshakeCommands: 2, secure: true)
             case .handshaking: _ = machine.didConnect(handshakeCommands: 2)
             case .ready: machine = readyMachine()
             case .closed: _ = machine.close(StoreError(.closed, "closed"))
@@ -84,6 +137,7 @@ final class BackendConnectionStateMachineTests: XCTestCase {
         }
         let deadline: [(Machine.State, String)] = [
             (.connecting, "close(nodeDown, lost: [], wasReady: false)"),
+            (.securing(handshakeCommands: 2), "close(nodeDown, lost: [], wasReady: false)"),
             (.handshaking(repliesLeft: 2), "close(nodeDown, lost: [], wasReady: false)"),
             (.ready, "none"),
             (.closed, "none"),

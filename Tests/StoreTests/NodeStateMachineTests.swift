@@ -106,14 +106,20 @@ final class NodeStateMachineTests: XCTestCase {
         XCTAssertFalse(machine.openConnectionIfAllowed(), "down: only the reconnect timer opens")
     }
 
-    func testAnAuthenticationRefusalKeepsItsKind() {
-        var machine = Machine(address: address, limits: limits())
-        _ = machine.submit(command(), canSendNow: false)
-        let wrongPassword = StoreError(.authenticationFailed, "WRONGPASS")
-        guard case .markDown(_, let error, _) = machine.connectionDidClose(wasReady: false, error: wrongPassword) else {
-            return XCTFail("down")
+    func testAnAuthenticationRefusalOrARejectedCertificateKeepsItsKind() {
+        for kind in [StoreError.Kind.authenticationFailed, .certificateRejected] {
+            var machine = Machine(address: address, limits: limits())
+            _ = machine.submit(command(), canSendNow: false)
+            let refusal = StoreError(kind, "refused")
+            guard case .markDown(_, let error, _) = machine.connectionDidClose(wasReady: false, error: refusal) else {
+                return XCTFail("down")
+            }
+            XCTAssertEqual(error.kind, kind)
+            guard case .refuse(let later) = machine.submit(command(), canSendNow: false) else {
+                return XCTFail("refused while down")
+            }
+            XCTAssertEqual(later.kind, .nodeDown, "later requests: 503 like any dead node")
         }
-        XCTAssertEqual(error.kind, .authenticationFailed)
     }
 
     func testReconnectProbesBackOffUntilOneIsReady() {

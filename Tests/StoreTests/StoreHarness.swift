@@ -2,6 +2,7 @@ import EventLoop
 import Foundation
 import RESP
 import Store
+import TLS
 import TestSupport
 
 /// Drives a Store on the test thread: commands are submitted, then the loop runs
@@ -12,9 +13,9 @@ final class StoreHarness {
     let store: Store
     private let ticker: EventLoop.Timer
 
-    init(url: String, limits: StoreLimits = StoreLimits()) throws {
+    init(url: String, limits: StoreLimits = StoreLimits(), tls: TLSConfiguration = TLSConfiguration()) throws {
         loop = try Loop()
-        store = try Store(loop: loop, url: StoreURL(parsing: url), limits: limits)
+        store = try Store(loop: loop, url: StoreURL(parsing: url), limits: limits, tls: tls)
         ticker = EventLoop.Timer(loop: loop)
         ticker.start(afterMs: 5, repeatMs: 5) {}
     }

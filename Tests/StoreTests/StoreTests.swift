@@ -2,6 +2,7 @@ import EventLoop
 import Foundation
 import RESP
 import Store
+import TLS
 import TestSupport
 import XCTest
 
@@ -282,5 +283,36 @@ final class StoreTests: XCTestCase {
         for bad in ["http://x", "redis://", "redis://h:99999", "redis://h:1/x", "unix://relative", "redis://a:1,b:2"] {
             XCTAssertThrowsError(try StoreURL(parsing: bad), bad)
         }
+    }
+
+    func testSecureStoreURLs() throws {
+        let single = try StoreURL(parsing: "rediss://app:s%3Acret@cache.example:6380/2")
+        XCTAssertTrue(single.secure)
+        XCTAssertEqual(single.target, .single(.inet(host: "cache.example", port: 6380)))
+        XCTAssertEqual(single.password, "s:cret")
+        XCTAssertEqual(single.database, 2)
+        XCTAssertEqual(single.description, "rediss://app:***@cache.example:6380/2")
+        let cluster = try StoreURL(parsing: "rediss+cluster://a:7000,b:7001")
+        XCTAssertTrue(cluster.secure)
+        XCTAssertEqual(cluster.target, .cluster([.inet(host: "a", port: 7000), .inet(host: "b", port: 7001)]))
+        XCTAssertEqual(cluster.description, "rediss+cluster://a:7000,b:7001")
+        XCTAssertFalse(try StoreURL(parsing: "redis://h:1").secure)
+        XCTAssertThrowsError(try StoreURL(parsing: "rediss://a:1,b:2"), "several hosts need +cluster")
+        let loop = try Loop()
+        XCTAssertThrowsError(
+            try Store(
+                loop: loop, url: StoreURL(parsing: "rediss://h:1"), tls: TLSConfiguration(caFile: "/nonexistent.pem"))
+        ) { error in
+            let message = (error as? StoreError)?.message ?? ""
+            XCTAssertTrue(message.contains("cannot load CA certificates from /nonexistent.pem"), message)
+        }
+        XCTAssertThrowsError(
+            try Store(
+                loop: loop, url: StoreURL(parsing: "rediss://h:1"),
+                tls: TLSConfiguration(certificateFile: "/nonexistent-cert.pem"))
+        ) { error in
+            XCTAssertTrue("\(error)".contains("both the certificate file and the key file"), "\(error)")
+        }
+        XCTAssertEqual(loop.close(), 0)
     }
 }

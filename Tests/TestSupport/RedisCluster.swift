@@ -8,14 +8,19 @@ import Glibc
 /// free loopback port in its own temporary directory, with `--cluster-enabled yes` and
 /// a 2 s node timeout; created with `redis-cli --cluster create … --cluster-replicas 1`
 /// and ready once every node says `cluster_state:ok` and agrees on the slots.
+/// With `tls` every node is TLS-only (`tls-cluster yes`, `tls-replication yes`): the
+/// bus, replication and clients all speak TLS, and the topology gives TLS ports.
 /// `stop()` (or deinit) kills every node and removes the directories.
 package final class RedisCluster: @unchecked Sendable {
     package let servers: [RedisServer]
+    package let tls: TestCertificates?
 
     /// `extraArguments` go to every node (`--repl-diskless-sync-delay 0`: a rejoining
     /// replica syncs at once instead of after Redis's default 5 s).
-    package init(masters: Int = 3, nodeTimeoutMs: Int = 2000, extraArguments: [String] = []) throws {
+    package init(masters: Int = 3, nodeTimeoutMs: Int = 2000, extraArguments: [String] = [], tls: TestCertificates? = nil) throws {
+        self.tls = tls
         var servers: [RedisServer] = []
+        let tlsArguments = tls == nil ? [] : ["--tls-cluster", "yes", "--tls-replication", "yes"]
         for _ in 0..<(masters * 2) {
             servers.append(
                 try RedisServer(
@@ -24,12 +29,16 @@ package final class RedisCluster: @unchecked Sendable {
                         "--cluster-config-file", "nodes.conf",
                         // Its own free bus port: the default (port + 10000) may be taken or past 65535.
                         "--cluster-port", String(freePort()),
-                    ] + extraArguments))
+                    ] + tlsArguments + extraArguments, tls: tls.map { RedisServer.TLSSetup(certificates: $0) }))
         }
         self.servers = servers
+        let cliTLS =
+            tls.map {
+                ["--tls", "--cacert", $0.caFile, "--cert", $0.clientCertificate, "--key", $0.clientKey]
+            } ?? []
         let create = try Self.run(
             "redis-cli",
-            ["--cluster", "create"] + servers.map { "127.0.0.1:\($0.port)" } + [
+            cliTLS + ["--cluster", "create"] + servers.map { "127.0.0.1:\($0.port)" } + [
                 "--cluster-replicas", "1", "--cluster-yes",
             ])
         guard create.status == 0 else { throw TestError("redis-cli --cluster create failed: \(create.output)") }
@@ -47,7 +56,8 @@ package final class RedisCluster: @unchecked Sendable {
     }
 
     package var seedURL: String {
-        "redis+cluster://" + servers.prefix(2).map { "127.0.0.1:\($0.port)" }.joined(separator: ",")
+        (tls == nil ? "redis+cluster://" : "rediss+cluster://")
+            + servers.prefix(2).map { "127.0.0.1:\($0.port)" }.joined(separator: ",")
     }
 
     /// Every live node reports `cluster_state:ok` and all 16384 slots, and every live

@@ -17,10 +17,30 @@ package final class RedisServer: @unchecked Sendable {
     private var process: Process?
     /// More redis-server arguments (the cluster fixture's `--cluster-enabled yes` …).
     private let extraArguments: [String]
+    /// TLS only (`--port 0 --tls-port`), when set.
+    package let tls: TLSSetup?
+
+    /// A TLS-only server: its certificate (one of `certificates`) and whether clients
+    /// must present one (`--tls-auth-clients`).
+    package struct TLSSetup: Sendable {
+        package var certificates: TestCertificates
+        package var certificateFile: String
+        package var requireClientCertificates: Bool
+
+        package init(
+            certificates: TestCertificates, certificateFile: String? = nil, requireClientCertificates: Bool = false
+        ) {
+            self.certificates = certificates
+            self.certificateFile = certificateFile ?? certificates.serverCertificate
+            self.requireClientCertificates = requireClientCertificates
+        }
+    }
 
     package init(
-        password: String? = nil, unixSocket: Bool = false, persistent: Bool = false, extraArguments: [String] = []
+        password: String? = nil, unixSocket: Bool = false, persistent: Bool = false, extraArguments: [String] = [],
+        tls: TLSSetup? = nil
     ) throws {
+        self.tls = tls
         self.persistent = persistent
         self.extraArguments = extraArguments
         port = freePort()
@@ -40,20 +60,28 @@ package final class RedisServer: @unchecked Sendable {
     package var pid: Int32 { process?.processIdentifier ?? -1 }
     package var isRunning: Bool { process?.isRunning ?? false }
     package var url: String {
-        password.map { "redis://:\($0)@127.0.0.1:\(port)" } ?? "redis://127.0.0.1:\(port)"
+        let scheme = tls == nil ? "redis" : "rediss"
+        return password.map { "\(scheme)://:\($0)@127.0.0.1:\(port)" } ?? "\(scheme)://127.0.0.1:\(port)"
     }
 
     package func start() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.locate("redis-server"))
         var arguments = [
-            "--port", String(port), "--bind", "127.0.0.1", "--save", "",
+            "--port", tls == nil ? String(port) : "0", "--bind", "127.0.0.1", "--save", "",
             "--appendonly", persistent ? "yes" : "no", "--appendfsync", "always",
             "--dir", directory.path, "--logfile", directory.appendingPathComponent("redis.log").path,
             "--enable-debug-command", "local", "--daemonize", "no",
         ]
         if let password { arguments += ["--requirepass", password] }
         if let unixSocketPath { arguments += ["--unixsocket", unixSocketPath, "--unixsocketperm", "700"] }
+        if let tls {
+            arguments += [
+                "--tls-port", String(port), "--tls-cert-file", tls.certificateFile, "--tls-key-file",
+                tls.certificates.serverKey, "--tls-ca-cert-file", tls.certificates.caFile, "--tls-auth-clients",
+                tls.requireClientCertificates ? "yes" : "no",
+            ]
+        }
         process.arguments = arguments + extraArguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -88,6 +116,13 @@ package final class RedisServer: @unchecked Sendable {
         cli.executableURL = URL(fileURLWithPath: Self.locate("redis-cli"))
         var base = ["-h", "127.0.0.1", "-p", String(port), "-n", String(database), "--no-auth-warning"]
         if let password { base += ["-a", password] }
+        if let tls {
+            // The test's own checks skip verification: an expired server certificate is a fixture too.
+            base += [
+                "--tls", "--insecure", "--cert", tls.certificates.clientCertificate, "--key",
+                tls.certificates.clientKey,
+            ]
+        }
         cli.arguments = base + ["--raw"] + arguments
         let output = Pipe()
         cli.standardOutput = output

@@ -1,5 +1,6 @@
 internal import EventLoop
 internal import RESP
+internal import TLS
 
 /// Redis Cluster mode of the store: the slot map, one capped pipelined `Node` per
 /// cluster node (created when the topology first names it, retired when it no longer
@@ -15,6 +16,8 @@ final class ClusterRouter {
     let loop: Loop
     let limits: StoreLimits
     let credentials: StoreURL
+    /// Every node's connections speak TLS (`rediss+cluster://`).
+    let tls: TLSContext?
     let seeds: [SocketAddress]
     let readFromReplicas: Bool
     private(set) var map = SlotMap()
@@ -31,7 +34,11 @@ final class ClusterRouter {
     private var closed = false
     private(set) var stats = ClusterStats()
 
-    init(loop: Loop, limits: StoreLimits, credentials: StoreURL, seeds: [SocketAddress], readFromReplicas: Bool) {
+    init(
+        loop: Loop, limits: StoreLimits, credentials: StoreURL, tls: TLSContext?, seeds: [SocketAddress],
+        readFromReplicas: Bool
+    ) {
+        self.tls = tls
         self.loop = loop
         self.limits = limits
         self.credentials = credentials
@@ -76,7 +83,8 @@ final class ClusterRouter {
             return node
         }
         let node = Node(
-            address: address, loop: loop, limits: limits, credentials: credentials, readOnly: readFromReplicas)
+            address: address, loop: loop, limits: limits, credentials: credentials, tls: tls,
+            readOnly: readFromReplicas)
         node.onConnectionLoss = { [weak self] in
             self?.loop.runSoon { [weak self] in self?.requestRefresh() }
         }

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Record GET and PUT over TLS (rediss://) beside plain TCP (redis://), in one run on this
+# machine, by the method of docs/benchmarks.md. It prints figures; it never fails
+# because a figure is poor.
+#
+#   1. installs wrk (scripts/setup.sh) and builds a release storegate into .build-bench/
+#      (unless a binary is given);
+#   2. a throwaway CA and server certificate (openssl, in the temp dir); ONE redis-server
+#      listening on a plain port and a TLS port, so both gateways share the same store;
+#   3. two gateways, one per port (rediss:// verifies the certificate as in production);
+#   4. wrk -t1 -c64 --latency, a warm-up then the median of RUNS runs, for record GET and
+#      record PUT (3 bins) on each: req/s, p50, p99, gateway and redis CPU µs per request
+#      (utime+stime from /proc/PID/stat over the median run);
+#   5. a report on stdout, also written to .bench/tls-DATE.txt.
+# Servers and redis-server run pinned to cpu1, wrk to cpu0 (2+ CPUs).
+#
+# usage: scripts/bench/tls.sh [STOREGATE_BINARY]
+# STOREGATE_BENCH_QUICK=1: 3 s runs, 1 repetition. Every process it starts, and its temp
+# dir, is removed on exit.
+set -euo pipefail
+export LC_NUMERIC=C
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+ROOT="$PWD"
+BENCH="$ROOT/scripts/bench"
+
+if [ "${STOREGATE_BENCH_QUICK:-0}" = 1 ]; then
+    MODE="quick (STOREGATE_BENCH_QUICK=1)" WRK_SECONDS=3 RUNS=1 WARMUP_SECONDS=1
+else
+    MODE="full" WRK_SECONDS=10 RUNS=3 WARMUP_SECONDS=2
+fi
+CONNECTIONS=64
+say() { printf 'tls-bench: %s\n' "$*" >&2; }
+
+./scripts/setup.sh wrk
+if [ $# -ge 1 ]; then
+    STOREGATE="$(realpath "$1")"
+else
+    say "building release storegate into .build-bench/"
+    swift build -c release --product storegate --pkg-config-path .deps/lib/pkgconfig --scratch-path .build-bench
+    STOREGATE="$ROOT/.build-bench/release/storegate"
+fi
+CLK_TCK="$(getconf CLK_TCK)"
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+    SERVER_PIN=(taskset -c 1) CLIENT_PIN=(taskset -c 0)
+    PINNING="storegate and redis-server pinned to cpu1, wrk to cpu0"
+else
+    SERVER_PIN=() CLIENT_PIN=()
+    PINNING="no CPU pinning (fewer than 2 CPUs)"
+fi
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/storegate-tls-bench.XXXXXX")"
+STARTED=()
+stop_pid() {
+    local pid="$1" i kept=() p
+    if kill -TERM "$pid" 2>/dev/null; then
+        for i in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+    for p in ${STARTED[@]+"${STARTED[@]}"}; do [ "$p" = "$pid" ] || kept+=("$p"); done
+    STARTED=(${kept[@]+"${kept[@]}"})
+}
+cleanup() {
+    local pid
+    for pid in ${STARTED[@]+"${STARTED[@]}"}; do stop_pid "$pid"; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+cpu_ticks() {
+    local stat fields
+    stat="$(<"/proc/$1/stat")"
+    stat="${stat##*) }"
+    read -ra fields <<<"$stat"
+    echo $((fields[11] + fields[12]))
+}
+http_status() {  # METHOD PORT PATH [BODY]
+    curl -s -o /dev/null -w '%{http_code}' -X "$1" -H 'Content-Type: application/json' \
+        ${4:+--data "$4"} "http://127.0.0.1:$2$3" || echo 000
+}
+
+# --- 2. certificates and one redis with a plain and a TLS port ---------------------------
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=bench CA" \
+    -keyout "$TMP/ca.key" -out "$TMP/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+    -addext "subjectAltName=IP:127.0.0.1" -keyout "$TMP/server.key" -out "$TMP/server.csr" 2>/dev/null
+openssl x509 -req -in "$TMP/server.csr" -CA "$TMP/ca.pem" -CAkey "$TMP/ca.key" -CAcreateserial -days 2 \
+    -copy_extensions copy -out "$TMP/server.pem" 2>/dev/null
+PLAIN_PORT="$(free_port)" TLS_PORT="$(free_port)"
+"${SERVER_PIN[@]}" redis-server --port "$PLAIN_PORT" --tls-port "$TLS_PORT" --bind 127.0.0.1 --save "" \
+    --appendonly no --dir "$TMP" --logfile "$TMP/redis.log" --tls-cert-file "$TMP/server.pem" \
+    --tls-key-file "$TMP/server.key" --tls-ca-cert-file "$TMP/ca.pem" --tls-auth-clients no &
+REDIS_PID=$!
+STARTED+=("$REDIS_PID")
+for _ in $(seq 1 100); do redis-cli -p "$PLAIN_PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+
+# --- 3. two gateways ------------------------------------------------------------------------
+declare -A PORT_OF PID_OF
+start_gateway() {  # NAME STORE_URL [FLAGS…]
+    local name="$1" url="$2" port i
+    shift 2
+    port="$(free_port)"
+    "${SERVER_PIN[@]}" "$STOREGATE" --listen "127.0.0.1:$port" --store "$url" --access-log off "$@" \
+        >>"$TMP/$name.log" 2>&1 &
+    PID_OF[$name]=$!
+    PORT_OF[$name]="$port"
+    STARTED+=("${PID_OF[$name]}")
+    for i in $(seq 1 100); do
+        [ "$(http_status GET "$port" /readyz)" = 200 ] && return 0
+        sleep 0.1
+    done
+    say "$name did not become ready"; cat "$TMP/$name.log" >&2; return 1
+}
+start_gateway plain "redis://127.0.0.1:$PLAIN_PORT"
+start_gateway tls "rediss://127.0.0.1:$TLS_PORT" --store-tls-ca-file "$TMP/ca.pem"
+RECORD='{"bins":{"name":"Alice","age":30,"city":"Rome"}}'
+for name in plain tls; do
+    status="$(http_status PUT "${PORT_OF[$name]}" "/v1/kv/$name/users/k1" "$RECORD")"
+    [[ "$status" =~ ^20[01]$ ]] || { say "seeding through $name answered $status"; exit 1; }
+done
+
+# --- 4. wrk ---------------------------------------------------------------------------------
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
+wrk_case() {  # GATEWAY METHOD
+    local name="$1" method="$2" url lua=() i g0 r0 g1 r1 specs=()
+    url="http://127.0.0.1:${PORT_OF[$name]}/v1/kv/$name/users/$([ "$method" = GET ] && echo k1 || echo k2)"
+    [ "$method" = PUT ] && lua=(-s "$BENCH/put_one_record.lua")
+    say "wrk: $name $method: warm-up ${WARMUP_SECONDS}s, $RUNS × ${WRK_SECONDS}s"
+    "${CLIENT_PIN[@]}" wrk -t1 -c"$CONNECTIONS" -d"${WARMUP_SECONDS}s" ${lua[@]+"${lua[@]}"} "$url" >/dev/null
+    for i in $(seq 1 "$RUNS"); do
+        g0="$(cpu_ticks "${PID_OF[$name]}")"; r0="$(cpu_ticks "$REDIS_PID")"
+        "${CLIENT_PIN[@]}" wrk -t1 -c"$CONNECTIONS" -d"${WRK_SECONDS}s" --latency ${lua[@]+"${lua[@]}"} "$url" \
+            >"$TMP/$name-$method.wrk$i"
+        g1="$(cpu_ticks "${PID_OF[$name]}")"; r1="$(cpu_ticks "$REDIS_PID")"
+        specs+=("$TMP/$name-$method.wrk$i:$((g1 - g0)):$((r1 - r0))")
+    done
+    python3 "$BENCH/wrk_median.py" --clk-tck "$CLK_TCK" --label "$name-$method" "${specs[@]}" \
+        >"$TMP/$name-$method.stats"
+}
+for method in GET PUT; do for name in plain tls; do wrk_case "$name" "$method"; done; done
+stat_of() { sed -n "s/^$2=//p" "$TMP/$1.stats" 2>/dev/null; }
+
+# --- 5. report ------------------------------------------------------------------------------
+mkdir -p "$ROOT/.bench"
+REPORT="$ROOT/.bench/tls-$(date -u +%Y%m%d-%H%M%S).txt"
+{
+    echo "storegate record GET and PUT: TLS (rediss://) vs plain TCP — $(date -u '+%Y-%m-%d %H:%M UTC'), $MODE"
+    echo "machine: $(nproc) CPUs ($PINNING); load before: $LOAD_BEFORE; $(openssl version)"
+    echo "wrk -t1 -c$CONNECTIONS --latency, median of $RUNS × ${WRK_SECONDS}s; one redis-server (plain and TLS port)"
+    echo
+    printf '%-16s %10s %9s %9s %12s %12s %7s\n' case req/s p50_us p99_us gw_us/req redis_us/req non2xx
+    for method in GET PUT; do
+        for name in plain tls; do
+            key="$name-$method"
+            printf '%-16s %10s %9s %9s %12s %12s %7s\n' "$method $name" "$(stat_of "$key" rps)" \
+                "$(stat_of "$key" p50_us)" "$(stat_of "$key" p99_us)" "$(stat_of "$key" gw_us)" \
+                "$(stat_of "$key" redis_us)" "$(stat_of "$key" non2xx)"
+        done
+        awk -v a="$(stat_of "tls-$method" gw_us)" -v b="$(stat_of "plain-$method" gw_us)" \
+            -v c="$(stat_of "tls-$method" rps)" -v d="$(stat_of "plain-$method" rps)" 'BEGIN {
+            if (b + 0 > 0 && d + 0 > 0)
+                printf "  %s over TLS: gateway CPU %+.1f µs/request (%.2fx), req/s %.2fx\n", "'"$method"'", a - b, a / b, c / d }'
+    done
+} | tee "$REPORT"
+say "report: ${REPORT#"$ROOT"/}"
