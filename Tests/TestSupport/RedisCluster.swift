@@ -17,7 +17,9 @@ package final class RedisCluster: @unchecked Sendable {
 
     /// `extraArguments` go to every node (`--repl-diskless-sync-delay 0`: a rejoining
     /// replica syncs at once instead of after Redis's default 5 s).
-    package init(masters: Int = 3, nodeTimeoutMs: Int = 2000, extraArguments: [String] = [], tls: TestCertificates? = nil) throws {
+    package init(
+        masters: Int = 3, nodeTimeoutMs: Int = 2000, extraArguments: [String] = [], tls: TestCertificates? = nil
+    ) throws {
         self.tls = tls
         var servers: [RedisServer] = []
         let tlsArguments = tls == nil ? [] : ["--tls-cluster", "yes", "--tls-replication", "yes"]
