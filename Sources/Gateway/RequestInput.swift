@@ -17,10 +17,7 @@ package struct RequestInput {
         var query: [String: String] = [:]
         // Found as a byte: a Character search over the whole target costs more than the rest of the parse.
         let target = request.target
-        let hasQuery =
-            target.utf8.withContiguousStorageIfAvailable { $0.contains(UInt8(ascii: "?")) }
-            ?? target.utf8.contains(UInt8(ascii: "?"))
-        guard hasQuery, let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else {
+        guard request.hasQuery, let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else {
             self.query = query
             return
         }

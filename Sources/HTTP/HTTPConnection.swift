@@ -234,7 +234,7 @@ package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestP
                 let needed = before + 256 + response.body.count
                 if out.capacity < needed { out.reserveCapacity(Swift.max(needed, 2 * out.capacity)) }
                 server.serializer.appendHead(
-                    status: response.status, headers: response.headers,
+                    status: response.status, headers: response.headers, entityTag: response.entityTag,
                     contentLength: response.body.count, close: close,
                     requestID: responder.requestID, to: &out)
                 if bodyAllowed { out.append(contentsOf: response.body) }

@@ -227,6 +227,13 @@ package struct HTTPRequest: Sendable {
         return target[..<mark]
     }
 
+    /// Whether the target has a query string (a `?`), found as a byte.
+    package var hasQuery: Bool {
+        let utf8 = target.utf8
+        return utf8.withContiguousStorageIfAvailable { $0.contains(UInt8(ascii: "?")) }
+            ?? utf8.contains(UInt8(ascii: "?"))
+    }
+
     /// The target after `?`, if any.
     package var query: Substring? {
         guard let mark = queryMark else { return nil }
