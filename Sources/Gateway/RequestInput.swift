@@ -115,12 +115,14 @@ package struct RequestInput {
 
     /// The body as a JSON object; requires `Content-Type: application/json`.
     package func jsonObject() throws(GatewayError) -> JSONObject {
-        let header = request.headers["Content-Type"]
-        let contentType =
-            header == "application/json"
-            ? header
-            : header?.split(separator: ";").first.map { String($0).trimmingCharacters(" \t").lowercased() }
-        guard contentType == "application/json" else { throw GatewayError.unsupportedMediaType }
+        // The common exact value is compared in place; anything else is read and normalised.
+        if !request.headers.firstValue(of: "Content-Type", is: "application/json") {
+            let header = request.headers["Content-Type"]
+            let contentType = header?.split(separator: ";").first.map {
+                String($0).trimmingCharacters(" \t").lowercased()
+            }
+            guard contentType == "application/json" else { throw GatewayError.unsupportedMediaType }
+        }
         let value: JSONValue
         do {
             value = try JSONParser.parse(request.body)
