@@ -99,12 +99,14 @@ open class SocketStream: HandleOwner {
         let rc = uv_read_start(
             rawStream,
             { handle, _, buf in
-                let loop = Loop.owner(of: handle!.pointee.loop)
-                buf!.pointee = uv_buf_t(
-                    base: loop.readBuffer.base.assumingMemoryBound(to: CChar.self), len: loop.readBuffer.capacity)
+                let (base, capacity) = Unmanaged<Loop>.fromOpaque(handle!.pointee.loop.pointee.data)
+                    ._withUnsafeGuaranteedRef { ($0.readBuffer.base, $0.readBuffer.capacity) }
+                buf!.pointee = uv_buf_t(base: base.assumingMemoryBound(to: CChar.self), len: capacity)
             },
             { stream, nread, _ in
-                HandleOwner.owner(SocketStream.self, of: stream).didRead(count: nread)
+                // Not retained for the call: an open handle's owner is kept alive until its close callback.
+                let data = UnsafeMutableRawPointer(stream!).assumingMemoryBound(to: uv_handle_t.self).pointee.data!
+                Unmanaged<SocketStream>.fromOpaque(data)._withUnsafeGuaranteedRef { $0.didRead(count: nread) }
             })
         isReading = rc == 0
     }
