@@ -71,7 +71,7 @@ final class ClientThread: RequestParserDelegate, @unchecked Sendable {
 
     func parserDidBeginRequest() {}
     func parserDidParseHead(expectsBody: Bool, expectsContinue: Bool) {}
-    func parserDidParseRequest(_ request: HTTPRequest) -> Bool {
+    func parserDidParseRequest(_ request: consuming HTTPRequest) -> Bool {
         parsed.append(request)
         return false
     }

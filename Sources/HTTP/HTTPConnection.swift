@@ -187,7 +187,7 @@ package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestP
     }
 
     /// Only records the request: it is dispatched once llhttp has returned.
-    package func parserDidParseRequest(_ request: HTTPRequest) -> Bool {
+    package func parserDidParseRequest(_ request: consuming HTTPRequest) -> Bool {
         server.parsedRequest = request
         return true
     }

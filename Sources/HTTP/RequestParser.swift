@@ -9,7 +9,7 @@ package protocol RequestParserDelegate: AnyObject {
     /// A whole request arrived. Return true to pause parsing: `feed` then returns
     /// `.paused` right after this request, and the caller acts on it (and resumes)
     /// once llhttp has returned.
-    func parserDidParseRequest(_ request: HTTPRequest) -> Bool
+    func parserDidParseRequest(_ request: consuming HTTPRequest) -> Bool
 }
 
 /// The llhttp callback table, built once per server and shared by every parser.
@@ -350,7 +350,7 @@ package final class RequestParser {
         building.reset()
         body = []
         isInsideRequest = false
-        return delegate.parserDidParseRequest(request) ? Int32(HPE_PAUSED.rawValue) : 0
+        return delegate.parserDidParseRequest(consume request) ? Int32(HPE_PAUSED.rawValue) : 0
     }
 
     /// The common methods as string literals (no allocation, and comparisons with

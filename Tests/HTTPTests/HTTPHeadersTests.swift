@@ -34,7 +34,7 @@ final class HTTPHeadersTests: XCTestCase {
             var requests: [HTTPRequest] = []
             func parserDidBeginRequest() {}
             func parserDidParseHead(expectsBody: Bool, expectsContinue: Bool) {}
-            func parserDidParseRequest(_ request: HTTPRequest) -> Bool {
+            func parserDidParseRequest(_ request: consuming HTTPRequest) -> Bool {
                 requests.append(request)
                 return false
             }
