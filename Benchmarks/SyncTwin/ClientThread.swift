@@ -42,7 +42,8 @@ final class ClientThread: RequestParserDelegate, @unchecked Sendable {
                 closing = !request.keepAlive
                 let bodyAllowed = request.method != "HEAD" && response.status != 204 && response.status != 304
                 serializer.appendHead(
-                    status: response.status, headers: response.headers, contentLength: response.body.count,
+                    status: response.status, headers: response.headers, entityTag: response.entityTag,
+                    contentLength: response.body.count,
                     close: closing, requestID: request.id, to: &output)
                 if bodyAllowed { output.append(contentsOf: response.body) }
             }
@@ -58,7 +59,8 @@ final class ClientThread: RequestParserDelegate, @unchecked Sendable {
             }
             if !closing, let (response, requestID) = last {
                 serializer.appendHead(
-                    status: response.status, headers: response.headers, contentLength: response.body.count,
+                    status: response.status, headers: response.headers, entityTag: response.entityTag,
+                    contentLength: response.body.count,
                     close: true, requestID: requestID, to: &output)
                 output.append(contentsOf: response.body)
                 closing = true
@@ -69,7 +71,7 @@ final class ClientThread: RequestParserDelegate, @unchecked Sendable {
 
     func parserDidBeginRequest() {}
     func parserDidParseHead(expectsBody: Bool, expectsContinue: Bool) {}
-    func parserDidParseRequest(_ request: HTTPRequest) -> Bool {
+    func parserDidParseRequest(_ request: consuming HTTPRequest) -> Bool {
         parsed.append(request)
         return false
     }

@@ -221,11 +221,12 @@ final class ParserRun: RequestParserDelegate {
         if expectsContinue, !expectsBody { violations.append("100-continue without a body") }
     }
 
-    func parserDidParseRequest(_ request: HTTPRequest) -> Bool {
+    func parserDidParseRequest(_ request: consuming HTTPRequest) -> Bool {
+        let keepAlive = request.keepAlive
         requests.append(request)
         if headsSeen != requests.count { violations.append("request \(requests.count) without its head") }
         if begun != requests.count { violations.append("request \(requests.count) without its begin") }
         // A request that ends the connection stops parsing (as HTTPConnection does).
-        return pauseAfterEach || !request.keepAlive
+        return pauseAfterEach || !keepAlive
     }
 }

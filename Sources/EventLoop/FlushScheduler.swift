@@ -10,6 +10,12 @@ final class FlushScheduler {
     private let idle: UnsafeMutablePointer<uv_idle_t>
     private var deferred: [() -> Void] = []
     private var dirty: [SocketStream] = []
+    /// Emptied output buffers that kept their storage, lent to the next streams written
+    /// to (at most `maxSpareBuffers`, each under `maxSpareCapacity` bytes).
+    private var spareBuffers: [[UInt8]] = []
+    private static let maxSpareBuffers = 64
+    private static let maxSpareCapacity = 16 * 1024
+    private static let spareCapacity = 2048
     private var isOpen = true
     private static let maxRoundsPerTurn = 16
 
@@ -34,6 +40,26 @@ final class FlushScheduler {
 
     func markDirty(_ stream: SocketStream) {
         dirty.append(stream)
+    }
+
+    /// An empty buffer with room for a typical response or batch of commands.
+    func takeSpareBuffer() -> [UInt8] {
+        if let buffer = spareBuffers.popLast() { return buffer }
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(Self.spareCapacity)
+        return buffer
+    }
+
+    /// Takes `buffer`'s storage (leaving it empty, with none) to lend again, unless the
+    /// spares are full or it grew large.
+    func giveBackBuffer(_ buffer: inout [UInt8]) {
+        guard spareBuffers.count < Self.maxSpareBuffers, buffer.capacity <= Self.maxSpareCapacity else {
+            buffer = []
+            return
+        }
+        buffer.removeAll(keepingCapacity: true)
+        spareBuffers.append(buffer)
+        buffer = []
     }
 
     private func didPrepare() {
@@ -69,6 +95,7 @@ final class FlushScheduler {
         isOpen = false
         deferred.removeAll()
         dirty.removeAll()
+        spareBuffers.removeAll()
         let prepare = self.prepare
         let idle = self.idle
         uv_close(UnsafeMutableRawPointer(prepare).assumingMemoryBound(to: uv_handle_t.self)) { handle in

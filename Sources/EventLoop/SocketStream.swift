@@ -27,8 +27,8 @@ extension SocketStreamDelegate {
 /// Writes append to `pending` and mark the stream dirty; the loop's flush scheduler
 /// calls `flush()` once per turn, which tries one synchronous write and hands any
 /// remainder to a single outstanding `uv_write`. Reads land in the loop-wide slab.
-/// After the output is fully written the buffer is released, so an idle stream holds
-/// no output memory. Open so that an owner with one per client connection can be the
+/// After the output is fully written the buffer goes back to the flush scheduler's
+/// spares, so an idle stream holds no output memory and a busy one allocates none. Open so that an owner with one per client connection can be the
 /// stream itself (one object per connection, not two); every member is final.
 open class SocketStream: HandleOwner {
     package enum Kind { case tcp, pipe, tty }
@@ -99,12 +99,14 @@ open class SocketStream: HandleOwner {
         let rc = uv_read_start(
             rawStream,
             { handle, _, buf in
-                let loop = Loop.owner(of: handle!.pointee.loop)
-                buf!.pointee = uv_buf_t(
-                    base: loop.readBuffer.base.assumingMemoryBound(to: CChar.self), len: loop.readBuffer.capacity)
+                let (base, capacity) = Unmanaged<Loop>.fromOpaque(handle!.pointee.loop.pointee.data)
+                    ._withUnsafeGuaranteedRef { ($0.readBuffer.base, $0.readBuffer.capacity) }
+                buf!.pointee = uv_buf_t(base: base.assumingMemoryBound(to: CChar.self), len: capacity)
             },
             { stream, nread, _ in
-                HandleOwner.owner(SocketStream.self, of: stream).didRead(count: nread)
+                // Not retained for the call: an open handle's owner is kept alive until its close callback.
+                let data = UnsafeMutableRawPointer(stream!).assumingMemoryBound(to: uv_handle_t.self).pointee.data!
+                Unmanaged<SocketStream>.fromOpaque(data)._withUnsafeGuaranteedRef { $0.didRead(count: nread) }
             })
         isReading = rc == 0
     }
@@ -130,21 +132,25 @@ open class SocketStream: HandleOwner {
 
     package final func write(_ bytes: some Sequence<UInt8>) {
         guard !isClosed else { return }
-        pending.append(contentsOf: bytes)
         markDirty()
+        pending.append(contentsOf: bytes)
     }
 
     /// Lets the caller serialise straight into the output buffer.
     package final func write(_ body: (inout [UInt8]) -> Void) {
         guard !isClosed else { return }
-        body(&pending)
         markDirty()
+        body(&pending)
     }
 
+    /// The first write of a turn also borrows an output buffer from the scheduler's
+    /// spares (empty, with capacity), so a response costs no allocation.
     private final func markDirty() {
         guard !isDirty else { return }
         isDirty = true
-        loop.scheduler.markDirty(self)
+        let scheduler = loop.scheduler!
+        if pending.capacity == 0 { pending = scheduler.takeSpareBuffer() }
+        scheduler.markDirty(self)
     }
 
     /// Called by the flush scheduler once per loop turn; callable directly when needed.
@@ -157,7 +163,7 @@ open class SocketStream: HandleOwner {
             return uv_try_write(rawStream, &buf, 1)
         }
         if written == Int32(pending.count) {
-            pending = []
+            loop.scheduler.giveBackBuffer(&pending)
             delegate?.streamDidFlush(self)
             return
         }
@@ -166,7 +172,7 @@ open class SocketStream: HandleOwner {
             return
         }
         let write = AsyncWrite(bytes: Array(pending[Int(max(written, 0))...]))
-        pending = []
+        loop.scheduler.giveBackBuffer(&pending)
         startAsyncWrite(write)
     }
 

@@ -73,7 +73,7 @@ final class RequestDispatcher {
 
     /// `request` is consumed: the route context takes it over without a copy.
     func handle(_ request: consuming HTTPRequest, _ responder: HTTPResponder) {
-        let match = router.match(method: request.method, path: request.path)
+        let match = router.match(method: request.method, target: request.target)
         var principal: String?
         if let access {
             guard case .allowed(let admitted) = access.admit(request, responder, match) else { return }

@@ -17,10 +17,7 @@ package struct RequestInput {
         var query: [String: String] = [:]
         // Found as a byte: a Character search over the whole target costs more than the rest of the parse.
         let target = request.target
-        let hasQuery =
-            target.utf8.withContiguousStorageIfAvailable { $0.contains(UInt8(ascii: "?")) }
-            ?? target.utf8.contains(UInt8(ascii: "?"))
-        guard hasQuery, let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else {
+        guard request.hasQuery, let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else {
             self.query = query
             return
         }
@@ -118,12 +115,14 @@ package struct RequestInput {
 
     /// The body as a JSON object; requires `Content-Type: application/json`.
     package func jsonObject() throws(GatewayError) -> JSONObject {
-        let header = request.headers["Content-Type"]
-        let contentType =
-            header == "application/json"
-            ? header
-            : header?.split(separator: ";").first.map { String($0).trimmingCharacters(" \t").lowercased() }
-        guard contentType == "application/json" else { throw GatewayError.unsupportedMediaType }
+        // The common exact value is compared in place; anything else is read and normalised.
+        if !request.headers.firstValue(of: "Content-Type", is: "application/json") {
+            let header = request.headers["Content-Type"]
+            let contentType = header?.split(separator: ";").first.map {
+                String($0).trimmingCharacters(" \t").lowercased()
+            }
+            guard contentType == "application/json" else { throw GatewayError.unsupportedMediaType }
+        }
         let value: JSONValue
         do {
             value = try JSONParser.parse(request.body)

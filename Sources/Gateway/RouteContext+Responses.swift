@@ -13,7 +13,7 @@ package func jsonResponse(_ value: JSONValue, status: Int) -> HTTPResponse {
 }
 
 /// Shared by every JSON response (one header block, never copied unless a route adds to it).
-private let jsonHeaders = HTTPHeaders([("Content-Type", "application/json")])
+let jsonHeaders = HTTPHeaders([("Content-Type", "application/json")])
 
 extension RouteContext {
     /// Answers with the error's status and JSON body.

@@ -106,6 +106,16 @@ package struct Router {
         return path.withUTF8 { match(method: method, path: $0) }
     }
 
+    /// `match(method:path:)` for a whole request-target: the path is what precedes any `?`.
+    package func match(method: String, target: String) -> Match {
+        var target = target  // withUTF8 is mutating (it may make a bridged string contiguous)
+        return target.withUTF8 { bytes in
+            match(
+                method: method,
+                path: UnsafeBufferPointer(rebasing: bytes[..<(bytes.firstIndex(of: 0x3F) ?? bytes.count)]))
+        }
+    }
+
     private func match(method: String, path: UnsafeBufferPointer<UInt8>) -> Match {
         // What precedes the first `/` is not part of any template.
         guard let slash = path.firstIndex(of: UInt8(ascii: "/")) else { return .notFound }

@@ -187,7 +187,7 @@ package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestP
     }
 
     /// Only records the request: it is dispatched once llhttp has returned.
-    package func parserDidParseRequest(_ request: HTTPRequest) -> Bool {
+    package func parserDidParseRequest(_ request: consuming HTTPRequest) -> Bool {
         server.parsedRequest = request
         return true
     }
@@ -234,7 +234,7 @@ package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestP
                 let needed = before + 256 + response.body.count
                 if out.capacity < needed { out.reserveCapacity(Swift.max(needed, 2 * out.capacity)) }
                 server.serializer.appendHead(
-                    status: response.status, headers: response.headers,
+                    status: response.status, headers: response.headers, entityTag: response.entityTag,
                     contentLength: response.body.count, close: close,
                     requestID: responder.requestID, to: &out)
                 if bodyAllowed { out.append(contentsOf: response.body) }

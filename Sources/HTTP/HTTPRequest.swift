@@ -55,8 +55,7 @@ package struct HTTPHeaders: Sendable, Sequence {
 
     package subscript(name: String) -> String? {
         var found: String?
-        forEachField { nameRange, valueRange in
-            guard Self.nameEquals(storage, nameRange, name) else { return true }
+        forEachField(named: name) { valueRange in
             found = string(valueRange)
             return false
         }
@@ -65,8 +64,8 @@ package struct HTTPHeaders: Sendable, Sequence {
 
     package func values(_ name: String) -> [String] {
         var values: [String] = []
-        forEachField { nameRange, valueRange in
-            if Self.nameEquals(storage, nameRange, name) { values.append(string(valueRange)) }
+        forEachField(named: name) { valueRange in
+            values.append(string(valueRange))
             return true
         }
         return values
@@ -74,11 +73,53 @@ package struct HTTPHeaders: Sendable, Sequence {
 
     package func count(of name: String) -> Int {
         var found = 0
-        forEachField { nameRange, _ in
-            if Self.nameEquals(storage, nameRange, name) { found += 1 }
+        forEachField(named: name) { _ in
+            found += 1
             return true
         }
         return found
+    }
+
+    /// Whether the first field called `name` is there and its value is exactly `value`
+    /// (no `String` is made for it).
+    package func firstValue(of name: String, is value: String) -> Bool {
+        var equal = false
+        var value = value  // withUTF8 is mutating (it may make a bridged string contiguous)
+        value.withUTF8 { expected in
+            forEachField(named: name) { valueRange in
+                equal =
+                    valueRange.count == expected.count
+                    && storage.withUnsafeBufferPointer { bytes in
+                        UnsafeBufferPointer(rebasing: bytes[valueRange]).elementsEqual(expected)
+                    }
+                return false
+            }
+        }
+        return equal
+    }
+
+    /// Calls `body` with the value range of each field called `name` (ASCII
+    /// case-insensitively), in order, until it returns false. Names are compared as
+    /// bytes, with the length first.
+    private func forEachField(named name: String, _ body: (Range<Int>) -> Bool) {
+        var name = name
+        name.withUTF8 { key in
+            storage.withUnsafeBufferPointer { bytes in
+                var offset = start
+                while offset < bytes.count {
+                    let (nameRange, valueRange) = ranges(at: offset)
+                    offset = valueRange.upperBound
+                    guard nameRange.count == key.count else { continue }
+                    var equal = true
+                    for index in 0..<key.count
+                    where asciiLowercased(bytes[nameRange.lowerBound + index]) != asciiLowercased(key[index]) {
+                        equal = false
+                        break
+                    }
+                    if equal, !body(valueRange) { return }
+                }
+            }
+        }
     }
 
     package var fields: [(name: String, value: String)] { Array(self) }
@@ -134,18 +175,6 @@ package struct HTTPHeaders: Sendable, Sequence {
             for index in 0..<range.count
             where asciiLowercased(bytes[range.lowerBound + index]) != asciiLowercased(text[index]) {
                 return false
-            }
-            return true
-        }
-    }
-
-    private static func nameEquals(_ storage: [UInt8], _ range: Range<Int>, _ name: String) -> Bool {
-        guard range.count == name.utf8.count else { return false }
-        return storage.withUnsafeBufferPointer { bytes in
-            var index = range.lowerBound
-            for byte in name.utf8 {
-                guard asciiLowercased(bytes[index]) == asciiLowercased(byte) else { return false }
-                index += 1
             }
             return true
         }
@@ -225,6 +254,13 @@ package struct HTTPRequest: Sendable {
     package var path: Substring {
         guard let mark = queryMark else { return target[...] }
         return target[..<mark]
+    }
+
+    /// Whether the target has a query string (a `?`), found as a byte.
+    package var hasQuery: Bool {
+        let utf8 = target.utf8
+        return utf8.withContiguousStorageIfAvailable { $0.contains(UInt8(ascii: "?")) }
+            ?? utf8.contains(UInt8(ascii: "?"))
     }
 
     /// The target after `?`, if any.

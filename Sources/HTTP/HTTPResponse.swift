@@ -8,11 +8,15 @@ package struct HTTPResponse: Sendable {
     package var status: Int
     package var headers: HTTPHeaders
     package var body: [UInt8]
+    /// A strong entity tag made of this number, written as `ETag: "7"` after `headers`
+    /// (a record's generation): no header field is built for it.
+    package var entityTag: Int?
 
-    package init(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
+    package init(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [], entityTag: Int? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.entityTag = entityTag
     }
 
     package init(status: Int, contentType: String, body: String) {
@@ -40,8 +44,8 @@ package final class ResponseSerializer {
     /// Appends the status line and headers. `contentLength` nil means chunked; 1xx, 204
     /// and 304 carry neither (they never have a body).
     package func appendHead(
-        status: Int, headers: HTTPHeaders, contentLength: Int?, close: Bool, requestID: String = "",
-        to out: inout [UInt8]
+        status: Int, headers: HTTPHeaders, entityTag: Int? = nil, contentLength: Int?, close: Bool,
+        requestID: String = "", to out: inout [UInt8]
     ) {
         let bodyless = status < 200 || status == 204 || status == 304
         let prefix = prefix(status)
@@ -50,7 +54,7 @@ package final class ResponseSerializer {
         let framing = bodyless ? 0 : contentLength == nil ? 28 : 18 + 20
         let capacity =
             prefix.count + framing + (close ? 19 : 0) + 16 + requestID.utf8.count
-            + headers.serializedByteCount + 4
+            + headers.serializedByteCount + (entityTag == nil ? 0 : 31) + 4
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { scratch in
             var head = ByteWriter(scratch)
             head.write(prefix)
@@ -68,6 +72,12 @@ package final class ResponseSerializer {
                 requestID.withUTF8 { head.write($0) }
             }
             headers.serialize(to: &head)
+            if let entityTag {
+                head.write("\r\nETag: \"")
+                if entityTag < 0 { head.write("-") }
+                head.writeDecimal(entityTag.magnitude)
+                head.write("\"")
+            }
             head.write("\r\n\r\n")
             out.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<head.count]))
         }
@@ -235,7 +245,13 @@ struct ByteWriter {
 
     /// At most 20 bytes.
     mutating func writeDecimal(_ value: Int) {
-        precondition(value >= 0 && count + 20 <= capacity)
+        precondition(value >= 0)
+        writeDecimal(UInt(value))
+    }
+
+    /// At most 20 bytes.
+    mutating func writeDecimal(_ value: UInt) {
+        precondition(count + 20 <= capacity)
         var digits = 1
         var rest = value / 10
         while rest > 0 {

@@ -9,7 +9,7 @@ package protocol RequestParserDelegate: AnyObject {
     /// A whole request arrived. Return true to pause parsing: `feed` then returns
     /// `.paused` right after this request, and the caller acts on it (and resumes)
     /// once llhttp has returned.
-    func parserDidParseRequest(_ request: HTTPRequest) -> Bool
+    func parserDidParseRequest(_ request: consuming HTTPRequest) -> Bool
 }
 
 /// The llhttp callback table, built once per server and shared by every parser.
@@ -22,15 +22,23 @@ package final class ParserSettings {
         self.limits = limits
         raw = .allocate(capacity: 1)
         llhttp_settings_init(raw)
-        raw.pointee.on_message_begin = { RequestParser.owner($0).didBeginMessage() }
-        raw.pointee.on_url = { RequestParser.owner($0).didReceiveTarget($1, $2) }
-        raw.pointee.on_method = { RequestParser.owner($0).didReceiveMethod($1, $2) }
-        raw.pointee.on_header_field = { RequestParser.owner($0).didReceiveFieldName($1, $2) }
-        raw.pointee.on_header_value = { RequestParser.owner($0).didReceiveFieldValue($1, $2) }
-        raw.pointee.on_header_value_complete = { RequestParser.owner($0).didCompleteField() }
-        raw.pointee.on_headers_complete = { RequestParser.owner($0).didCompleteHead() }
-        raw.pointee.on_body = { RequestParser.owner($0).didReceiveBody($1, $2) }
-        raw.pointee.on_message_complete = { RequestParser.owner($0).didCompleteMessage() }
+        raw.pointee.on_message_begin = { RequestParser.withOwner($0) { $0.didBeginMessage() } }
+        raw.pointee.on_url = { parser, at, length in RequestParser.withOwner(parser) { $0.didReceiveTarget(at, length) }
+        }
+        raw.pointee.on_method = { parser, at, length in
+            RequestParser.withOwner(parser) { $0.didReceiveMethod(at, length) }
+        }
+        raw.pointee.on_header_field = { parser, at, length in
+            RequestParser.withOwner(parser) { $0.didReceiveFieldName(at, length) }
+        }
+        raw.pointee.on_header_value = { parser, at, length in
+            RequestParser.withOwner(parser) { $0.didReceiveFieldValue(at, length) }
+        }
+        raw.pointee.on_header_value_complete = { RequestParser.withOwner($0) { $0.didCompleteField() } }
+        raw.pointee.on_headers_complete = { RequestParser.withOwner($0) { $0.didCompleteHead() } }
+        raw.pointee.on_body = { parser, at, length in RequestParser.withOwner(parser) { $0.didReceiveBody(at, length) }
+        }
+        raw.pointee.on_message_complete = { RequestParser.withOwner($0) { $0.didCompleteMessage() } }
     }
 
     deinit { raw.deallocate() }
@@ -106,8 +114,11 @@ package final class RequestParser {
         unknownMethodLine = nil
     }
 
-    static func owner(_ parser: UnsafeMutablePointer<llhttp_t>?) -> RequestParser {
-        Unmanaged<RequestParser>.fromOpaque(parser!.pointee.data).takeUnretainedValue()
+    /// Runs a callback on the parser llhttp is executing, without retaining it: the
+    /// connection holds it for the whole of `feed`.
+    @inline(__always)
+    static func withOwner(_ parser: UnsafeMutablePointer<llhttp_t>?, _ body: (RequestParser) -> Int32) -> Int32 {
+        Unmanaged<RequestParser>.fromOpaque(parser!.pointee.data)._withUnsafeGuaranteedRef(body)
     }
 
     /// Parses `bytes`; calls the delegate for each request found.
@@ -339,7 +350,7 @@ package final class RequestParser {
         building.reset()
         body = []
         isInsideRequest = false
-        return delegate.parserDidParseRequest(request) ? Int32(HPE_PAUSED.rawValue) : 0
+        return delegate.parserDidParseRequest(consume request) ? Int32(HPE_PAUSED.rawValue) : 0
     }
 
     /// The common methods as string literals (no allocation, and comparisons with

@@ -82,6 +82,46 @@ final class EventLoopTests: XCTestCase {
         XCTAssertEqual(loop.close(), 0)
     }
 
+    /// Deadlines scheduled in order (two lanes) mixed with earlier ones (the heap),
+    /// cancelled out of order and moved: they still fire in deadline order, each once.
+    func testInOrderAndOutOfOrderDeadlinesFireInDeadlineOrder() throws {
+        let loop = try Loop()
+        let log = Log()
+        let targets = (0..<200).map { Recorder(String($0), log) }
+        var expected: [String: UInt64] = [:]
+        let base = loop.nowMs + 5
+        for (index, target) in targets.enumerated() {
+            // Two rising series interleaved (two kinds of timeout), and every seventh
+            // deadline earlier than the rest.
+            let at: UInt64 =
+                switch index % 7 {
+                case 6: base + UInt64(index / 2)
+                case 2, 4: base + 250 + UInt64(index)
+                default: base + UInt64(index)
+                }
+            loop.deadlines.schedule(target, atMs: at)
+            expected[target.name] = at
+            XCTAssertEqual(loop.deadlines.scheduledAtMs(of: target), at)
+        }
+        for target in targets where Int(target.name)! % 5 == 0 {
+            loop.deadlines.cancel(target)
+            XCTAssertEqual(target.deadlineHeapIndex, -1)
+            XCTAssertNil(loop.deadlines.scheduledAtMs(of: target))
+            expected[target.name] = nil
+        }
+        loop.deadlines.schedule(targets[1], atMs: base + 300)  // moved later
+        expected["1"] = base + 300
+        loop.deadlines.schedule(targets[199], atMs: base + 2)  // moved earlier
+        expected["199"] = base + 2
+        XCTAssertEqual(loop.deadlines.count, expected.count)
+        while loop.deadlines.count > 0 { loop.runOnce() }
+        XCTAssertEqual(log.events.count, expected.count)
+        XCTAssertEqual(Set(log.events), Set(expected.keys))
+        let firedAt = log.events.map { expected[$0]! }
+        XCTAssertEqual(firedAt, firedAt.sorted())
+        XCTAssertEqual(loop.close(), 0)
+    }
+
     func testRunSoonNeverRunsInsideTheCaller() throws {
         let loop = try Loop()
         var order: [String] = []

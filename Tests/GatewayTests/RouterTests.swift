@@ -49,6 +49,10 @@ final class RouterTests: XCTestCase {
         ]
         for (method, path, expected) in cases {
             XCTAssertEqual(describe(router.match(method: method, path: path[...])), expected, "\(method) \(path)")
+            // The same path as a request-target, with and without a query string.
+            XCTAssertEqual(describe(router.match(method: method, target: path)), expected, "\(method) \(path)")
+            XCTAssertEqual(
+                describe(router.match(method: method, target: path + "?a=/x&b")), expected, "\(method) \(path)?…")
         }
     }
 

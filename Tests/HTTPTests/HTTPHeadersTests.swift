@@ -18,6 +18,13 @@ final class HTTPHeadersTests: XCTestCase {
         XCTAssertNil(headers["Missing"])
         XCTAssertNil(headers["Content-Typ"], "a prefix is not a match")
         XCTAssertEqual(headers["Long"]?.utf8.count, 300)
+        XCTAssertTrue(headers.firstValue(of: "content-type", is: "application/json"))
+        XCTAssertFalse(headers.firstValue(of: "Content-Type", is: "application/jso"), "values compare exactly")
+        XCTAssertFalse(headers.firstValue(of: "Content-Type", is: "Application/JSON"), "values keep their case")
+        XCTAssertTrue(headers.firstValue(of: "X-Many", is: "1"))
+        XCTAssertFalse(headers.firstValue(of: "X-Many", is: "2"), "only the first field counts")
+        XCTAssertTrue(headers.firstValue(of: "Empty", is: ""))
+        XCTAssertFalse(headers.firstValue(of: "Missing", is: ""), "an absent field is no match")
         XCTAssertEqual(headers.map(\.name), ["Content-Type", "X-Many", "x-many", "Empty", "Long"])
         XCTAssertEqual(headers.fields.map(\.value).prefix(3), ["application/json", "1", "2"])
     }
@@ -27,7 +34,7 @@ final class HTTPHeadersTests: XCTestCase {
             var requests: [HTTPRequest] = []
             func parserDidBeginRequest() {}
             func parserDidParseHead(expectsBody: Bool, expectsContinue: Bool) {}
-            func parserDidParseRequest(_ request: HTTPRequest) -> Bool {
+            func parserDidParseRequest(_ request: consuming HTTPRequest) -> Bool {
                 requests.append(request)
                 return false
             }

@@ -14,7 +14,7 @@ private final class Collector: RequestParserDelegate {
         heads += 1
         if expectsContinue { continues += 1 }
     }
-    func parserDidParseRequest(_ request: HTTPRequest) -> Bool {
+    func parserDidParseRequest(_ request: consuming HTTPRequest) -> Bool {
         requests.append(request)
         return pauseAfterEach
     }

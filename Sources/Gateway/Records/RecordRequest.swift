@@ -25,6 +25,13 @@ struct RecordRequest {
     static func parse(
         method: String, operate: Bool, parameters: RouteParameters, request: HTTPRequest
     ) throws(GatewayError) -> RecordRequest {
+        // A plain read needs neither the query nor the body: no `RequestInput` (and no
+        // copy of the request) for the commonest call.
+        if method == "GET", !request.hasQuery {
+            let key = try RecordKey(
+                namespace: parameters["ns"] ?? "", set: parameters["set"] ?? "", key: parameters["key"] ?? "")
+            return RecordRequest(key: key, operation: .read(bins: nil), timeoutMs: nil)
+        }
         let input = try RequestInput(request)
         // Without a query string no parameter can be wrong or set: skip their lookups.
         let hasQuery = !input.query.isEmpty

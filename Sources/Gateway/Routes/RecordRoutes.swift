@@ -11,11 +11,18 @@ struct RecordRoutes {
     func register(on router: inout Router) {
         let path = "/v1/kv/{ns}/{set}/{key}"
         for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
-            router.add(method, path) { context in respond(context) { try run(context, method: method, operate: false) }
-            }
+            router.add(method, path) { context in handle(context, method: method, operate: false) }
         }
-        router.add("POST", path + "/operate") { context in
-            respond(context) { try run(context, method: "POST", operate: true) }
+        router.add("POST", path + "/operate") { context in handle(context, method: "POST", operate: true) }
+    }
+
+    /// A validation error or a synchronous store refusal becomes the response; otherwise
+    /// the store's completion answers later.
+    private func handle(_ context: RouteContext, method: String, operate: Bool) {
+        do throws(GatewayError) {
+            if let refusal = try run(context, method: method, operate: operate) { context.fail(refusal) }
+        } catch {
+            context.fail(error)
         }
     }
 
@@ -101,7 +108,7 @@ struct RecordRoutes {
                             ("ttl", .integer(Int64(outcome.ttl))),
                         ]))
                     var response = jsonResponse(body, status: 200)
-                    if outcome.generation > 0 { response.headers.add(name: "ETag", value: "\"\(outcome.generation)\"") }
+                    if outcome.generation > 0 { response.entityTag = outcome.generation }
                     context.responder.respond(response)
                 case .failure(let error):
                     context.fail(error)
@@ -116,30 +123,10 @@ struct RecordRoutes {
         return recordResponse(body: body, generation: record.generation, status: status)
     }
 
-    /// A record's JSON with its generation as the ETag.
+    /// A record's JSON with its generation as the ETag (the serialiser writes it; the
+    /// `Content-Type` block is shared by every JSON response).
     static func recordResponse(body: [UInt8], generation: Int, status: Int) -> HTTPResponse {
-        // A generation's ETag fits a small (inline) string: written in place, no allocation.
-        let etag = String(unsafeUninitializedCapacity: 24) { text in
-            var digits = generation.magnitude
-            var end = text.count - 1
-            text[end] = UInt8(ascii: "\"")
-            repeat {
-                end -= 1
-                text[end] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: digits % 10)
-                digits /= 10
-            } while digits > 0
-            if generation < 0 {
-                end -= 1
-                text[end] = UInt8(ascii: "-")
-            }
-            text[0] = UInt8(ascii: "\"")
-            let length = text.count - end
-            // Digits were written at the end; move them after the opening quote.
-            for offset in 0..<length { text[1 + offset] = text[end + offset] }
-            return length + 1
-        }
-        return HTTPResponse(
-            status: status, headers: HTTPHeaders([("Content-Type", "application/json"), ("ETag", etag)]), body: body)
+        HTTPResponse(status: status, headers: jsonHeaders, body: body, entityTag: generation)
     }
 }
 
