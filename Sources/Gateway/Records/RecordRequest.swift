@@ -30,7 +30,7 @@ struct RecordRequest {
         if method == "GET", !request.hasQuery {
             let key = try RecordKey(
                 namespace: parameters["ns"] ?? "", set: parameters["set"] ?? "", key: parameters["key"] ?? "")
-            return RecordRequest(key: key, operation: .read(bins: nil), timeoutMs: nil)
+            return RecordRequest(key: key, operation: .read(bins: nil), timeoutMs: nil, commit: nil)
         }
         let input = try RequestInput(request)
         // Without a query string no parameter can be wrong or set: skip their lookups.
