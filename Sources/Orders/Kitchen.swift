@@ -148,9 +148,15 @@ package final class Kitchen {
         }
     }
 
+    /// The loop's clock and the wall clock the events are stamped with are each cut to
+    /// whole milliseconds at different phases: without this margin a step's timer could
+    /// fire when the wall clock shows one millisecond less than the step's time.
+    private static let clockTruncationMarginMs: UInt64 = 1
+
     private func armTimer(_ order: LiveOrder) {
         loop.updateTime()
-        loop.deadlines.schedule(order, afterMs: UInt64(max(0, order.dueAtMs - wallClockMs())))
+        loop.deadlines.schedule(
+            order, afterMs: UInt64(max(0, order.dueAtMs - wallClockMs())) + Self.clockTruncationMarginMs)
     }
 
     /// A new order (just created in the store), or one found unfinished later.
@@ -261,7 +267,7 @@ package final class Kitchen {
             order.dueAtMs = now + Int64(duration)
             releaseUnneeded(order)
             loop.updateTime()  // the loop's cached clock lags within a busy turn; a step must last its time
-            loop.deadlines.schedule(order, afterMs: duration)
+            loop.deadlines.schedule(order, afterMs: duration + Self.clockTruncationMarginMs)
         }
     }
 
