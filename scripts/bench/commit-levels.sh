@@ -7,53 +7,32 @@
 # is reported. Gateway and both redis-servers are pinned to cpu1, wrk to cpu0.
 # Usage: scripts/bench/commit-levels.sh BINARY   (BENCH_SECONDS=10, BENCH_CONNECTIONS=64)
 set -euo pipefail
+# shellcheck source=scripts/bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init commit-levels
 BIN="$1"
 SECONDS_PER_RUN="${BENCH_SECONDS:-10}"
 CONNECTIONS="${BENCH_CONNECTIONS:-64}"
 RUNS="${BENCH_RUNS:-3}"
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/storegate-bench-commit.XXXXXX")"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PIN=(); WRK_PIN=()
-if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then PIN=(taskset -c 1); WRK_PIN=(taskset -c 0); fi
-REDIS_PORTS=()
-GATEWAY_PID=""
-cleanup() {
-    local port
-    [ -n "$GATEWAY_PID" ] && kill "$GATEWAY_PID" 2>/dev/null && wait "$GATEWAY_PID" 2>/dev/null
-    for port in ${REDIS_PORTS[@]+"${REDIS_PORTS[@]}"}; do redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+HERE="$BENCH"
+WORK="$TMP"
+WRK_PIN=(${CLIENT_PIN[@]+"${CLIENT_PIN[@]}"})
 
-start_redis() {  # PORT [extra args]
-    local port="$1"; shift
-    mkdir -p "$WORK/$port"
-    "${PIN[@]}" redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK/$port" \
-        --daemonize yes --logfile "$WORK/$port/redis.log" "$@" >/dev/null
-    REDIS_PORTS+=("$port")
-    for _ in $(seq 1 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
-    echo "bench/commit-levels: redis-server on $port did not start" >&2; exit 1
-}
-
-MASTER="$(free_port)"; REPLICA="$(free_port)"; GATEWAY="$(free_port)"
-start_redis "$MASTER"
-start_redis "$REPLICA" --replicaof 127.0.0.1 "$MASTER"
+start_redis
+MASTER="$REDIS_PORT"
+start_redis --replicaof 127.0.0.1 "$MASTER"
 for _ in $(seq 1 100); do
     redis-cli -p "$MASTER" info replication | grep -q 'state=online' && break
     sleep 0.1
 done
 redis-cli -p "$MASTER" info replication | grep -q 'state=online' \
-    || { echo "bench/commit-levels: the replica never came online" >&2; exit 1; }
+    || { say "the replica never came online"; exit 1; }
 
-"${PIN[@]}" "$BIN" --listen "127.0.0.1:$GATEWAY" --store "redis://127.0.0.1:$MASTER" --access-log off \
+GATEWAY="$(free_port)"
+"${SERVER_PIN[@]}" "$BIN" --listen "127.0.0.1:$GATEWAY" --store "redis://127.0.0.1:$MASTER" --access-log off \
     2>"$WORK/gateway.log" &
-GATEWAY_PID="$!"
-for _ in $(seq 1 100); do
-    python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$GATEWAY/readyz', timeout=1)" \
-        >/dev/null 2>&1 && break
-    sleep 0.1
-done
+STARTED+=("$!")
+wait_http "$GATEWAY" /readyz "$!"
 
 # The replica count is learned on the first replicas write: make it before measuring.
 for _ in $(seq 1 50); do
@@ -66,7 +45,7 @@ done
 for level in master replicas; do
     sed "s|\"/v1/kv/bench/put/k\" .. (counter % 10000)|\"/v1/kv/bench/put/k\" .. (counter % 10000) .. \"?commit=$level\"|" \
         "$HERE/put_record.lua" >"$WORK/put-$level.lua"
-    grep -q "commit=$level" "$WORK/put-$level.lua" || { echo "bench/commit-levels: put_record.lua changed shape" >&2; exit 1; }
+    grep -q "commit=$level" "$WORK/put-$level.lua" || { say "put_record.lua changed shape"; exit 1; }
     "${WRK_PIN[@]}" wrk -t1 -c"$CONNECTIONS" -d2s -s "$WORK/put-$level.lua" "http://127.0.0.1:$GATEWAY" >/dev/null
 done
 for run in $(seq 1 "$RUNS"); do

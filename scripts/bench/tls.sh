@@ -18,10 +18,10 @@
 # STOREGATE_BENCH_QUICK=1: 3 s runs, 1 repetition. Every process it starts, and its temp
 # dir, is removed on exit.
 set -euo pipefail
-export LC_NUMERIC=C
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-ROOT="$PWD"
-BENCH="$ROOT/scripts/bench"
+# shellcheck source=scripts/bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init tls-bench
+cd "$ROOT"
 
 if [ "${STOREGATE_BENCH_QUICK:-0}" = 1 ]; then
     MODE="quick (STOREGATE_BENCH_QUICK=1)" WRK_SECONDS=3 RUNS=1 WARMUP_SECONDS=1
@@ -29,7 +29,6 @@ else
     MODE="full" WRK_SECONDS=10 RUNS=3 WARMUP_SECONDS=2
 fi
 CONNECTIONS=64
-say() { printf 'tls-bench: %s\n' "$*" >&2; }
 
 ./scripts/setup.sh wrk
 if [ $# -ge 1 ]; then
@@ -39,43 +38,6 @@ else
     swift build -c release --product storegate --pkg-config-path .deps/lib/pkgconfig --scratch-path .build-bench
     STOREGATE="$ROOT/.build-bench/release/storegate"
 fi
-CLK_TCK="$(getconf CLK_TCK)"
-if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
-    SERVER_PIN=(taskset -c 1) CLIENT_PIN=(taskset -c 0)
-    PINNING="storegate and redis-server pinned to cpu1, wrk to cpu0"
-else
-    SERVER_PIN=() CLIENT_PIN=()
-    PINNING="no CPU pinning (fewer than 2 CPUs)"
-fi
-
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/storegate-tls-bench.XXXXXX")"
-STARTED=()
-stop_pid() {
-    local pid="$1" i kept=() p
-    if kill -TERM "$pid" 2>/dev/null; then
-        for i in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-    for p in ${STARTED[@]+"${STARTED[@]}"}; do [ "$p" = "$pid" ] || kept+=("$p"); done
-    STARTED=(${kept[@]+"${kept[@]}"})
-}
-cleanup() {
-    local pid
-    for pid in ${STARTED[@]+"${STARTED[@]}"}; do stop_pid "$pid"; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-cpu_ticks() {
-    local stat fields
-    stat="$(<"/proc/$1/stat")"
-    stat="${stat##*) }"
-    read -ra fields <<<"$stat"
-    echo $((fields[11] + fields[12]))
-}
 http_status() {  # METHOD PORT PATH [BODY]
     curl -s -o /dev/null -w '%{http_code}' -X "$1" -H 'Content-Type: application/json' \
         ${4:+--data "$4"} "http://127.0.0.1:$2$3" || echo 000
@@ -99,7 +61,7 @@ for _ in $(seq 1 100); do redis-cli -p "$PLAIN_PORT" ping 2>/dev/null | grep -q 
 # --- 3. two gateways ------------------------------------------------------------------------
 declare -A PORT_OF PID_OF
 start_gateway() {  # NAME STORE_URL [FLAGS…]
-    local name="$1" url="$2" port i
+    local name="$1" url="$2" port
     shift 2
     port="$(free_port)"
     "${SERVER_PIN[@]}" "$STOREGATE" --listen "127.0.0.1:$port" --store "$url" --access-log off "$@" \
@@ -107,11 +69,7 @@ start_gateway() {  # NAME STORE_URL [FLAGS…]
     PID_OF[$name]=$!
     PORT_OF[$name]="$port"
     STARTED+=("${PID_OF[$name]}")
-    for i in $(seq 1 100); do
-        [ "$(http_status GET "$port" /readyz)" = 200 ] && return 0
-        sleep 0.1
-    done
-    say "$name did not become ready"; cat "$TMP/$name.log" >&2; return 1
+    wait_http "$port" /readyz "${PID_OF[$name]}" || { cat "$TMP/$name.log" >&2; return 1; }
 }
 start_gateway plain "redis://127.0.0.1:$PLAIN_PORT"
 start_gateway tls "rediss://127.0.0.1:$TLS_PORT" --store-tls-ca-file "$TMP/ca.pem"
