@@ -23,14 +23,14 @@ package final class RawHTTPClient {
                 Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard rc == 0 else {
-            Glibc.close(fd)
-            throw TestError("connect to \(host):\(port) failed: errno \(errno)")
-        }
+        // No close here: `self` is whole, so deinit runs when this throws and closes the
+        // socket. A second close could hit a descriptor another thread opened meanwhile
+        // (a redis-cli pipe, as under ASan in ClusterCommitLevelTests).
+        guard rc == 0 else { throw TestError("connect to \(host):\(port) failed: errno \(errno)") }
         setTimeout(timeout)
     }
 
-    deinit { Glibc.close(fd) }
+    deinit { if fd >= 0 { Glibc.close(fd) } }
 
     package func setTimeout(_ seconds: Double) {
         var tv = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1_000_000))
