@@ -223,7 +223,15 @@ struct BackendConnectionStateMachine {
         waitsInFlight = 0
         var lost: [StoreCommand] = []
         for entry in awaiting.removeAll() {
-            if case .command(let command) = entry, command.isLive { lost.append(command) }
+            switch entry {
+            case .command(let command) where command.isLive:
+                lost.append(command)
+            case .replicaWait(let command) where command.isLive && lost.last !== command:
+                // Its own reply came, its WAIT's did not: it is on this connection still.
+                lost.append(command)
+            default:
+                break
+            }
         }
         return .close(Failure(error: error, lost: lost, wasReady: wasReady))
     }

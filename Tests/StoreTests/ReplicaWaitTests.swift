@@ -124,4 +124,22 @@ final class ReplicaWaitTests: XCTestCase {
         XCTAssertTrue(StoreError(.notReplicated, "x").outcomeUnknown)
         XCTAssertFalse(StoreError(.noReplicas, "x").outcomeUnknown)
     }
+
+    /// A connection that closes while a write's WAIT is pending fails that write too,
+    /// whether its own reply had come or not: none is left sent on a connection that is
+    /// gone (its deadline would later reach a freed connection).
+    func testAClosedConnectionLosesWritesWhoseWaitIsPending() {
+        for ownReplyArrived in [false, true] {
+            var machine = readyMachine()
+            let command = waitingWrite()
+            machine.send(command)
+            if ownReplyArrived {
+                XCTAssertEqual(describe(machine.didReceive(.simpleString("OK"))), "none")
+            }
+            guard case .close(let failure) = machine.close(StoreError(.connectionLost(outcomeUnknown: true), "gone"))
+            else { return XCTFail("no close action") }
+            XCTAssertEqual(failure.lost.count, 1, "own reply arrived: \(ownReplyArrived)")
+            XCTAssertTrue(failure.lost.first === command)
+        }
+    }
 }
