@@ -15,7 +15,6 @@ final class FlushScheduler {
     private var spareBuffers: [[UInt8]] = []
     private static let maxSpareBuffers = 64
     private static let maxSpareCapacity = 16 * 1024
-    private static let spareCapacity = 2048
     private var isOpen = true
     private static let maxRoundsPerTurn = 16
 
@@ -42,12 +41,11 @@ final class FlushScheduler {
         dirty.append(stream)
     }
 
-    /// An empty buffer with room for a typical response or batch of commands.
+    /// An empty buffer: a spare with room from earlier writes, or a new one that grows to
+    /// what is written. New ones reserve nothing: when thousands of connections answer in
+    /// one turn, each would otherwise hold a reserved block until the flush.
     func takeSpareBuffer() -> [UInt8] {
-        if let buffer = spareBuffers.popLast() { return buffer }
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(Self.spareCapacity)
-        return buffer
+        spareBuffers.popLast() ?? []
     }
 
     /// Takes `buffer`'s storage (leaving it empty, with none) to lend again, unless the
