@@ -53,14 +53,22 @@ struct RecordScript: Sendable {
 enum RecordScripts {
     /// Lua every writing script starts with. `expiry(old, ttl)`: the `_exp` a write
     /// leaves and what `apply_expiry` then does to the key's expiry ('' nothing, 'set',
-    /// 'persist'), from the stored `_exp` (nil for a record in the old layout: its PTTL
-    /// is read) and the request's ttl ('' keep, '-1' none, 'N' seconds).
+    /// 'persist'), from the stored `_exp` (nil for a record in the old layout: its
+    /// PEXPIRETIME is read, or TIME + PTTL before Redis 7, which can land 1 ms off
+    /// the key's expiry) and the request's ttl ('' keep, '-1' none, 'N' seconds).
     private static let expiryFunction = """
         local function expiry(old, ttl)
           if ttl == '' and old then return old, '' end
           if ttl ~= '' and tonumber(ttl) <= 0 then
             if old == '0' then return '0', '' end
             return '0', 'persist'
+          end
+          if ttl == '' then
+            local at = redis.pcall('PEXPIRETIME', KEYS[1])
+            if type(at) == 'number' then
+              if at < 0 then return '0', '' end
+              return string.format('%.0f', at), ''
+            end
           end
           local t = redis.call('TIME')
           local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
