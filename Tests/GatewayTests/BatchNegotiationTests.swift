@@ -4,27 +4,11 @@ import XCTest
 
 /// `POST /v1/batch` streams NDJSON only when the client prefers it over JSON; a client
 /// that accepts both equally (generated clients list every content type) gets ordered JSON.
-final class BatchNegotiationTests: XCTestCase {
-    private var redis: RedisServer!
-    private var gateway: GatewayProcess!
-
-    override func setUpWithError() throws {
-        redis = try RedisServer()
-        gateway = try GatewayProcess(arguments: ["--store", redis.url])
-    }
-
-    override func tearDown() {
-        if let gateway { XCTAssertEqual(gateway.stop(), 0, gateway.log) }
-        gateway = nil
-        redis = nil
-    }
-
+final class BatchNegotiationTests: GatewayOverRedisTestCase {
     private func batch(accept: String?) throws -> ParsedResponse {
         let body =
             #"{"operations":[{"op":"put","namespace":"t","set":"s","key":"k","bins":{"v":1}},{"op":"get","namespace":"t","set":"s","key":"k"}]}"#
-        var head = "POST /v1/batch HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
-        if let accept { head += "Accept: \(accept)\r\n" }
-        return try gateway.request(head + "Content-Length: \(body.utf8.count)\r\n\r\n" + body)
+        return try call("POST", "/v1/batch", body: body, headers: accept.map { ["Accept": $0] } ?? [:])
     }
 
     func testStreamsOnlyWhenNDJSONIsPreferred() throws {

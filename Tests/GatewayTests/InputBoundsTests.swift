@@ -5,28 +5,8 @@ import XCTest
 /// Every size a client controls is bounded, each with a clear 4xx and its error code,
 /// and nothing refused reaches redis; a record cannot be grown past its byte limit by
 /// repeated PATCH or operate appends.
-final class InputBoundsTests: XCTestCase {
-    private var redis: RedisServer!
-    private var gateway: GatewayProcess!
-
-    override func setUpWithError() throws {
-        redis = try RedisServer()
-        gateway = try GatewayProcess(arguments: [
-            "--store", redis.url, "--max-body-bytes", "2000000", "--access-log", "off",
-        ])
-    }
-
-    override func tearDown() {
-        if let gateway { XCTAssertEqual(gateway.stop(), 0, gateway.log) }
-        gateway = nil
-        redis = nil
-    }
-
-    private func call(_ method: String, _ path: String, body: String? = nil) throws -> ParsedResponse {
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: t\r\n"
-        if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
-        return try gateway.request(head + "\r\n" + (body ?? ""))
-    }
+final class InputBoundsTests: GatewayOverRedisTestCase {
+    override var gatewayArguments: [String] { ["--max-body-bytes", "2000000", "--access-log", "off"] }
 
     func testEachClientControlledSizeHasAClearRefusal() throws {
         let bins257 = (0..<257).map { "\"b\($0)\":1" }.joined(separator: ",")

@@ -4,35 +4,7 @@ import XCTest
 
 /// The records API over real HTTP against a real redis-server; the data is checked in
 /// redis itself as well as through the API.
-final class RecordAPITests: XCTestCase {
-    private var redis: RedisServer!
-    private var gateway: GatewayProcess!
-
-    override func setUpWithError() throws {
-        redis = try RedisServer()
-        gateway = try GatewayProcess(arguments: ["--store", redis.url])
-    }
-
-    override func tearDown() {
-        if let gateway { XCTAssertEqual(gateway.stop(), 0, gateway.log) }
-        gateway = nil
-        redis = nil
-    }
-
-    @discardableResult
-    private func call(
-        _ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:],
-        contentType: String? = "application/json"
-    ) throws -> ParsedResponse {
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: test\r\n"
-        for (name, value) in headers { head += "\(name): \(value)\r\n" }
-        if let body {
-            if let contentType { head += "Content-Type: \(contentType)\r\n" }
-            head += "Content-Length: \(body.utf8.count)\r\n"
-        }
-        return try gateway.request(head + "\r\n" + (body ?? ""))
-    }
-
+final class RecordAPITests: GatewayOverRedisTestCase {
     private func bins(_ response: ParsedResponse) -> [String: Any]? { response.json?["bins"] as? [String: Any] }
 
     func testCreateReadReplacePatchDeleteWithGenerations() throws {

@@ -6,28 +6,7 @@ import XCTest
 /// that keeps, sets or clears the TTL; replace, patch and operate leave no stale bin; a
 /// record written in the old layout (only `_gen` and bins) still reads with its TTL and
 /// moves to the new layout on its next write; a common write makes three calls inside its script.
-final class RecordLayoutTests: XCTestCase {
-    private var redis: RedisServer!
-    private var gateway: GatewayProcess!
-
-    override func setUpWithError() throws {
-        redis = try RedisServer()
-        gateway = try GatewayProcess(arguments: ["--store", redis.url])
-    }
-
-    override func tearDown() {
-        if let gateway { XCTAssertEqual(gateway.stop(), 0, gateway.log) }
-        gateway = nil
-        redis = nil
-    }
-
-    @discardableResult
-    private func call(_ method: String, _ path: String, body: String? = nil) throws -> ParsedResponse {
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: test\r\n"
-        if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
-        return try gateway.request(head + "\r\n" + (body ?? ""))
-    }
-
+final class RecordLayoutTests: GatewayOverRedisTestCase {
     private func field(_ key: String, _ name: String) throws -> String { try redis.cli(["HGET", key, name]) }
 
     private func fields(_ key: String) throws -> [String] {

@@ -5,32 +5,7 @@ import XCTest
 /// The record path as redis sees it: plain reads are one HGETALL or HMGET (no
 /// transaction, no script), writes keep TTLs and drop stale bins, stored JSON comes back canonical,
 /// and a batch of 5,000 reads fits the defaults while `--max-batch-items` lowers the cap.
-final class RecordPathTests: XCTestCase {
-    private var redis: RedisServer!
-    private var gateway: GatewayProcess!
-
-    override func setUpWithError() throws {
-        redis = try RedisServer()
-        gateway = try GatewayProcess(arguments: ["--store", redis.url])
-    }
-
-    override func tearDown() {
-        if let gateway { XCTAssertEqual(gateway.stop(), 0, gateway.log) }
-        gateway = nil
-        redis = nil
-    }
-
-    @discardableResult
-    private func call(
-        _ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:],
-        on target: GatewayProcess? = nil
-    ) throws -> ParsedResponse {
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: test\r\n"
-        for (name, value) in headers { head += "\(name): \(value)\r\n" }
-        if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
-        return try (target ?? gateway).request(head + "\r\n" + (body ?? ""))
-    }
-
+final class RecordPathTests: GatewayOverRedisTestCase {
     private func calls(_ command: String) throws -> Int { try redis.commandCalls(command) }
 
     func testAReadIsOnePlainCommandWithoutAScriptOrTransaction() throws {
@@ -145,9 +120,9 @@ final class RecordPathTests: XCTestCase {
     func testMaxBatchItemsLowersTheLimit() throws {
         let small = try GatewayProcess(arguments: ["--store", redis.url, "--max-batch-items", "10"])
         defer { XCTAssertEqual(small.stop(), 0, small.log) }
-        let refused = try call("POST", "/v1/batch", body: batchOfReads(11), on: small)
+        let refused = try small.call("POST", "/v1/batch", body: batchOfReads(11))
         XCTAssertEqual(refused.status, 413)
         XCTAssertEqual(refused.errorCode, "batch_too_large")
-        XCTAssertEqual(try call("POST", "/v1/batch", body: batchOfReads(10), on: small).status, 200)
+        XCTAssertEqual(try small.call("POST", "/v1/batch", body: batchOfReads(10)).status, 200)
     }
 }

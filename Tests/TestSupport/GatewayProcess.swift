@@ -87,6 +87,22 @@ package final class GatewayProcess: @unchecked Sendable {
         return response
     }
 
+    /// One request built from its parts on a new connection; a body goes with its
+    /// length and, unless `contentType` is nil, that Content-Type.
+    @discardableResult
+    package func call(
+        _ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:],
+        contentType: String? = "application/json"
+    ) throws -> ParsedResponse {
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: test\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        if let body {
+            if let contentType { head += "Content-Type: \(contentType)\r\n" }
+            head += "Content-Length: \(body.utf8.count)\r\n"
+        }
+        return try request(head + "\r\n" + (body ?? ""))
+    }
+
     package func get(_ path: String) throws -> ParsedResponse {
         try request("GET \(path) HTTP/1.1\r\nHost: test\r\n\r\n")
     }
