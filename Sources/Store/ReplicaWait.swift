@@ -55,8 +55,9 @@ struct ReplicaWait {
 /// Keeps a single store node's replica count current with `INFO replication` (replicas
 /// in state `online`), for writes that wait for replicas. Started by the first such
 /// write; until the first answer arrives, those writes wait here (bounded by the node's
-/// queue limit) and are submitted when it does. Refreshes every `clusterRefreshMs`, or
-/// every `clusterDegradedRefreshMs` while the node has no replica.
+/// queue limit and each by its own deadline) and are submitted, with what is left of
+/// their deadline, when it does. Refreshes every `clusterRefreshMs`, or every
+/// `clusterDegradedRefreshMs` while the node has no replica.
 final class ReplicaCountProbe {
     private let node: Node
     private let loop: Loop
@@ -64,7 +65,11 @@ final class ReplicaCountProbe {
     private var timer: Timer?
     private var probing = false
     private var closed = false
-    private var waiting: [StoreCommand] = []
+    /// Writes held for the first count, each with the loop time its deadline falls at.
+    private var waiting: [(command: StoreCommand, deadlineAtMs: UInt64)] = []
+    /// Fails held writes whose deadline passes; armed for the earliest one.
+    private var expiryTimer: Timer?
+    private var expiryAtMs: UInt64 = .max
 
     init(node: Node, loop: Loop, limits: StoreLimits) {
         self.node = node
@@ -83,8 +88,43 @@ final class ReplicaCountProbe {
         guard waiting.count < limits.maxQueuedPerNode else {
             return StoreError(.overloaded, "\(node.address): replica count not known yet, too many writes waiting")
         }
-        waiting.append(command)
+        let deadlineAtMs = loop.nowMs &+ command.timeoutMs
+        waiting.append((command, deadlineAtMs))
+        if deadlineAtMs < expiryAtMs { armExpiry(at: deadlineAtMs) }
         return nil
+    }
+
+    private func armExpiry(at deadlineAtMs: UInt64) {
+        let timer = expiryTimer ?? Timer(loop: loop)
+        expiryTimer = timer
+        expiryAtMs = deadlineAtMs
+        let now = loop.nowMs
+        timer.start(afterMs: deadlineAtMs > now ? deadlineAtMs - now : 0) { [weak self] in self?.expireHeldWrites() }
+    }
+
+    /// The expiry timer fired: writes past their deadline fail as never sent; the timer
+    /// is armed again for the earliest left.
+    private func expireHeldWrites() {
+        let now = loop.nowMs
+        var expired: [StoreCommand] = []
+        var earliest = UInt64.max
+        waiting.removeAll { held in
+            if held.deadlineAtMs <= now {
+                expired.append(held.command)
+                return true
+            }
+            earliest = min(earliest, held.deadlineAtMs)
+            return false
+        }
+        expiryAtMs = .max
+        if earliest != .max { armExpiry(at: earliest) }
+        for command in expired {
+            command.finish(
+                .failure(
+                    StoreError(
+                        .timeout(outcomeUnknown: false),
+                        "\(node.address): the replica count was not known within the write's deadline")))
+        }
     }
 
     private func probe() {
@@ -111,8 +151,16 @@ final class ReplicaCountProbe {
         }
         let held = waiting
         waiting = []
-        for command in held {
-            let refusal = failure ?? node.submit(command)
+        expiryTimer?.stop()
+        expiryAtMs = .max
+        let now = loop.nowMs
+        for (command, deadlineAtMs) in held {
+            var refusal = failure
+            if refusal == nil {
+                // The expiry timer's turn may not have come yet: at least 1 ms is left.
+                command.timeoutMs = deadlineAtMs > now ? deadlineAtMs - now : 1
+                refusal = node.submit(command)
+            }
             if let refusal { command.finish(.failure(refusal)) }
         }
         let delay = (node.replicaCount ?? 0) > 0 ? limits.clusterRefreshMs : limits.clusterDegradedRefreshMs
@@ -132,7 +180,9 @@ final class ReplicaCountProbe {
         closed = true
         timer?.close()
         timer = nil
-        let held = waiting
+        expiryTimer?.close()
+        expiryTimer = nil
+        let held = waiting.map(\.command)
         waiting = []
         // Like every completion, theirs run on a later loop turn.
         loop.runSoon {

@@ -44,7 +44,9 @@ package final class StoreCommand: DeadlineTarget {
     @exclusivity(unchecked) var replicaWait: ReplicaWait?
     /// The write's own reply, held until WAIT's arrives.
     @exclusivity(unchecked) var ownReply: RESPValue?
-    let timeoutMs: UInt64
+    /// The deadline, counted from acceptance by a node. A write held for its node's
+    /// replica count is given what is left of it when the count arrives.
+    @exclusivity(unchecked) var timeoutMs: UInt64
     // No run-time exclusivity checks on the fields the data path touches: they are only
     // assigned, never held across a call (see Node for the measurement).
     @exclusivity(unchecked) private var completion: Completion?

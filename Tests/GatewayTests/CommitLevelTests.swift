@@ -134,6 +134,35 @@ final class CommitLevelTests: XCTestCase {
         XCTAssertEqual(try call(gateway, "GET", "/v1/kv/test/c/k1").status, 200)
     }
 
+    func testAWriteHeldForTheFirstReplicaCountFailsByItsOwnDeadline() throws {
+        let redis = try RedisServer()
+        defer { redis.stop() }
+        // The replica count probe may take 5 s; the write allows itself 200 ms.
+        let gateway = try GatewayProcess(
+            arguments: ["--store", redis.url, "--access-log", "off", "--store-connect-timeout-ms", "5000"])
+        defer { gateway.stop() }
+        redis.pause()
+        var resumed = false
+        defer { if !resumed { redis.resume() } }
+        let started = Date()
+        let held = try call(
+            gateway, "PUT", "/v1/kv/test/c/held?commit=replicas&timeout_ms=200", json: #"{"bins":{"v":1}}"#)
+        let elapsed = Date().timeIntervalSince(started)
+        XCTAssertEqual(held.status, 504, "\(held)")
+        XCTAssertEqual(held.errorCode, "store_timeout", "\(held)")
+        XCTAssertNotEqual(errorBody(held)["in_doubt"] as? Bool, true, "never sent, so not in doubt")
+        XCTAssertLessThan(elapsed, 2.5, "failed by its 200 ms deadline, not the probe's 5 s")
+        redis.resume()
+        resumed = true
+        // The probe's answer comes in after all: no replica, so the next one is refused.
+        XCTAssertTrue(
+            eventually(within: 10) {
+                (try? call(gateway, "PUT", "/v1/kv/test/c/next?commit=replicas", json: #"{"bins":{"v":1}}"#))?.status
+                    == 409
+            })
+        XCTAssertEqual(try call(gateway, "GET", "/v1/kv/test/c/held").status, 404, "the held write was never sent")
+    }
+
     func testACommitLevelIsMasterOrReplicasAndOnlyOnWrites() throws {
         let redis = try RedisServer()
         defer { redis.stop() }
