@@ -100,32 +100,25 @@ package final class Node {
         loop.deadlines.schedule(command, afterMs: command.timeoutMs)
     }
 
-    /// The least-loaded ready connection under its depth cap. A command without WAIT
-    /// avoids connections with a WAIT in flight (the store runs nothing behind a blocked
-    /// WAIT): it waits for a connection being opened rather than queue behind one, and
-    /// takes one only when the node may open no more.
+    /// Where `command` goes now, if anywhere (`ConnectionChoice.pick`).
     private func connection(for command: StoreCommand) -> BackendConnection? {
-        var best: BackendConnection?
-        var blocked: BackendConnection?
-        let avoidsWaits = command.replicaWait == nil
-        for connection in connections where connection.isReady && connection.depth < limits.maxPipelinePerConnection {
-            if avoidsWaits, connection.waitsInFlight > 0 {
-                if blocked == nil || connection.depth < blocked!.depth { blocked = connection }
-            } else if best == nil || connection.depth < best!.depth {
-                best = connection
-            }
-        }
-        guard best == nil, let blocked else { return best }
-        return connections.count >= limits.maxConnectionsPerNode ? blocked : nil
+        ConnectionChoice.pick(
+            connections, load: Self.load, commandWaits: command.replicaWait != nil,
+            maxDepth: limits.maxPipelinePerConnection, maxConnections: limits.maxConnectionsPerNode
+        ).map { connections[$0] }
     }
 
-    /// Opens one more connection when every open one is at least half way to its depth
-    /// cap, or, after a WAIT was sent, when none is left free of WAIT.
     private func growPoolIfBusy(waiting: Bool = false) {
-        let busy = connections.allSatisfy { $0.depth >= max(limits.maxPipelinePerConnection / 2, 1) }
-        let blocked = waiting && connections.allSatisfy { $0.waitsInFlight > 0 }
-        guard busy || blocked else { return }
+        guard
+            ConnectionChoice.shouldGrow(
+                connections, load: Self.load, sentWait: waiting, maxDepth: limits.maxPipelinePerConnection)
+        else { return }
         if machine.openConnectionIfAllowed() { openConnection() }
+    }
+
+    @inline(__always)
+    private static func load(_ connection: BackendConnection) -> ConnectionLoad {
+        ConnectionLoad(isReady: connection.isReady, depth: connection.depth, waitsInFlight: connection.waitsInFlight)
     }
 
     /// Refuses a write that waits for replicas when the node has none (or does not know

@@ -1,0 +1,55 @@
+/// What a node knows of one of its connections when it places a command.
+struct ConnectionLoad: Equatable {
+    var isReady: Bool
+    /// Commands on the wire.
+    var depth: Int
+    /// WAITs among them (each blocks the connection in the store until it returns).
+    var waitsInFlight: Int
+}
+
+/// Where a node sends a command and when it opens another connection, decided from the
+/// connections' loads alone (no sockets), so every case is a table row
+/// (ConnectionChoiceTests).
+enum ConnectionChoice {
+    /// The least-loaded ready connection under `maxDepth`. A command without WAIT
+    /// avoids connections with a WAIT in flight: it waits for a new connection instead,
+    /// and takes the least-loaded of those only when the node may open no more
+    /// (`connections.count >= maxConnections`). nil: queue the command.
+    @inline(__always)
+    static func pick<Connections: RandomAccessCollection>(
+        _ connections: Connections, load: (Connections.Element) -> ConnectionLoad, commandWaits: Bool,
+        maxDepth: Int, maxConnections: Int
+    ) -> Connections.Index? {
+        var best: Connections.Index?
+        var bestDepth = Int.max
+        var blocked: Connections.Index?
+        var blockedDepth = Int.max
+        var index = connections.startIndex
+        while index != connections.endIndex {
+            let current = load(connections[index])
+            if current.isReady, current.depth < maxDepth {
+                if !commandWaits, current.waitsInFlight > 0 {
+                    if current.depth < blockedDepth { (blocked, blockedDepth) = (index, current.depth) }
+                } else if current.depth < bestDepth {
+                    (best, bestDepth) = (index, current.depth)
+                }
+            }
+            connections.formIndex(after: &index)
+        }
+        guard best == nil, let blocked else { return best }
+        return connections.count >= maxConnections ? blocked : nil
+    }
+
+    /// After a send: open one more connection when every open one is at least half way
+    /// to `maxDepth`, or, after a WAIT was sent (`sentWait`), when none is left free of
+    /// WAIT. The node's state machine still decides whether one may be opened.
+    @inline(__always)
+    static func shouldGrow<Connections: Collection>(
+        _ connections: Connections, load: (Connections.Element) -> ConnectionLoad, sentWait: Bool, maxDepth: Int
+    ) -> Bool {
+        let halfway = max(maxDepth / 2, 1)
+        let busy = connections.allSatisfy { load($0).depth >= halfway }
+        let blocked = sentWait && connections.allSatisfy { load($0).waitsInFlight > 0 }
+        return busy || blocked
+    }
+}
