@@ -46,16 +46,11 @@ def streamed(conn, raw, keys):
         return status, headers, None
     if headers.get("transfer-encoding", "").lower() != "chunked":
         raise RuntimeError(f"NDJSON answer is not chunked: {headers}")
-    first, pending, results = None, b"", []
-    while size := conn.chunk_size():
-        pending += conn.take(size)
-        conn.take(2)
-        if b"\n" in pending:
-            if first is None:
-                first = time.perf_counter() - start
-            lines = pending.split(b"\n")
-            pending = lines.pop()
-            results += [json.loads(line) for line in lines if line]
+    first, results = None, []
+    for line in conn.ndjson_lines():
+        if first is None:
+            first = time.perf_counter() - start
+        results.append(json.loads(line))
     last = time.perf_counter() - start
     check_results(results, keys)
     return status, headers, (first, last)

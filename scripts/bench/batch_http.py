@@ -52,6 +52,16 @@ class Connection:
             self.line()
         return size
 
+    def ndjson_lines(self):
+        """The non-empty lines of a chunked NDJSON body, each as soon as the chunk that
+        completes it has arrived; ends after the last chunk."""
+        pending = b""
+        while size := self.chunk_size():
+            pending += self.take(size)
+            self.take(2)
+            *lines, pending = pending.split(b"\n")
+            yield from (line for line in lines if line)
+
     def body(self, headers):
         if headers.get("transfer-encoding", "").lower() == "chunked":
             out = b""

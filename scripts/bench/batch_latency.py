@@ -34,15 +34,11 @@ def exchange(conn, raw, streamed):
         assert len(json.loads(body)["results"]) == KEYS
         return first_byte, done, done
     assert headers.get("transfer-encoding") == "chunked", headers
-    first, lines, pending = None, 0, b""
-    while size := conn.chunk_size():
-        pending += conn.take(size)
-        conn.take(2)
-        if b"\n" in pending:
-            if first is None:
-                first = time.perf_counter_ns() - start
-            lines += pending.count(b"\n")
-            pending = pending[pending.rfind(b"\n") + 1:]
+    first, lines = None, 0
+    for _ in conn.ndjson_lines():
+        if first is None:
+            first = time.perf_counter_ns() - start
+        lines += 1
     last = time.perf_counter_ns() - start
     assert lines == KEYS, lines
     return first_byte, first, last
