@@ -66,6 +66,19 @@ bench_cleanup() {
     rm -rf "$TMP"
 }
 
+# release_binary VAR PRODUCT [PATH]: VAR = PATH made absolute when given, else PRODUCT
+# built in release into .build-bench/ (kept apart from the debug builds in .build/).
+release_binary() {
+    if [ $# -ge 3 ]; then
+        printf -v "$1" '%s' "$(realpath "$3")"
+    else
+        say "building release $2 into .build-bench/"
+        (cd "$ROOT" && swift build -c release --product "$2" --pkg-config-path .deps/lib/pkgconfig \
+            --scratch-path .build-bench)
+        printf -v "$1" '%s' "$ROOT/.build-bench/release/$2"
+    fi
+}
+
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

@@ -31,13 +31,7 @@ fi
 CONNECTIONS=64
 
 ./scripts/setup.sh wrk
-if [ $# -ge 1 ]; then
-    STOREGATE="$(realpath "$1")"
-else
-    say "building release storegate into .build-bench/"
-    swift build -c release --product storegate --pkg-config-path .deps/lib/pkgconfig --scratch-path .build-bench
-    STOREGATE="$ROOT/.build-bench/release/storegate"
-fi
+release_binary STOREGATE storegate ${1+"$1"}
 http_status() {  # METHOD PORT PATH [BODY]
     curl -s -o /dev/null -w '%{http_code}' -X "$1" -H 'Content-Type: application/json' \
         ${4:+--data "$4"} "http://127.0.0.1:$2$3" || echo 000

@@ -47,13 +47,7 @@ BATCH_KEYS=5000
 
 # --- tools and binary ------------------------------------------------------------------
 ./scripts/setup.sh webdis nginx-light wrk valgrind
-if [ $# -ge 1 ]; then
-    STOREGATE="$(realpath "$1")"
-else
-    say "building release storegate into .build-bench/"
-    swift build -c release --product storegate --pkg-config-path .deps/lib/pkgconfig --scratch-path .build-bench
-    STOREGATE="$ROOT/.build-bench/release/storegate"
-fi
+release_binary STOREGATE storegate ${1+"$1"}
 # The launchers below set LAUNCHED to the new process's PID. WRAP (an array, lib.sh) is
 # put in front of the server command, e.g. valgrind.
 LAUNCHED=""
