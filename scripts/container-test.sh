@@ -107,8 +107,7 @@ cleanup() {
         fi
         # conmon runs `podman container cleanup` on its own after a container exits; let
         # those processes (they name our --root) finish before their state goes away.
-        local i
-        for i in $(seq 100); do
+        for _ in $(seq 100); do
             [ -z "$(processes_using "$WORK")" ] && break
             sleep 0.1
         done

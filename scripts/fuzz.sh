@@ -32,6 +32,7 @@ PKG_DIR="$(./scripts/llhttp-sanitized.sh .deps/fuzz -fsanitize=fuzzer-no-link,ad
 
 # SwiftPM passes the two sanitizers as two -sanitize= flags and the compiler keeps only the
 # last, so Swift code got ASan or coverage, not both; the combined flag gives both.
+# shellcheck disable=SC2054  # -sanitize=fuzzer,address is one flag, its comma the compiler's
 BUILD=(swift build -c "$CONFIG" --scratch-path "$SCRATCH" --pkg-config-path "$PKG_DIR" -Xswiftc -sanitize=fuzzer,address
     --sanitize=fuzzer --sanitize=address -Xswiftc -parse-as-library -Xswiftc -DFUZZING)
 start=$(date +%s)

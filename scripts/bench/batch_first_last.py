@@ -16,70 +16,15 @@ Prints key=value lines:
   status=200 keys=N iterations=I
   ndjson_first_ms=… ndjson_last_ms=… json_last_ms=…   (medians)
   rss_before_kib=… vm_hwm_kib=…                       (with --pid)
-Standard library only.
+Standard library only (and batch_http.py beside it).
 """
 import argparse
 import json
-import socket
 import statistics
 import sys
 import time
 
-
-class Connection:
-    """A blocking keep-alive connection with a read buffer."""
-
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=120)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buffer = b""
-
-    def fill(self):
-        chunk = self.sock.recv(262144)
-        if not chunk:
-            raise ConnectionError("connection closed by the gateway")
-        self.buffer += chunk
-
-    def take(self, n):
-        while len(self.buffer) < n:
-            self.fill()
-        out, self.buffer = self.buffer[:n], self.buffer[n:]
-        return out
-
-    def line(self):
-        while b"\r\n" not in self.buffer:
-            self.fill()
-        out, self.buffer = self.buffer.split(b"\r\n", 1)
-        return out
-
-    def head(self):
-        status = int(self.line().split(b" ")[1])
-        headers = {}
-        while True:
-            header = self.line()
-            if not header:
-                return status, headers
-            name, value = header.split(b":", 1)
-            headers[name.strip().lower().decode()] = value.strip().decode()
-
-    def body(self, headers):
-        if headers.get("transfer-encoding", "").lower() == "chunked":
-            out = b""
-            while True:
-                size = int(self.line().split(b";")[0], 16)
-                if size == 0:
-                    self.line()
-                    return out
-                out += self.take(size)
-                self.take(2)
-        return self.take(int(headers.get("content-length", "0")))
-
-
-def request(body, accept):
-    return (
-        f"POST /v1/batch HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nAccept: {accept}\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
+from batch_http import Connection, request
 
 
 def check_results(results, keys):
@@ -101,20 +46,11 @@ def streamed(conn, raw, keys):
         return status, headers, None
     if headers.get("transfer-encoding", "").lower() != "chunked":
         raise RuntimeError(f"NDJSON answer is not chunked: {headers}")
-    first, pending, results = None, b"", []
-    while True:
-        size = int(conn.line().split(b";")[0], 16)
-        if size == 0:
-            conn.line()
-            break
-        pending += conn.take(size)
-        conn.take(2)
-        if b"\n" in pending:
-            if first is None:
-                first = time.perf_counter() - start
-            lines = pending.split(b"\n")
-            pending = lines.pop()
-            results += [json.loads(line) for line in lines if line]
+    first, results = None, []
+    for line in conn.ndjson_lines():
+        if first is None:
+            first = time.perf_counter() - start
+        results.append(json.loads(line))
     last = time.perf_counter() - start
     check_results(results, keys)
     return status, headers, (first, last)

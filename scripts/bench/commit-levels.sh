@@ -29,10 +29,7 @@ redis-cli -p "$MASTER" info replication | grep -q 'state=online' \
     || { say "the replica never came online"; exit 1; }
 
 GATEWAY="$(free_port)"
-"${SERVER_PIN[@]}" "$BIN" --listen "127.0.0.1:$GATEWAY" --store "redis://127.0.0.1:$MASTER" --access-log off \
-    2>"$WORK/gateway.log" &
-STARTED+=("$!")
-wait_http "$GATEWAY" /readyz "$!"
+start_gateway "$BIN" "$GATEWAY" --store "redis://127.0.0.1:$MASTER"
 
 # The replica count is learned on the first replicas write: make it before measuring.
 for _ in $(seq 1 50); do

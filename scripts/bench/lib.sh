@@ -7,7 +7,8 @@
 #   bench_init NAME        # say() prefix NAME, TMP dir, traps, SERVER_PIN / CLIENT_PIN
 #
 # Every process a script starts goes into STARTED (`STARTED+=("$!")`); stop_pid stops
-# one, and on exit every one left is stopped and TMP removed.
+# one, and on exit every one left is stopped and TMP removed. The launchers (start_redis,
+# start_gateway, start_nginx) do that themselves.
 
 bench_init() {
     BENCH_NAME="$1"
@@ -28,6 +29,8 @@ bench_init() {
         CLIENT_PIN=()
         PINNING="no CPU pinning (fewer than 2 CPUs)"
     fi
+    GATEWAY_PIN=(${SERVER_PIN[@]+"${SERVER_PIN[@]}"})
+    WRAP=()
     TMP="$(mktemp -d "${TMPDIR:-/tmp}/storegate-$BENCH_NAME.XXXXXX")"
     STARTED=()
     trap bench_cleanup EXIT
@@ -63,6 +66,19 @@ bench_cleanup() {
     rm -rf "$TMP"
 }
 
+# release_binary VAR PRODUCT [PATH]: VAR = PATH made absolute when given, else PRODUCT
+# built in release into .build-bench/ (kept apart from the debug builds in .build/).
+release_binary() {
+    if [ $# -ge 3 ]; then
+        printf -v "$1" '%s' "$(realpath "$3")"
+    else
+        say "building release $2 into .build-bench/"
+        (cd "$ROOT" && swift build -c release --product "$2" --pkg-config-path .deps/lib/pkgconfig \
+            --scratch-path .build-bench)
+        printf -v "$1" '%s' "$ROOT/.build-bench/release/$2"
+    fi
+}
+
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -84,13 +100,14 @@ PY
     return 1
 }
 
-# A redis-server without persistence on a free port, pinned like the servers: sets
-# REDIS_PORT and REDIS_PID. Extra arguments go to redis-server.
+# A redis-server without persistence on a free port, pinned like the servers, its files
+# in TMP/redis-PORT/: sets REDIS_PORT and REDIS_PID. Extra arguments go to redis-server.
 # shellcheck disable=SC2120
 start_redis() {
     REDIS_PORT="$(free_port)"
+    mkdir -p "$TMP/redis-$REDIS_PORT"
     "${SERVER_PIN[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
-        --dir "$TMP" --logfile "$TMP/redis-$REDIS_PORT.log" "$@" &
+        --dir "$TMP/redis-$REDIS_PORT" --logfile "$TMP/redis-$REDIS_PORT.log" "$@" &
     REDIS_PID=$!
     STARTED+=("$REDIS_PID")
     for _ in $(seq 1 100); do
@@ -99,6 +116,45 @@ start_redis() {
     done
     say "redis-server did not start"; cat "$TMP/redis-$REDIS_PORT.log" >&2; return 1
 }
+
+# storegate BINARY on 127.0.0.1:PORT with --access-log off and FLAGS (--store URL …),
+# GATEWAY_PIN (SERVER_PIN unless the script changes it) and WRAP in front, its output in
+# TMP/gateway-PORT.log; waits for GET /readyz (READY_TRIES × 0.1 s, default 100) and
+# sets GATEWAY_PID.
+start_gateway() {
+    local binary="$1" port="$2" log="$TMP/gateway-$2.log"
+    shift 2
+    ${GATEWAY_PIN[@]+"${GATEWAY_PIN[@]}"} ${WRAP[@]+"${WRAP[@]}"} "$binary" --listen "127.0.0.1:$port" \
+        --access-log off "$@" >>"$log" 2>&1 &
+    GATEWAY_PID=$!
+    STARTED+=("$GATEWAY_PID")
+    wait_http "$port" /readyz "$GATEWAY_PID" "${READY_TRIES:-100}" || { tail -20 "$log" >&2; return 1; }
+}
+
+# wrk_median LABEL PIDS URL [WRK_ARGS…]: a warm-up of WARMUP_SECONDS (none when 0), then
+# RUNS runs of `wrk -t1 -cCONNECTIONS -dWRK_SECONDS --latency WRK_ARGS URL` pinned by
+# CLIENT_PIN. The CPU ticks of PIDS (one word: the gateway's processes) and of REDIS_PID
+# (when set) over each run go with its output to wrk_median.py, whose figures for the
+# median run by req/s land in TMP/LABEL.stats: read them with stat_of LABEL KEY.
+wrk_median() {
+    local label="$1" url="$3" i g0 r0 g1 r1 pids=() redis=() specs=()
+    read -ra pids <<<"$2"
+    shift 3
+    [ -n "${REDIS_PID:-}" ] && redis=("$REDIS_PID")
+    say "wrk: $label: warm-up ${WARMUP_SECONDS}s, $RUNS × ${WRK_SECONDS}s, c=$CONNECTIONS"
+    if [ "$WARMUP_SECONDS" != 0 ]; then
+        "${CLIENT_PIN[@]}" wrk -t1 -c"$CONNECTIONS" -d"${WARMUP_SECONDS}s" "$@" "$url" >/dev/null
+    fi
+    for i in $(seq 1 "$RUNS"); do
+        g0="$(cpu_ticks "${pids[@]}")"; r0="$(cpu_ticks ${redis[@]+"${redis[@]}"})"
+        "${CLIENT_PIN[@]}" wrk -t1 -c"$CONNECTIONS" -d"${WRK_SECONDS}s" --latency "$@" "$url" >"$TMP/$label.wrk$i"
+        g1="$(cpu_ticks "${pids[@]}")"; r1="$(cpu_ticks ${redis[@]+"${redis[@]}"})"
+        specs+=("$TMP/$label.wrk$i:$((g1 - g0)):$((r1 - r0))")
+    done
+    python3 "$BENCH/wrk_median.py" --clk-tck "$CLK_TCK" --label "$label" "${specs[@]}" >"$TMP/$label.stats"
+}
+
+stat_of() { sed -n "s/^$2=//p" "$TMP/$1.stats" 2>/dev/null; }
 
 # utime+stime (clock ticks) summed over the given PIDs, all their threads: fields 14 and
 # 15 of /proc/PID/stat.

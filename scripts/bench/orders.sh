@@ -10,62 +10,39 @@
 #   ORDERS_COMPARE (default 200) orders per kitchen, ORDERS_COMPARE_MINUTE_MS (default 20),
 #   ORDERS_FLIGHT (default 10000), ORDERS_FLIGHT_MINUTE_MS (default 1000).
 set -euo pipefail
+# shellcheck source=scripts/bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init orders-bench
 BIN="$1"
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DEMO="$ROOT/scripts/orders-demo.py"
 COMPARE="${ORDERS_COMPARE:-200}"
 COMPARE_MINUTE="${ORDERS_COMPARE_MINUTE_MS:-20}"
 FLIGHT="${ORDERS_FLIGHT:-10000}"
 FLIGHT_MINUTE="${ORDERS_FLIGHT_MINUTE_MS:-1000}"
-WORK="$(mktemp -d)"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-REDIS_PORT="$(free_port)"; GATEWAY_PORT="$(free_port)"
+GATEWAY_PORT="$(free_port)"
 GATEWAY_PID=""
-PIN_SERVER=(); PIN_CLIENT=()
-if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then PIN_SERVER=(taskset -c 1); PIN_CLIENT=(taskset -c 0); fi
-stop_gateway() {
-    [ -n "$GATEWAY_PID" ] && kill "$GATEWAY_PID" 2>/dev/null && wait "$GATEWAY_PID" 2>/dev/null
-    GATEWAY_PID=""
-}
-cleanup() {
-    stop_gateway || true
-    redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-${PIN_SERVER[@]+"${PIN_SERVER[@]}"} redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
-    --dir "$WORK" --daemonize yes --logfile "$WORK/redis.log" >/dev/null
-sleep 0.3
+start_redis
 
 # A fresh store and gateway per run, so each kitchen starts empty.
-start_gateway() {
-    stop_gateway
+start_kitchen() {
+    [ -z "$GATEWAY_PID" ] || stop_pid "$GATEWAY_PID"
     redis-cli -p "$REDIS_PORT" flushall >/dev/null
-    ${PIN_SERVER[@]+"${PIN_SERVER[@]}"} "$BIN" --listen "127.0.0.1:$GATEWAY_PORT" --store "redis://127.0.0.1:$REDIS_PORT" \
-        --access-log off --log-level error --pizzeria on "$@" 2>"$WORK/gateway.log" &
-    GATEWAY_PID=$!
-    for _ in $(seq 1 100); do
-        python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$GATEWAY_PORT/v1/kitchen', timeout=1)" \
-            >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    echo "orders bench: the gateway did not start" >&2; cat "$WORK/gateway.log" >&2; exit 1
+    start_gateway "$BIN" "$GATEWAY_PORT" --store "redis://127.0.0.1:$REDIS_PORT" --log-level error --pizzeria on "$@"
 }
-demo() { ${PIN_CLIENT[@]+"${PIN_CLIENT[@]}"} python3 "$DEMO" --url "http://127.0.0.1:$GATEWAY_PORT" --json "$@"; }
+demo() { "${CLIENT_PIN[@]}" python3 "$DEMO" --url "http://127.0.0.1:$GATEWAY_PORT" --json "$@"; }
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
-hwm_kib() { awk '/VmHWM/ {print $2}' "/proc/$GATEWAY_PID/status"; }
 
 echo "orders bench: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine); $COMPARE orders per kitchen at minute=${COMPARE_MINUTE} ms, 4 cooks, 4 ovens, 4 riders" >&2
 declare -A RESULT
 for mode in blocking evented; do
-    start_gateway --minute-ms "$COMPARE_MINUTE" --kitchen "$mode" --cooks 4 --ovens 4 --riders 4
+    start_kitchen --minute-ms "$COMPARE_MINUTE" --kitchen "$mode" --cooks 4 --ovens 4 --riders 4
     RESULT[$mode]="$(demo --orders "$COMPARE" --concurrency 4)"
 done
 echo "orders bench: $FLIGHT orders in flight at minute=${FLIGHT_MINUTE} ms, resources for all of them" >&2
-start_gateway --minute-ms "$FLIGHT_MINUTE" --cooks "$FLIGHT" --ovens "$FLIGHT" --riders "$FLIGHT" --max-requests-in-progress 1024
-BASE_KIB="$(awk '/VmRSS/ {print $2}' "/proc/$GATEWAY_PID/status")"
+start_kitchen --minute-ms "$FLIGHT_MINUTE" --cooks "$FLIGHT" --ovens "$FLIGHT" --riders "$FLIGHT" --max-requests-in-progress 1024
+BASE_KIB="$(mem_kib "$GATEWAY_PID" VmRSS)"
 FLIGHT_RESULT="$(demo --orders "$FLIGHT" --concurrency 16 --timeout 900)"
-PEAK_KIB="$(hwm_kib)"
+PEAK_KIB="$(mem_kib "$GATEWAY_PID" VmHWM)"
 
 echo
 echo "== pizzeria: the story's comparison (same orders, same 4 cooks / 4 ovens / 4 riders, minute = ${COMPARE_MINUTE} ms) =="

@@ -30,8 +30,9 @@ cd "$ROOT"
 
 SECONDS_PER_RUN="${SYNC_VS_ASYNC_SECONDS:-15}"
 STAGES="${SYNC_VS_ASYNC_CONNECTIONS:-1 10 100 1000 5000}"
-[[ "$SECONDS_PER_RUN" =~ ^[0-9]+$ ]] && [ "$SECONDS_PER_RUN" -ge 5 ] \
-    || { echo "sync-vs-async: SYNC_VS_ASYNC_SECONDS must be at least 5" >&2; exit 2; }
+if ! [[ "$SECONDS_PER_RUN" =~ ^[0-9]+$ ]] || [ "$SECONDS_PER_RUN" -lt 5 ]; then
+    echo "sync-vs-async: SYNC_VS_ASYNC_SECONDS must be at least 5" >&2; exit 2
+fi
 
 # --- tools and binaries ----------------------------------------------------------------
 ./scripts/setup.sh wrk

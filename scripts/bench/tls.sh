@@ -31,13 +31,7 @@ fi
 CONNECTIONS=64
 
 ./scripts/setup.sh wrk
-if [ $# -ge 1 ]; then
-    STOREGATE="$(realpath "$1")"
-else
-    say "building release storegate into .build-bench/"
-    swift build -c release --product storegate --pkg-config-path .deps/lib/pkgconfig --scratch-path .build-bench
-    STOREGATE="$ROOT/.build-bench/release/storegate"
-fi
+release_binary STOREGATE storegate ${1+"$1"}
 http_status() {  # METHOD PORT PATH [BODY]
     curl -s -o /dev/null -w '%{http_code}' -X "$1" -H 'Content-Type: application/json' \
         ${4:+--data "$4"} "http://127.0.0.1:$2$3" || echo 000
@@ -50,29 +44,22 @@ openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localh
     -addext "subjectAltName=IP:127.0.0.1" -keyout "$TMP/server.key" -out "$TMP/server.csr" 2>/dev/null
 openssl x509 -req -in "$TMP/server.csr" -CA "$TMP/ca.pem" -CAkey "$TMP/ca.key" -CAcreateserial -days 2 \
     -copy_extensions copy -out "$TMP/server.pem" 2>/dev/null
-PLAIN_PORT="$(free_port)" TLS_PORT="$(free_port)"
-"${SERVER_PIN[@]}" redis-server --port "$PLAIN_PORT" --tls-port "$TLS_PORT" --bind 127.0.0.1 --save "" \
-    --appendonly no --dir "$TMP" --logfile "$TMP/redis.log" --tls-cert-file "$TMP/server.pem" \
-    --tls-key-file "$TMP/server.key" --tls-ca-cert-file "$TMP/ca.pem" --tls-auth-clients no &
-REDIS_PID=$!
-STARTED+=("$REDIS_PID")
-for _ in $(seq 1 100); do redis-cli -p "$PLAIN_PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+TLS_PORT="$(free_port)"
+start_redis --tls-port "$TLS_PORT" --tls-cert-file "$TMP/server.pem" --tls-key-file "$TMP/server.key" \
+    --tls-ca-cert-file "$TMP/ca.pem" --tls-auth-clients no
+PLAIN_PORT="$REDIS_PORT"
 
 # --- 3. two gateways ------------------------------------------------------------------------
 declare -A PORT_OF PID_OF
-start_gateway() {  # NAME STORE_URL [FLAGS…]
-    local name="$1" url="$2" port
+start_named_gateway() {  # NAME STORE_URL [FLAGS…]
+    local name="$1" url="$2"
     shift 2
-    port="$(free_port)"
-    "${SERVER_PIN[@]}" "$STOREGATE" --listen "127.0.0.1:$port" --store "$url" --access-log off "$@" \
-        >>"$TMP/$name.log" 2>&1 &
-    PID_OF[$name]=$!
-    PORT_OF[$name]="$port"
-    STARTED+=("${PID_OF[$name]}")
-    wait_http "$port" /readyz "${PID_OF[$name]}" || { cat "$TMP/$name.log" >&2; return 1; }
+    PORT_OF[$name]="$(free_port)"
+    start_gateway "$STOREGATE" "${PORT_OF[$name]}" --store "$url" "$@"
+    PID_OF[$name]="$GATEWAY_PID"
 }
-start_gateway plain "redis://127.0.0.1:$PLAIN_PORT"
-start_gateway tls "rediss://127.0.0.1:$TLS_PORT" --store-tls-ca-file "$TMP/ca.pem"
+start_named_gateway plain "redis://127.0.0.1:$PLAIN_PORT"
+start_named_gateway tls "rediss://127.0.0.1:$TLS_PORT" --store-tls-ca-file "$TMP/ca.pem"
 RECORD='{"bins":{"name":"Alice","age":30,"city":"Rome"}}'
 for name in plain tls; do
     status="$(http_status PUT "${PORT_OF[$name]}" "/v1/kv/$name/users/k1" "$RECORD")"
@@ -82,23 +69,13 @@ done
 # --- 4. wrk ---------------------------------------------------------------------------------
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 wrk_case() {  # GATEWAY METHOD
-    local name="$1" method="$2" url lua=() i g0 r0 g1 r1 specs=()
-    url="http://127.0.0.1:${PORT_OF[$name]}/v1/kv/$name/users/$([ "$method" = GET ] && echo k1 || echo k2)"
+    local name="$1" method="$2" lua=()
     [ "$method" = PUT ] && lua=(-s "$BENCH/put_one_record.lua")
-    say "wrk: $name $method: warm-up ${WARMUP_SECONDS}s, $RUNS × ${WRK_SECONDS}s"
-    "${CLIENT_PIN[@]}" wrk -t1 -c"$CONNECTIONS" -d"${WARMUP_SECONDS}s" ${lua[@]+"${lua[@]}"} "$url" >/dev/null
-    for i in $(seq 1 "$RUNS"); do
-        g0="$(cpu_ticks "${PID_OF[$name]}")"; r0="$(cpu_ticks "$REDIS_PID")"
-        "${CLIENT_PIN[@]}" wrk -t1 -c"$CONNECTIONS" -d"${WRK_SECONDS}s" --latency ${lua[@]+"${lua[@]}"} "$url" \
-            >"$TMP/$name-$method.wrk$i"
-        g1="$(cpu_ticks "${PID_OF[$name]}")"; r1="$(cpu_ticks "$REDIS_PID")"
-        specs+=("$TMP/$name-$method.wrk$i:$((g1 - g0)):$((r1 - r0))")
-    done
-    python3 "$BENCH/wrk_median.py" --clk-tck "$CLK_TCK" --label "$name-$method" "${specs[@]}" \
-        >"$TMP/$name-$method.stats"
+    wrk_median "$name-$method" "${PID_OF[$name]}" \
+        "http://127.0.0.1:${PORT_OF[$name]}/v1/kv/$name/users/$([ "$method" = GET ] && echo k1 || echo k2)" \
+        ${lua[@]+"${lua[@]}"}
 }
 for method in GET PUT; do for name in plain tls; do wrk_case "$name" "$method"; done; done
-stat_of() { sed -n "s/^$2=//p" "$TMP/$1.stats" 2>/dev/null; }
 
 # --- 5. report ------------------------------------------------------------------------------
 mkdir -p "$ROOT/.bench"

@@ -47,25 +47,15 @@ BATCH_KEYS=5000
 
 # --- tools and binary ------------------------------------------------------------------
 ./scripts/setup.sh webdis nginx-light wrk valgrind
-if [ $# -ge 1 ]; then
-    STOREGATE="$(realpath "$1")"
-else
-    say "building release storegate into .build-bench/"
-    swift build -c release --product storegate --pkg-config-path .deps/lib/pkgconfig --scratch-path .build-bench
-    STOREGATE="$ROOT/.build-bench/release/storegate"
-fi
-# The launchers below set LAUNCHED to the new process's PID. WRAP (an array) is put in
-# front of the server command, e.g. valgrind.
-WRAP=()
+release_binary STOREGATE storegate ${1+"$1"}
+# The launchers below set LAUNCHED to the new process's PID. WRAP (an array, lib.sh) is
+# put in front of the server command, e.g. valgrind.
 LAUNCHED=""
 
-start_storegate() {
+start_storegate() {  # PORT TRIES [FLAGS…]
     local port="$1" tries="$2"; shift 2
-    "${SERVER_PIN[@]}" ${WRAP[@]+"${WRAP[@]}"} "$STOREGATE" --listen "127.0.0.1:$port" \
-        --store "redis://127.0.0.1:$REDIS_PORT" --access-log off "$@" >>"$TMP/storegate.log" 2>&1 &
-    LAUNCHED=$!
-    STARTED+=("$LAUNCHED")
-    wait_http "$port" /readyz "$LAUNCHED" "$tries" || { tail -5 "$TMP/storegate.log" >&2; return 1; }
+    READY_TRIES="$tries" start_gateway "$STOREGATE" "$port" --store "redis://127.0.0.1:$REDIS_PORT" "$@"
+    LAUNCHED="$GATEWAY_PID"
 }
 
 start_webdis() {
@@ -178,22 +168,12 @@ LAYOUT_SG="$(redis-cli -p "$REDIS_PORT" --no-raw hgetall 'sg:{test/users/k1}' | 
 LAYOUT_WD="$(redis-cli -p "$REDIS_PORT" --no-raw hgetall w:k1 | tr '\n' ' ')"
 
 wrk_case() {
-    local call="$1" server="${CALL_SERVER[$1]}" url lua=() i g0 r0 g1 r1 specs=()
-    url="http://127.0.0.1:${PORT_OF[$server]}${CALL_PATH[$call]}"
+    local call="$1" server="${CALL_SERVER[$1]}" lua=()
     [ "${CALL_METHOD[$call]}" = PUT ] && lua=(-s "$BENCH/put_one_record.lua")
-    say "wrk: ${CALL_LABEL[$call]}: warm-up ${WARMUP_SECONDS}s, $RUNS × ${WRK_SECONDS}s"
-    "${CLIENT_PIN[@]}" wrk -t1 -c"$CONNECTIONS" -d"${WARMUP_SECONDS}s" ${lua[@]+"${lua[@]}"} "$url" >/dev/null
-    for i in $(seq 1 "$RUNS"); do
-        g0="$(cpu_ticks "${PID_OF[$server]}")"; r0="$(cpu_ticks "$REDIS_PID")"
-        "${CLIENT_PIN[@]}" wrk -t1 -c"$CONNECTIONS" -d"${WRK_SECONDS}s" --latency ${lua[@]+"${lua[@]}"} "$url" \
-            >"$TMP/$call.wrk$i"
-        g1="$(cpu_ticks "${PID_OF[$server]}")"; r1="$(cpu_ticks "$REDIS_PID")"
-        specs+=("$TMP/$call.wrk$i:$((g1 - g0)):$((r1 - r0))")
-    done
-    python3 "$BENCH/wrk_median.py" --clk-tck "$CLK_TCK" --label "$call" "${specs[@]}" >"$TMP/$call.stats"
+    wrk_median "$call" "${PID_OF[$server]}" "http://127.0.0.1:${PORT_OF[$server]}${CALL_PATH[$call]}" \
+        ${lua[@]+"${lua[@]}"}
 }
 for call in "${CALLS[@]}"; do wrk_case "$call"; done
-stat_of() { sed -n "s/^$2=//p" "$TMP/$1.stats" 2>/dev/null; }
 
 for server in sg wd ng; do stop_pid "${PID_OF[$server]}"; done
 

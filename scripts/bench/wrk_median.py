@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Median of several wrk --latency runs, with the gateway's and the store's CPU per request.
 
-Used by scripts/bench/vs-webdis.sh.
+The one wrk parser of the benches: wrk_median in scripts/bench/lib.sh runs it.
 usage: wrk_median.py --clk-tck N --label NAME RUN...
 where each RUN is OUTPUT_FILE:GATEWAY_TICKS:REDIS_TICKS — one wrk --latency output and
-the utime+stime deltas (clock ticks) of the gateway and of redis-server over that run.
+the utime+stime deltas (clock ticks) of the gateway and of redis-server over that run
+(0 for a process not measured).
 
 Prints one line per run to stderr and, for the median run by requests/s, key=value
-lines on stdout: rps p50_us p99_us requests gw_us redis_us non2xx socket_errors runs.
-non2xx and socket_errors are summed over all runs. Standard library only.
+lines on stdout: rps p50_us p99_us requests gw_us redis_us non2xx socket_errors errors
+runs. non2xx, socket_errors and errors (the two added) are summed over all runs.
+Standard library only.
 """
 import argparse
 import re
@@ -71,6 +73,7 @@ def main():
     print(f"redis_us={median['redis_us']:.2f}")
     print(f"non2xx={sum(r['non2xx'] for r in runs)}")
     print(f"socket_errors={sum(r['socket_errors'] for r in runs)}")
+    print(f"errors={sum(r['non2xx'] + r['socket_errors'] for r in runs)}")
     print(f"runs={len(runs)}")
 
 
