@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: installs what is missing (scripts/setup.sh), builds, then runs the
-# whole suite. Test fixtures start their own redis-server / gateway processes on free
-# loopback ports and stop them. With no arguments it also runs the schemathesis
+# Runs every test: installs what is missing (scripts/setup.sh), lints (swift format and
+# the shell scripts), builds, then runs the whole suite. Test fixtures start their own
+# redis-server / gateway processes on free loopback ports and stop them. With no arguments it also runs the schemathesis
 # contract tests (scripts/contract.sh), the generated clients (scripts/clients.sh), the
 # demo page in a headless browser (scripts/demo-test.sh), the fuzz smoke run and the suite under ASan
 # and TSan (STOREGATE_SKIP_SANITIZERS=1 skips those). Extra arguments go to `swift test` alone
@@ -16,6 +16,9 @@ if [ "$#" -eq 0 ]; then
     swift format lint --strict -r --parallel Sources Tests Fuzz Benchmarks Package.swift \
         IntegrationTests/swift/Package.swift IntegrationTests/swift/Sources IntegrationTests/swift/Tests
     echo "format: swift format lint --strict found nothing"
+    ./scripts/setup.sh shellcheck
+    shellcheck -x .ci/run scripts/*.sh scripts/bench/*.sh
+    echo "format: shellcheck found nothing in the scripts"
 fi
 swift build --build-tests "${PKG[@]}"
 if [ "$#" -eq 0 ]; then
