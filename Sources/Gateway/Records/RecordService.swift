@@ -184,7 +184,7 @@ final class RecordService {
         }
         let binsJSON = call.binsJSON
         return runner.run(
-            RecordScripts.write, key: key.redisKeyBytes, arguments: call.arguments, isWrite: true, timeoutMs: timeoutMs,
+            RecordScripts.write, key: call.redisKey, arguments: call.arguments, isWrite: true, timeoutMs: timeoutMs,
             waitsForReplicas: waitsForReplicas(commit)
         ) { result in
             completion(Self.written(result, bins: bins, binsJSON: binsJSON))
@@ -193,6 +193,8 @@ final class RecordService {
 
     /// The write script's arguments, and the bins as the JSON object the answer shows.
     struct WriteCall {
+        /// The record's key, built once for the arguments and the routing.
+        let redisKey: [UInt8]
         let arguments: RESPArguments
         let binsJSON: [UInt8]
     }
@@ -201,7 +203,8 @@ final class RecordService {
     static func writeCall(
         _ key: RecordKey, bins: JSONObject, mode: WriteMode, expectedGeneration: Int?, ttl: Int?
     ) throws(GatewayError) -> WriteCall {
-        var arguments = ScriptRunner.arguments(key: key.redisKeyBytes, reservingCapacity: 64 + bins.count * 32)
+        let redisKey = key.redisKeyBytes
+        var arguments = ScriptRunner.arguments(key: redisKey, reservingCapacity: 64 + bins.count * 32)
         arguments.append(mode == .replace ? "upsert" : mode.rawValue)
         // `replace` needs an existing record: generation 0 never matches one.
         arguments.append(expectedGeneration.map(String.init) ?? (mode == .replace ? "exists" : ""))
@@ -226,7 +229,7 @@ final class RecordService {
         }
         binsJSON.append(UInt8(ascii: "}"))
         guard size <= Self.maxRecordBytes else { throw Self.recordTooLarge }
-        return WriteCall(arguments: arguments, binsJSON: binsJSON)
+        return WriteCall(redisKey: redisKey, arguments: arguments, binsJSON: binsJSON)
     }
 
     /// The write script's reply as the written record.
