@@ -139,7 +139,7 @@ enum OperateRequest {
     private static let needsValue: Set<String> = ["put", "incr", "append", "set_add", "set_remove", "list_append"]
 
     static func parse(_ body: JSONObject) throws(GatewayError) -> [RecordService.Operation] {
-        if let unknown = body.keys.first(where: { $0 != "operations" }) {
+        if let unknown = body.firstKey(where: { $0 != "operations" }) {
             throw GatewayError.badRequest("invalid_body", "unknown field '\(unknown.prefix(64))'")
         }
         guard case .array(let items)? = body["operations"], !items.isEmpty else {
@@ -158,7 +158,7 @@ enum OperateRequest {
         guard op == "get" || op == "touch" || needsBin.contains(op) else {
             throw GatewayError.badRequest("invalid_operation", "operations[\(index)]: unknown op '\(op.prefix(32))'")
         }
-        if let unknown = fields.keys.first(where: { !["op", "bin", "value"].contains($0) }) {
+        if let unknown = fields.firstKey(where: { !["op", "bin", "value"].contains($0) }) {
             throw GatewayError.badRequest(
                 "invalid_operation", "operations[\(index)]: unknown field '\(unknown.prefix(64))'")
         }
