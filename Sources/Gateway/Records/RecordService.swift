@@ -74,29 +74,21 @@ final class RecordService {
         _ key: RecordKey, bins: [String]?, timeoutMs: UInt64?,
         completion: @escaping (Result<StoredRecord?, GatewayError>) -> Void
     ) -> GatewayError? {
+        read(key, timeoutMs: timeoutMs, as: RecordReadWithCompletion(selected: Self.selectedFields(bins), completion))
+    }
+
+    /// `read` for a caller that is itself the `RecordRead` (the record route): the store
+    /// command's completion holds only that object.
+    func read(_ key: RecordKey, timeoutMs: UInt64?, as read: RecordRead) -> GatewayError? {
         let redisKey = key.redisKeyBytes
-        let selected = Self.selectedFields(bins)
         let timeout = timeoutMs ?? store.limits.commandTimeoutMs
+        read.service = self
+        read.redisKey = redisKey
+        read.timeoutMs = timeout
         let command = StoreCommand(
-            encoded: Self.plainRead(redisKey, selected: selected), idempotent: true, timeoutMs: timeout,
-            routing: runner.routing(key: redisKey), readOnly: true, keepsArrayReplyEncoded: true
-        ) { [self] result in
-            let lookup = ScriptRunner.map(result, isWrite: false).flatMap { reply in
-                Result { () throws(GatewayError) in
-                    try StoredRecord.lookup(plainReply: reply, selected: selected, nowMs: RecordExpiry.wallClockMs())
-                }
-            }
-            switch lookup {
-            case .success(.found(let record)): completion(.success(record))
-            case .success(.missing): completion(.success(nil))
-            case .success(.oldLayout):
-                if let refusal = readOldLayout(redisKey, selected: selected, timeoutMs: timeout, completion: completion)
-                {
-                    completion(.failure(refusal))
-                }
-            case .failure(let error): completion(.failure(error))
-            }
-        }
+            encoded: Self.plainRead(redisKey, selected: read.selected), idempotent: true, timeoutMs: timeout,
+            routing: runner.routing(key: redisKey), readOnly: true, keepsArrayReplyEncoded: true,
+            completion: read.storeDidReply)
         return store.execute(command).map { GatewayError($0, isWrite: false) }
     }
 
@@ -128,7 +120,7 @@ final class RecordService {
     /// HGETALL (or HMGET of `_gen` and the asked bins), TTL, EXEC reads bins,
     /// generation and TTL from one instant. The transaction queues before it runs, so a
     /// cluster redirect refuses all of it (the store answers with the redirect and follows it).
-    private func readOldLayout(
+    fileprivate func readOldLayout(
         _ redisKey: [UInt8], selected: [[UInt8]]?, timeoutMs: UInt64,
         completion: @escaping (Result<StoredRecord?, GatewayError>) -> Void
     ) -> GatewayError? {
@@ -335,4 +327,53 @@ final class RecordService {
         "record_too_large", "a record holds at most \(maxRecordBytes) bytes of bins (names and JSON values)")
     static let tooManyBins = GatewayError.tooLarge(
         "too_many_bins", "a record holds at most \(maxBinsPerRecord) bins")
+}
+
+/// One record read in flight, and the one object its store command's completion
+/// holds: what the reply needs to become a record (the asked bins; the key and timeout
+/// for re-reading a record in the old layout) and where the record goes (`finish`,
+/// which a subclass overrides). Runs on the loop thread only.
+class RecordRead {
+    let selected: [[UInt8]]?
+    /// Set by `RecordService.read` before the command exists (so always set when it replies).
+    fileprivate var service: RecordService!
+    fileprivate var redisKey: [UInt8] = []
+    fileprivate var timeoutMs: UInt64 = 0
+
+    /// `selected`: the asked bins' fields (`RecordService.selectedFields`), nil for all.
+    init(selected: [[UInt8]]?) { self.selected = selected }
+
+    /// Hears the record, nil when there is none, or the error: once.
+    func finish(_ result: Result<StoredRecord?, GatewayError>) {}
+
+    fileprivate final func storeDidReply(_ result: Result<RESPValue, StoreError>) {
+        let lookup = ScriptRunner.map(result, isWrite: false).flatMap { reply in
+            Result { () throws(GatewayError) in
+                try StoredRecord.lookup(plainReply: reply, selected: selected, nowMs: RecordExpiry.wallClockMs())
+            }
+        }
+        switch lookup {
+        case .success(.found(let record)): finish(.success(record))
+        case .success(.missing): finish(.success(nil))
+        case .success(.oldLayout):
+            if let refusal = service.readOldLayout(
+                redisKey, selected: selected, timeoutMs: timeoutMs, completion: { [self] in finish($0) })
+            {
+                finish(.failure(refusal))
+            }
+        case .failure(let error): finish(.failure(error))
+        }
+    }
+}
+
+/// A `RecordRead` that hands the record to a closure (batch, scan).
+private final class RecordReadWithCompletion: RecordRead {
+    private let completion: (Result<StoredRecord?, GatewayError>) -> Void
+
+    init(selected: [[UInt8]]?, _ completion: @escaping (Result<StoredRecord?, GatewayError>) -> Void) {
+        self.completion = completion
+        super.init(selected: selected)
+    }
+
+    override func finish(_ result: Result<StoredRecord?, GatewayError>) { completion(result) }
 }
