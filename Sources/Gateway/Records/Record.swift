@@ -90,21 +90,23 @@ struct StoredRecord {
             if case .bulk(let range?)? = reader.nextSkippingContents() { generation = integer(reader.bytes[range]) }
             if case .bulk(let range?)? = reader.nextSkippingContents() { expiresAt = integer(reader.bytes[range]) }
         } else {
-            var position = 0
-            while position + 1 < count, generation == nil || expiresAt == nil {
-                position += 2
-                guard case .bulk(let field?)? = reader.nextSkippingContents(),
-                    case .bulk(let value?)? = reader.nextSkippingContents()
-                else { throw Self.unexpected }
-                guard field.count == 4, reader.bytes[field.lowerBound] == UInt8(ascii: "_") else { continue }
-                switch (
-                    reader.bytes[field.lowerBound + 1], reader.bytes[field.lowerBound + 2],
-                    reader.bytes[field.lowerBound + 3]
-                ) {
-                case (UInt8(ascii: "g"), UInt8(ascii: "e"), UInt8(ascii: "n")):
-                    generation = integer(reader.bytes[value])
-                case (UInt8(ascii: "e"), UInt8(ascii: "x"), UInt8(ascii: "p")): expiresAt = integer(reader.bytes[value])
-                default: break
+            try bytes.withUnsafeBufferPointer { bytes throws(GatewayError) in
+                var index = valuesStart
+                var position = 0
+                while position + 1 < count, generation == nil || expiresAt == nil {
+                    position += 2
+                    // HGETALL answers bulk strings only.
+                    guard let field = RESPReader.plainBulk(in: bytes, at: &index),
+                        let value = RESPReader.plainBulk(in: bytes, at: &index)
+                    else { throw Self.unexpected }
+                    guard field.count == 4, bytes[field.lowerBound] == UInt8(ascii: "_") else { continue }
+                    switch (bytes[field.lowerBound + 1], bytes[field.lowerBound + 2], bytes[field.lowerBound + 3]) {
+                    case (UInt8(ascii: "g"), UInt8(ascii: "e"), UInt8(ascii: "n")):
+                        generation = integer(UnsafeBufferPointer(rebasing: bytes[value]))
+                    case (UInt8(ascii: "e"), UInt8(ascii: "x"), UInt8(ascii: "p")):
+                        expiresAt = integer(UnsafeBufferPointer(rebasing: bytes[value]))
+                    default: break
+                    }
                 }
             }
         }
@@ -209,6 +211,10 @@ struct StoredRecord {
     private static let unexpected = GatewayError.storeReplyError("unexpected reply to a read")
 
     private static func integer(_ bytes: ArraySlice<UInt8>) -> Int? {
+        bytes.withUnsafeBufferPointer { integer($0) }
+    }
+
+    private static func integer(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         guard !bytes.isEmpty, bytes.count < 19 else { return nil }
         var number = 0
         for byte in bytes {
@@ -216,6 +222,15 @@ struct StoredRecord {
             number = number * 10 + Int(byte - UInt8(ascii: "0"))
         }
         return number
+    }
+
+    /// The bulk string at `index`, past it: a plain one read inline, anything else (a
+    /// null, an integer) through `RESPReader` and nil.
+    @inline(__always)
+    private static func nextBulk(_ bytes: UnsafeBufferPointer<UInt8>, _ index: inout Int) -> Range<Int>? {
+        if let range = RESPReader.plainBulk(in: bytes, at: &index) { return range }
+        guard case .bulk(let range?)? = RESPReader.nextSkippingContents(in: bytes, at: &index) else { return nil }
+        return range
     }
 
     /// Calls `body` with each bin's name (its field without `b:`) and stored JSON text,
@@ -243,12 +258,10 @@ struct StoredRecord {
             var position = 0
             while position + 1 < valueCount {
                 position += 2
-                let field = RESPReader.nextSkippingContents(in: bytes, at: &index)
-                let value = RESPReader.nextSkippingContents(in: bytes, at: &index)
-                guard case .bulk(let fieldRange?)? = field, fieldRange.count > 2,
-                    bytes[fieldRange.lowerBound] == UInt8(ascii: "b"),
-                    bytes[fieldRange.lowerBound + 1] == UInt8(ascii: ":"),
-                    case .bulk(let valueRange?)? = value
+                let field = Self.nextBulk(bytes, &index)
+                let value = Self.nextBulk(bytes, &index)
+                guard let fieldRange = field, let valueRange = value, fieldRange.count > 2, bytes[fieldRange.lowerBound] == UInt8(ascii: "b"),
+                    bytes[fieldRange.lowerBound + 1] == UInt8(ascii: ":")
                 else { continue }
                 try body(slice(fieldRange.dropFirst(2)), slice(valueRange))
             }
