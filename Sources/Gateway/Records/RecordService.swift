@@ -29,11 +29,11 @@ final class RecordService {
 
         /// `{"bins":{…},"generation":N,"ttl":T}`.
         func appendJSON(to out: inout [UInt8]) {
-            out.append(contentsOf: #"{"bins":"#.utf8)
+            out.append(contentsOf: JSONText.binsKey)
             out.append(contentsOf: binsJSON)
-            out.append(contentsOf: #","generation":"#.utf8)
+            out.append(contentsOf: JSONText.generationKey)
             JSONText.appendInteger(generation, to: &out)
-            out.append(contentsOf: #","ttl":"#.utf8)
+            out.append(contentsOf: JSONText.ttlKey)
             JSONText.appendInteger(ttl, to: &out)
             out.append(UInt8(ascii: "}"))
         }
