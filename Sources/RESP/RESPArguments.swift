@@ -44,11 +44,14 @@ package struct RESPArguments {
     /// One argument: `prefix`, then `text`'s UTF-8 (a field name such as `b:` + a bin name).
     package mutating func append(prefix: [UInt8], _ text: String) {
         var text = text
-        text.withUTF8 { utf8 in
-            appendLength(prefix.count + utf8.count)
-            encoded.append(contentsOf: prefix)
-            encoded.append(contentsOf: utf8)
-        }
+        text.withUTF8 { append(prefix: prefix, $0) }
+    }
+
+    /// One argument: `prefix`, then `bytes`.
+    package mutating func append(prefix: [UInt8], _ bytes: UnsafeBufferPointer<UInt8>) {
+        appendLength(prefix.count + bytes.count)
+        encoded.append(contentsOf: prefix)
+        encoded.append(contentsOf: bytes)
         appendCRLF()
     }
 

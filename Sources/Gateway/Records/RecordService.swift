@@ -211,11 +211,22 @@ final class RecordService {
             if case .null = bin { continue }
             value.removeAll(keepingCapacity: true)
             JSONWriter.append(bin, to: &value)
-            arguments.append(prefix: BinName.fieldPrefixBytes, name)
-            arguments.append(value)
-            size += BinName.fieldPrefixBytes.count + name.utf8.count + value.count
             if binsJSON.count > 1 { binsJSON.append(UInt8(ascii: ",")) }
-            JSONWriter.appendString(name, to: &binsJSON)
+            var name = name
+            name.withUTF8 { utf8 in
+                arguments.append(prefix: BinName.fieldPrefixBytes, utf8)
+                size += BinName.fieldPrefixBytes.count + utf8.count
+                // A valid bin name needs no escape: copied between quotes as it is.
+                if utf8.allSatisfy(BinName.isNameByte) {
+                    binsJSON.append(UInt8(ascii: "\""))
+                    binsJSON.append(contentsOf: utf8)
+                    binsJSON.append(UInt8(ascii: "\""))
+                } else {
+                    JSONWriter.appendString(String(decoding: utf8, as: UTF8.self), to: &binsJSON)
+                }
+            }
+            arguments.append(value)
+            size += value.count
             binsJSON.append(UInt8(ascii: ":"))
             binsJSON.append(contentsOf: value)
         }
