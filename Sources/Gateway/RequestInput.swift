@@ -140,7 +140,7 @@ package struct RequestInput {
 
 /// Reads `{"bins": {…}}` (only that field) into validated bins.
 func binsFromBody(_ object: JSONObject, allowNull: Bool) throws(GatewayError) -> JSONObject {
-    if let unknown = object.keys.first(where: { $0 != "bins" }) {
+    if let unknown = object.firstKey(where: { $0 != "bins" }) {
         throw GatewayError.badRequest(
             "invalid_body", "unknown field '\(unknown.prefix(64))': the body is {\"bins\": {…}}")
     }

@@ -148,16 +148,18 @@ package struct Router {
         }
     }
 
-    /// The route's parameters if `path` (after its first `/`) has the route's segments.
+    /// The route's parameters if `path` (after its first `/`) has the route's segments:
+    /// one pass, each segment's end found once, a parameter decoded as soon as it is
+    /// reached (a later literal that differs drops what was decoded: rare, as the caller
+    /// passes only routes with as many segments).
     private func bind(_ range: Range<Int>, to path: UnsafeBufferPointer<UInt8>, names: () -> [String])
         -> RouteParameters?
     {
         guard !range.isEmpty else { return nil }
         return segments.withUnsafeBufferPointer { segments in
             literals.withUnsafeBufferPointer { literals in
-                // First the shape: the same segment count, and every literal in place.
                 var start = 0
-                var parameterCount = 0
+                var values: [String] = []
                 for index in range {
                     let segment = segments[index]
                     let end = Self.segmentEnd(path, from: start)
@@ -168,29 +170,16 @@ package struct Router {
                         where literals[segment.literalStart + offset] != path[start + offset] {
                             return nil
                         }
-                    } else if end == start {
-                        return nil
                     } else {
-                        parameterCount += 1
-                    }
-                    start = end + 1
-                }
-                guard parameterCount > 0 else { return RouteParameters() }
-                // Then the parameters, decoded.
-                var values: [String] = []
-                values.reserveCapacity(parameterCount)
-                start = 0
-                for index in range {
-                    let end = Self.segmentEnd(path, from: start)
-                    if segments[index].parameter != nil {
-                        guard let decoded = percentDecoded(UnsafeBufferPointer(rebasing: path[start..<end])) else {
-                            return nil
-                        }
+                        guard end > start,
+                            let decoded = percentDecoded(UnsafeBufferPointer(rebasing: path[start..<end]))
+                        else { return nil }
+                        if values.isEmpty { values.reserveCapacity(range.count) }
                         values.append(decoded)
                     }
                     start = end + 1
                 }
-                return RouteParameters(names: names(), values: values)
+                return values.isEmpty ? RouteParameters() : RouteParameters(names: names(), values: values)
             }
         }
     }

@@ -71,10 +71,9 @@ extension JSONValue: CustomStringConvertible {
 package struct JSONObject: Sendable {
     package typealias Element = (key: String, value: JSONValue)
 
-    /// Keys in order.
-    package private(set) var keys: [String] = []
-    /// Values in the same order as `keys`.
-    package private(set) var values: [JSONValue] = []
+    /// The pairs in order, keys and values side by side in one array (a parsed
+    /// object allocates one buffer, not two).
+    package private(set) var members: [Element] = []
     /// Position of each key; nil while the object is small.
     private var index: [String: Int]?
 
@@ -88,21 +87,32 @@ package struct JSONObject: Sendable {
 
     /// An object from pairs in order; a repeated key replaces the earlier value in place.
     package init(_ pairs: [(String, JSONValue)]) {
-        keys.reserveCapacity(pairs.count)
-        values.reserveCapacity(pairs.count)
+        members.reserveCapacity(pairs.count)
         for (key, value) in pairs { set(key, value) }
     }
 
+    /// Keys in order (a new array: for checks off the hot path).
+    package var keys: [String] { members.map(\.key) }
+
+    /// Values in the same order as `keys` (a new array).
+    package var values: [JSONValue] { members.map(\.value) }
+
     /// Number of members.
-    package var count: Int { keys.count }
+    package var count: Int { members.count }
 
     /// True when there are no members.
-    package var isEmpty: Bool { keys.isEmpty }
+    package var isEmpty: Bool { members.isEmpty }
+
+    /// The first key `isUnexpected` picks out, in order (no array of keys).
+    package func firstKey(where isUnexpected: (String) -> Bool) -> String? {
+        for member in members where isUnexpected(member.key) { return member.key }
+        return nil
+    }
 
     /// The value for `key`; setting nil removes the member, setting a value
     /// replaces it in place or appends it.
     package subscript(key: String) -> JSONValue? {
-        get { position(of: key).map { values[$0] } }
+        get { position(of: key).map { members[$0].value } }
         set {
             if let newValue { set(key, newValue) } else { remove(key) }
         }
@@ -114,7 +124,7 @@ package struct JSONObject: Sendable {
     /// Replaces the value of `key` in place, or appends the pair when it is new.
     package mutating func set(_ key: String, _ value: JSONValue) {
         if let position = position(of: key) {
-            values[position] = value
+            members[position].value = value
         } else {
             append(key, value)
         }
@@ -124,14 +134,13 @@ package struct JSONObject: Sendable {
     @discardableResult
     package mutating func remove(_ key: String) -> JSONValue? {
         guard let position = position(of: key) else { return nil }
-        keys.remove(at: position)
-        let value = values.remove(at: position)
+        let value = members.remove(at: position).value
         if index != nil {
-            if keys.count < Self.indexThreshold {
+            if members.count < Self.indexThreshold {
                 index = nil
             } else {
                 index![key] = nil
-                for later in position..<keys.count { index![keys[later]] = later }
+                for later in position..<members.count { index![members[later].key] = later }
             }
         }
         return value
@@ -141,40 +150,36 @@ package struct JSONObject: Sendable {
     /// parser's insertion path: one lookup per member.
     mutating func insertNew(_ key: String, _ value: JSONValue) -> Bool {
         if index != nil {
-            let next = keys.count
+            let next = members.count
             let existing = index!.updateValue(next, forKey: key)
             if let existing {
                 index![key] = existing
                 return false
             }
-            keys.append(key)
-            values.append(value)
+            members.append((key, value))
             return true
         }
-        if keys.contains(key) { return false }
+        if position(of: key) != nil { return false }
         append(key, value)
         return true
     }
 
     private func position(of key: String) -> Int? {
         if let index { return index[key] }
-        return keys.firstIndex(of: key)
+        for position in members.indices where members[position].key == key { return position }
+        return nil
     }
 
     /// Appends a key known to be absent.
     private mutating func append(_ key: String, _ value: JSONValue) {
         // Room for a small object at once, rather than growing 1, 2, 4, 8.
-        if keys.capacity == 0 {
-            keys.reserveCapacity(Self.initialCapacity)
-            values.reserveCapacity(Self.initialCapacity)
-        }
-        keys.append(key)
-        values.append(value)
+        if members.capacity == 0 { members.reserveCapacity(Self.initialCapacity) }
+        members.append((key, value))
         if index != nil {
-            index![key] = keys.count - 1
-        } else if keys.count >= Self.indexThreshold {
-            var built = [String: Int](minimumCapacity: keys.count * 2)
-            for (position, existing) in keys.enumerated() { built[existing] = position }
+            index![key] = members.count - 1
+        } else if members.count >= Self.indexThreshold {
+            var built = [String: Int](minimumCapacity: members.count * 2)
+            for (position, existing) in members.enumerated() { built[existing.key] = position }
             index = built
         }
     }
@@ -182,28 +187,15 @@ package struct JSONObject: Sendable {
 
 extension JSONObject: Equatable {
     package static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
-        lhs.keys == rhs.keys && lhs.values == rhs.values
+        lhs.members.elementsEqual(rhs.members) { $0.key == $1.key && $0.value == $1.value }
     }
 }
 
 extension JSONObject: Sequence {
     /// Iterates `(key, value)` pairs in order.
-    package struct Iterator: IteratorProtocol {
-        private let object: JSONObject
-        private var position = 0
+    package func makeIterator() -> IndexingIterator<[Element]> { members.makeIterator() }
 
-        init(_ object: JSONObject) { self.object = object }
-
-        package mutating func next() -> Element? {
-            guard position < object.keys.count else { return nil }
-            defer { position += 1 }
-            return (object.keys[position], object.values[position])
-        }
-    }
-
-    package func makeIterator() -> Iterator { Iterator(self) }
-
-    package var underestimatedCount: Int { keys.count }
+    package var underestimatedCount: Int { members.count }
 }
 
 extension JSONValue {

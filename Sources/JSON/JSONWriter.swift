@@ -34,11 +34,11 @@ package enum JSONWriter {
             out.append(UInt8(ascii: "]"))
         case .object(let object):
             out.append(UInt8(ascii: "{"))
-            for position in 0..<object.count {
+            for (position, member) in object.members.enumerated() {
                 if position > 0 { out.append(UInt8(ascii: ",")) }
-                appendString(object.keys[position], to: &out)
+                appendString(member.key, to: &out)
                 out.append(UInt8(ascii: ":"))
-                append(object.values[position], to: &out)
+                append(member.value, to: &out)
             }
             out.append(UInt8(ascii: "}"))
         }

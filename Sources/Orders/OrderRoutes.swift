@@ -55,7 +55,7 @@ struct OrderRoutes {
     private func place(_ context: RouteContext) throws(GatewayError) -> GatewayError? {
         try Self.noQuery(context)
         let body = try RequestInput(context.request).jsonObject()
-        if let unknown = body.keys.first(where: { !["customer", "items", "address"].contains($0) }) {
+        if let unknown = body.firstKey(where: { !["customer", "items", "address"].contains($0) }) {
             throw GatewayError.badRequest("invalid_order", "unknown field '\(unknown.prefix(64))'")
         }
         guard case .string(let customer)? = body["customer"], Self.isToken(customer, maxLength: 64) else {

@@ -44,11 +44,14 @@ package struct RESPArguments {
     /// One argument: `prefix`, then `text`'s UTF-8 (a field name such as `b:` + a bin name).
     package mutating func append(prefix: [UInt8], _ text: String) {
         var text = text
-        text.withUTF8 { utf8 in
-            appendLength(prefix.count + utf8.count)
-            encoded.append(contentsOf: prefix)
-            encoded.append(contentsOf: utf8)
-        }
+        text.withUTF8 { append(prefix: prefix, $0) }
+    }
+
+    /// One argument: `prefix`, then `bytes`.
+    package mutating func append(prefix: [UInt8], _ bytes: UnsafeBufferPointer<UInt8>) {
+        appendLength(prefix.count + bytes.count)
+        encoded.append(contentsOf: prefix)
+        encoded.append(contentsOf: bytes)
         appendCRLF()
     }
 
@@ -114,8 +117,17 @@ extension RESPEncoder {
         buffer.append(contentsOf: tail.encoded)
     }
 
-    /// `$length\r\n`, built on the stack and appended as one piece.
+    /// `$length\r\n`: a length under 100 (most arguments) byte by byte, which costs less
+    /// than one `append(contentsOf:)`; a longer one built on the stack and appended as one piece.
     package static func appendBulkHeader(_ length: Int, to buffer: inout [UInt8]) {
+        if length >= 0, length < 100 {
+            buffer.append(UInt8(ascii: "$"))
+            if length >= 10 { buffer.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: length / 10)) }
+            buffer.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: length % 10))
+            buffer.append(UInt8(ascii: "\r"))
+            buffer.append(UInt8(ascii: "\n"))
+            return
+        }
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { header in
             var position = header.count - 2
             header[position] = UInt8(ascii: "\r")

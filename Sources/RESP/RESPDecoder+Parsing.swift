@@ -65,34 +65,57 @@ extension RESPDecoder {
         return true
     }
 
-    /// Inside an array kept encoded: skips a complete bulk string or unsigned integer at
-    /// `readIndex` in one tight pass. Returns false, consuming nothing, for anything else
-    /// (other types, signs, nulls, long or partial elements, malformed bytes), which
-    /// `parseElement` then handles, errors included; what this accepts it accepts too.
-    mutating func skipPlainEncodedElement() -> Bool {
-        let count = buffer.count
-        let type = buffer[readIndex]
-        guard type == UInt8(ascii: "$") || type == UInt8(ascii: ":") else { return false }
-        let digitsStart = readIndex + 1
+    /// Inside an array kept encoded: skips complete bulk strings and unsigned integers from
+    /// `readIndex` on, at most `limit` (what the innermost open aggregate still holds), in
+    /// one tight pass, and returns how many (the caller counts them). Stops, consuming
+    /// nothing more, at anything else (other types, signs, nulls, long or partial
+    /// elements, malformed bytes), which `parseElement` then handles, errors included;
+    /// what this accepts it accepts too.
+    mutating func skipPlainEncodedElements(upTo limit: Int) -> Int {
+        let maxBulkLength = limits.maxBulkLength
+        let start = readIndex
+        var skipped = 0
+        let next = buffer.withUnsafeBufferPointer { bytes in
+            var index = start
+            while skipped < limit, let next = Self.plainElementEnd(in: bytes, at: index, maxBulkLength: maxBulkLength) {
+                index = next
+                skipped += 1
+            }
+            return index
+        }
+        if skipped > 0 { consume(upTo: next) }
+        return skipped
+    }
+
+    /// Where the whole bulk string or integer at `start` ends (past its CRLF); nil for
+    /// any other element, one not all buffered, or a bulk string over `maxBulkLength`.
+    @inline(__always)
+    private static func plainElementEnd(in bytes: UnsafeBufferPointer<UInt8>, at start: Int, maxBulkLength: Int)
+        -> Int?
+    {
+        let count = bytes.count
+        guard start < count else { return nil }
+        let type = bytes[start]
+        guard type == UInt8(ascii: "$") || type == UInt8(ascii: ":") else { return nil }
+        let digitsStart = start + 1
         var index = digitsStart
         var value = 0
         let digitsEnd = min(count, digitsStart + 18)
         while index < digitsEnd {
-            let digit = buffer[index] &- UInt8(ascii: "0")
+            let digit = bytes[index] &- UInt8(ascii: "0")
             guard digit < 10 else { break }
             value = value * 10 + Int(digit)
             index += 1
         }
-        guard index > digitsStart, index + 1 < count, buffer[index] == cr, buffer[index + 1] == lf else { return false }
+        guard index > digitsStart, index + 1 < count, bytes[index] == cr, bytes[index + 1] == lf else { return nil }
         index += 2
         if type == UInt8(ascii: "$") {
-            guard value <= limits.maxBulkLength else { return false }
+            guard value <= maxBulkLength else { return nil }
             let end = index + value
-            guard end + 2 <= count, buffer[end] == cr, buffer[end + 1] == lf else { return false }
+            guard end + 2 <= count, bytes[end] == cr, bytes[end + 1] == lf else { return nil }
             index = end + 2
         }
-        consume(upTo: index)
-        return true
+        return index
     }
 
     private mutating func consume(upTo index: Int) {

@@ -131,9 +131,13 @@ package struct RESPDecoder: Sendable {
         while readIndex < buffer.count {
             parseAttempts += 1
             if open.isEmpty, let status = commonStatusReply() { return status }
-            if encodedStart != nil, !open.isEmpty, skipPlainEncodedElement() {
-                if closeFilledAggregates() { return finished(.null) }
-                continue
+            if encodedStart != nil, let last = open.indices.last {
+                // An array kept encoded: its plain elements are skipped in one pass, then counted.
+                let skipped = skipPlainEncodedElements(upTo: open[last].remaining)
+                if skipped > 0 {
+                    if closeFilledAggregates(skippedInInnermost: skipped) { return finished(.null) }
+                    continue
+                }
             }
             let start = readIndex
             guard let element = try parseElement() else { return nil }
@@ -173,12 +177,15 @@ package struct RESPDecoder: Sendable {
         return finished
     }
 
-    /// `complete` for an element skipped inside an array kept encoded: counts it, and
+    /// `complete` for elements skipped inside an array kept encoded: counts `skipped` in
+    /// the innermost aggregate (at most its remaining count) and one in each it closes;
     /// returns true once that closes the outermost aggregate.
-    private mutating func closeFilledAggregates() -> Bool {
+    private mutating func closeFilledAggregates(skippedInInnermost skipped: Int) -> Bool {
+        var count = skipped
         while let last = open.indices.last {
-            guard open[last].countSkipped() == 0 else { return false }
+            guard open[last].countSkipped(count) == 0 else { return false }
             open.removeLast()
+            count = 1
         }
         return true
     }
@@ -252,8 +259,8 @@ struct Aggregate {
     }
 
     /// Counts an element skipped inside an array kept encoded; returns those still expected.
-    mutating func countSkipped() -> Int {
-        remaining -= 1
+    mutating func countSkipped(_ count: Int) -> Int {
+        remaining -= count
         return remaining
     }
 

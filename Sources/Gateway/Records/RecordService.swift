@@ -29,11 +29,11 @@ final class RecordService {
 
         /// `{"bins":{…},"generation":N,"ttl":T}`.
         func appendJSON(to out: inout [UInt8]) {
-            out.append(contentsOf: #"{"bins":"#.utf8)
+            out.append(contentsOf: JSONText.binsKey)
             out.append(contentsOf: binsJSON)
-            out.append(contentsOf: #","generation":"#.utf8)
+            out.append(contentsOf: JSONText.generationKey)
             JSONText.appendInteger(generation, to: &out)
-            out.append(contentsOf: #","ttl":"#.utf8)
+            out.append(contentsOf: JSONText.ttlKey)
             JSONText.appendInteger(ttl, to: &out)
             out.append(UInt8(ascii: "}"))
         }
@@ -74,29 +74,21 @@ final class RecordService {
         _ key: RecordKey, bins: [String]?, timeoutMs: UInt64?,
         completion: @escaping (Result<StoredRecord?, GatewayError>) -> Void
     ) -> GatewayError? {
+        read(key, timeoutMs: timeoutMs, as: RecordReadWithCompletion(selected: Self.selectedFields(bins), completion))
+    }
+
+    /// `read` for a caller that is itself the `RecordRead` (the record route): the store
+    /// command's completion holds only that object.
+    func read(_ key: RecordKey, timeoutMs: UInt64?, as read: RecordRead) -> GatewayError? {
         let redisKey = key.redisKeyBytes
-        let selected = Self.selectedFields(bins)
         let timeout = timeoutMs ?? store.limits.commandTimeoutMs
+        read.service = self
+        read.redisKey = redisKey
+        read.timeoutMs = timeout
         let command = StoreCommand(
-            encoded: Self.plainRead(redisKey, selected: selected), idempotent: true, timeoutMs: timeout,
-            routing: runner.routing(key: redisKey), readOnly: true, keepsArrayReplyEncoded: true
-        ) { [self] result in
-            let lookup = ScriptRunner.map(result, isWrite: false).flatMap { reply in
-                Result { () throws(GatewayError) in
-                    try StoredRecord.lookup(plainReply: reply, selected: selected, nowMs: RecordExpiry.wallClockMs())
-                }
-            }
-            switch lookup {
-            case .success(.found(let record)): completion(.success(record))
-            case .success(.missing): completion(.success(nil))
-            case .success(.oldLayout):
-                if let refusal = readOldLayout(redisKey, selected: selected, timeoutMs: timeout, completion: completion)
-                {
-                    completion(.failure(refusal))
-                }
-            case .failure(let error): completion(.failure(error))
-            }
-        }
+            encoded: Self.plainRead(redisKey, selected: read.selected), idempotent: true, timeoutMs: timeout,
+            routing: runner.routing(key: redisKey), readOnly: true, keepsArrayReplyEncoded: true,
+            completion: read.storeDidReply)
         return store.execute(command).map { GatewayError($0, isWrite: false) }
     }
 
@@ -128,7 +120,7 @@ final class RecordService {
     /// HGETALL (or HMGET of `_gen` and the asked bins), TTL, EXEC reads bins,
     /// generation and TTL from one instant. The transaction queues before it runs, so a
     /// cluster redirect refuses all of it (the store answers with the redirect and follows it).
-    private func readOldLayout(
+    fileprivate func readOldLayout(
         _ redisKey: [UInt8], selected: [[UInt8]]?, timeoutMs: UInt64,
         completion: @escaping (Result<StoredRecord?, GatewayError>) -> Void
     ) -> GatewayError? {
@@ -184,7 +176,7 @@ final class RecordService {
         }
         let binsJSON = call.binsJSON
         return runner.run(
-            RecordScripts.write, key: key.redisKeyBytes, arguments: call.arguments, isWrite: true, timeoutMs: timeoutMs,
+            RecordScripts.write, key: call.redisKey, arguments: call.arguments, isWrite: true, timeoutMs: timeoutMs,
             waitsForReplicas: waitsForReplicas(commit)
         ) { result in
             completion(Self.written(result, bins: bins, binsJSON: binsJSON))
@@ -193,6 +185,8 @@ final class RecordService {
 
     /// The write script's arguments, and the bins as the JSON object the answer shows.
     struct WriteCall {
+        /// The record's key, built once for the arguments and the routing.
+        let redisKey: [UInt8]
         let arguments: RESPArguments
         let binsJSON: [UInt8]
     }
@@ -201,7 +195,8 @@ final class RecordService {
     static func writeCall(
         _ key: RecordKey, bins: JSONObject, mode: WriteMode, expectedGeneration: Int?, ttl: Int?
     ) throws(GatewayError) -> WriteCall {
-        var arguments = ScriptRunner.arguments(key: key.redisKeyBytes, reservingCapacity: 64 + bins.count * 32)
+        let redisKey = key.redisKeyBytes
+        var arguments = ScriptRunner.arguments(key: redisKey, reservingCapacity: 64 + bins.count * 32)
         arguments.append(mode == .replace ? "upsert" : mode.rawValue)
         // `replace` needs an existing record: generation 0 never matches one.
         arguments.append(expectedGeneration.map(String.init) ?? (mode == .replace ? "exists" : ""))
@@ -216,17 +211,28 @@ final class RecordService {
             if case .null = bin { continue }
             value.removeAll(keepingCapacity: true)
             JSONWriter.append(bin, to: &value)
-            arguments.append(prefix: BinName.fieldPrefixBytes, name)
-            arguments.append(value)
-            size += BinName.fieldPrefixBytes.count + name.utf8.count + value.count
             if binsJSON.count > 1 { binsJSON.append(UInt8(ascii: ",")) }
-            JSONWriter.appendString(name, to: &binsJSON)
+            var name = name
+            name.withUTF8 { utf8 in
+                arguments.append(prefix: BinName.fieldPrefixBytes, utf8)
+                size += BinName.fieldPrefixBytes.count + utf8.count
+                // A valid bin name needs no escape: copied between quotes as it is.
+                if utf8.allSatisfy(BinName.isNameByte) {
+                    binsJSON.append(UInt8(ascii: "\""))
+                    binsJSON.append(contentsOf: utf8)
+                    binsJSON.append(UInt8(ascii: "\""))
+                } else {
+                    JSONWriter.appendString(String(decoding: utf8, as: UTF8.self), to: &binsJSON)
+                }
+            }
+            arguments.append(value)
+            size += value.count
             binsJSON.append(UInt8(ascii: ":"))
             binsJSON.append(contentsOf: value)
         }
         binsJSON.append(UInt8(ascii: "}"))
         guard size <= Self.maxRecordBytes else { throw Self.recordTooLarge }
-        return WriteCall(arguments: arguments, binsJSON: binsJSON)
+        return WriteCall(redisKey: redisKey, arguments: arguments, binsJSON: binsJSON)
     }
 
     /// The write script's reply as the written record.
@@ -332,4 +338,53 @@ final class RecordService {
         "record_too_large", "a record holds at most \(maxRecordBytes) bytes of bins (names and JSON values)")
     static let tooManyBins = GatewayError.tooLarge(
         "too_many_bins", "a record holds at most \(maxBinsPerRecord) bins")
+}
+
+/// One record read in flight, and the one object its store command's completion
+/// holds: what the reply needs to become a record (the asked bins; the key and timeout
+/// for re-reading a record in the old layout) and where the record goes (`finish`,
+/// which a subclass overrides). Runs on the loop thread only.
+class RecordRead {
+    let selected: [[UInt8]]?
+    /// Set by `RecordService.read` before the command exists (so always set when it replies).
+    fileprivate var service: RecordService!
+    fileprivate var redisKey: [UInt8] = []
+    fileprivate var timeoutMs: UInt64 = 0
+
+    /// `selected`: the asked bins' fields (`RecordService.selectedFields`), nil for all.
+    init(selected: [[UInt8]]?) { self.selected = selected }
+
+    /// Hears the record, nil when there is none, or the error: once.
+    func finish(_ result: Result<StoredRecord?, GatewayError>) {}
+
+    fileprivate final func storeDidReply(_ result: Result<RESPValue, StoreError>) {
+        let lookup = ScriptRunner.map(result, isWrite: false).flatMap { reply in
+            Result { () throws(GatewayError) in
+                try StoredRecord.lookup(plainReply: reply, selected: selected, nowMs: RecordExpiry.wallClockMs())
+            }
+        }
+        switch lookup {
+        case .success(.found(let record)): finish(.success(record))
+        case .success(.missing): finish(.success(nil))
+        case .success(.oldLayout):
+            if let refusal = service.readOldLayout(
+                redisKey, selected: selected, timeoutMs: timeoutMs, completion: { [self] in finish($0) })
+            {
+                finish(.failure(refusal))
+            }
+        case .failure(let error): finish(.failure(error))
+        }
+    }
+}
+
+/// A `RecordRead` that hands the record to a closure (batch, scan).
+private final class RecordReadWithCompletion: RecordRead {
+    private let completion: (Result<StoredRecord?, GatewayError>) -> Void
+
+    init(selected: [[UInt8]]?, _ completion: @escaping (Result<StoredRecord?, GatewayError>) -> Void) {
+        self.completion = completion
+        super.init(selected: selected)
+    }
+
+    override func finish(_ result: Result<StoredRecord?, GatewayError>) { completion(result) }
 }

@@ -35,7 +35,7 @@ struct BatchRoutes {
         let input = try RequestInput(context.request)
         try input.allowOnly(["timeout_ms", "commit"])
         let body = try input.jsonObject()
-        if let unknown = body.keys.first(where: { $0 != "operations" }) {
+        if let unknown = body.firstKey(where: { $0 != "operations" }) {
             throw GatewayError.badRequest("invalid_body", "unknown field '\(unknown.prefix(64))'")
         }
         guard case .array(let raw)? = body["operations"], !raw.isEmpty else {
@@ -103,7 +103,7 @@ struct BatchRoutes {
                 "invalid_operation", "operations[\(index)] needs op get, put, patch or delete")
         }
         let allowed: Set<String> = ["op", "namespace", "set", "key", "bins", "generation", "commit"]
-        if let unknown = fields.keys.first(where: { !allowed.contains($0) }) {
+        if let unknown = fields.firstKey(where: { !allowed.contains($0) }) {
             throw GatewayError.badRequest(
                 "invalid_operation", "operations[\(index)]: unknown field '\(unknown.prefix(64))'")
         }

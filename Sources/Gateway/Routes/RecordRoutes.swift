@@ -36,27 +36,10 @@ struct RecordRoutes {
         let commit = request.commit
         switch request.operation {
         case .read(let bins):
-            // The completions capture the responder and the request id, not the whole context.
-            let responder = context.responder
-            let requestID = context.request.id
-            return records.read(key, bins: bins, timeoutMs: timeoutMs) { result in
-                switch result {
-                case .success(let record?):
-                    do throws(GatewayError) {
-                        var body: [UInt8] = []
-                        body.reserveCapacity(256)
-                        try record.appendJSON(to: &body)
-                        responder.respond(Self.recordResponse(body: body, generation: record.generation, status: 200))
-                    } catch {
-                        responder.respond(ErrorResponse.make(error, requestID: requestID))
-                    }
-                case .success(nil):
-                    let error = GatewayError.notFound("no record \(key.namespace)/\(key.set)/\(key.key.prefix(64))")
-                    responder.respond(ErrorResponse.make(error, requestID: requestID))
-                case .failure(let error):
-                    responder.respond(ErrorResponse.make(error, requestID: requestID))
-                }
-            }
+            let answer = RecordReadAnswer(
+                selected: RecordService.selectedFields(bins), responder: context.responder,
+                requestID: context.request.id, key: key)
+            return records.read(key, timeoutMs: timeoutMs, as: answer)
         case .write(let bins, let mode, let expected, let ttl):
             let responder = context.responder
             let requestID = context.request.id
@@ -139,7 +122,7 @@ enum OperateRequest {
     private static let needsValue: Set<String> = ["put", "incr", "append", "set_add", "set_remove", "list_append"]
 
     static func parse(_ body: JSONObject) throws(GatewayError) -> [RecordService.Operation] {
-        if let unknown = body.keys.first(where: { $0 != "operations" }) {
+        if let unknown = body.firstKey(where: { $0 != "operations" }) {
             throw GatewayError.badRequest("invalid_body", "unknown field '\(unknown.prefix(64))'")
         }
         guard case .array(let items)? = body["operations"], !items.isEmpty else {
@@ -158,7 +141,7 @@ enum OperateRequest {
         guard op == "get" || op == "touch" || needsBin.contains(op) else {
             throw GatewayError.badRequest("invalid_operation", "operations[\(index)]: unknown op '\(op.prefix(32))'")
         }
-        if let unknown = fields.keys.first(where: { !["op", "bin", "value"].contains($0) }) {
+        if let unknown = fields.firstKey(where: { !["op", "bin", "value"].contains($0) }) {
             throw GatewayError.badRequest(
                 "invalid_operation", "operations[\(index)]: unknown field '\(unknown.prefix(64))'")
         }
@@ -197,5 +180,39 @@ enum OperateRequest {
         }
         let normalized = op == "incr" ? value?.exactInteger.map(JSONValue.integer) : value
         return RecordService.Operation(op: op, bin: bin, value: normalized)
+    }
+}
+
+/// A record route's read: answers the responder with the record's JSON, 404 or the error.
+/// Holds the responder and the request id, not the whole route context.
+private final class RecordReadAnswer: RecordRead {
+    private let responder: HTTPResponder
+    private let requestID: String
+    private let key: RecordKey
+
+    init(selected: [[UInt8]]?, responder: HTTPResponder, requestID: String, key: RecordKey) {
+        self.responder = responder
+        self.requestID = requestID
+        self.key = key
+        super.init(selected: selected)
+    }
+
+    override func finish(_ result: Result<StoredRecord?, GatewayError>) {
+        switch result {
+        case .success(let record?):
+            do throws(GatewayError) {
+                var body: [UInt8] = []
+                body.reserveCapacity(256)
+                try record.appendJSON(to: &body)
+                responder.respond(RecordRoutes.recordResponse(body: body, generation: record.generation, status: 200))
+            } catch {
+                responder.respond(ErrorResponse.make(error, requestID: requestID))
+            }
+        case .success(nil):
+            let error = GatewayError.notFound("no record \(key.namespace)/\(key.set)/\(key.key.prefix(64))")
+            responder.respond(ErrorResponse.make(error, requestID: requestID))
+        case .failure(let error):
+            responder.respond(ErrorResponse.make(error, requestID: requestID))
+        }
     }
 }
