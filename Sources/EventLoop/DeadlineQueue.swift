@@ -8,7 +8,11 @@ package protocol DeadlineTarget: AnyObject {
 }
 
 /// Every deadline of the loop, driven by a single `uv_timer_t` armed for the earliest
-/// one (never one timer per request). A deadline no earlier than the last one queued in
+/// one (never one timer per request). The timer only marks expiry due: deadlines are
+/// judged after that turn's poll for I/O (a `uv_check_t`; an idle handle keeps the poll
+/// from sleeping), so a reply or request already waiting in a socket's buffer is read
+/// before its deadline is. A turn that ran long (a loaded host) would otherwise time
+/// out commands whose replies had arrived, and close their connections as stalled. A deadline no earlier than the last one queued in
 /// one of a few first-in first-out lanes joins that lane at O(1) — the common case: one
 /// kind of timeout (a store command's, a connection's keep-alive) from a clock that only
 /// moves forward keeps a lane in deadline order — and cancelling one there only empties
@@ -57,6 +61,9 @@ package final class DeadlineQueue {
     /// Unowned: the loop owns its deadline queue (a strong reference here kept both alive forever).
     private unowned let loop: Loop
     private let timer: UnsafeMutablePointer<uv_timer_t>
+    private let afterPoll: UnsafeMutablePointer<uv_check_t>
+    private let keepPolling: UnsafeMutablePointer<uv_idle_t>
+    private var expiryPending = false
     private var heap: [Slot] = []
     private var lanes: [Lane] = []
     private var liveLaneCount = 0
@@ -66,11 +73,16 @@ package final class DeadlineQueue {
     init(loop: Loop) {
         self.loop = loop
         timer = .allocate(capacity: 1)
+        afterPoll = .allocate(capacity: 1)
+        keepPolling = .allocate(capacity: 1)
         uv_timer_init(loop.raw, timer)
         timer.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        uv_check_init(loop.raw, afterPoll)
+        afterPoll.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        uv_idle_init(loop.raw, keepPolling)
     }
 
-    var openHandleCount: Int { isOpen ? 1 : 0 }
+    var openHandleCount: Int { isOpen ? 3 : 0 }  // the timer, the check and the idle handle
     package var count: Int { heap.count + liveLaneCount }
 
     /// Schedules (or moves) `target` to fire `afterMs` from the loop's current time.
@@ -215,6 +227,19 @@ package final class DeadlineQueue {
 
     private func didFire() {
         armedAt = .max
+        guard !expiryPending, isOpen else { return }
+        expiryPending = true
+        uv_idle_start(keepPolling) { _ in }
+        uv_check_start(afterPoll) { handle in
+            guard let handle else { return }
+            Unmanaged<DeadlineQueue>.fromOpaque(handle.pointee.data).takeUnretainedValue().expireDue()
+        }
+    }
+
+    private func expireDue() {
+        expiryPending = false
+        uv_check_stop(afterPoll)
+        uv_idle_stop(keepPolling)
         let now = loop.nowMs
         while let target = firstDue(now) {
             cancel(target)
@@ -261,8 +286,12 @@ package final class DeadlineQueue {
         heap.removeAll()
         lanes.removeAll()
         liveLaneCount = 0
-        uv_close(UnsafeMutableRawPointer(timer).assumingMemoryBound(to: uv_handle_t.self)) { handle in
-            handle.map { UnsafeMutableRawPointer($0).deallocate() }
+        for handle in [
+            UnsafeMutableRawPointer(timer), UnsafeMutableRawPointer(afterPoll), UnsafeMutableRawPointer(keepPolling),
+        ] {
+            uv_close(handle.assumingMemoryBound(to: uv_handle_t.self)) { handle in
+                handle.map { UnsafeMutableRawPointer($0).deallocate() }
+            }
         }
     }
 }

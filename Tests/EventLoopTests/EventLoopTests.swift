@@ -162,6 +162,64 @@ final class EventLoopTests: XCTestCase {
         XCTAssertEqual(loop.close(), 0)
     }
 
+    /// A turn that runs past a deadline (a loaded host) must not time out what already
+    /// arrived: the bytes waiting in the socket are read, and settle the deadline, before
+    /// deadlines are judged.
+    func testBytesThatArrivedBeforeALateTurnAreReadBeforeDeadlinesAreJudged() throws {
+        final class Settler: TCPListenerDelegate, SocketStreamDelegate {
+            var streams: [SocketStream] = []
+            var waiting: Recorder?
+            let log: Log
+            let loop: Loop
+            init(log: Log, loop: Loop) {
+                self.log = log
+                self.loop = loop
+            }
+            func listenerDidAccept(_ listener: TCPListener, stream: SocketStream) {
+                stream.delegate = self
+                stream.startReading()
+                streams.append(stream)
+            }
+            func listenerDidFail(_ listener: TCPListener, error: EventLoopError) {}
+            func streamDidRead(_ stream: SocketStream, bytes: UnsafeRawBufferPointer) {
+                log.events.append("read")
+                if let waiting { loop.deadlines.cancel(waiting) }
+            }
+            func streamDidEnd(_ stream: SocketStream, error: EventLoopError?) { stream.close() }
+        }
+        let loop = try Loop()
+        let log = Log()
+        let settler = Settler(log: log, loop: loop)
+        let listener = try TCPListener(loop: loop, address: .inet(host: "127.0.0.1", port: 0))
+        listener.delegate = settler
+        let peer = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = listener.port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(peer, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        XCTAssertEqual(connected, 0)
+        while settler.streams.isEmpty { loop.runOnce() }
+
+        let reply = Recorder("deadline", log)
+        settler.waiting = reply
+        loop.deadlines.schedule(reply, afterMs: 20)
+        XCTAssertEqual(send(peer, "reply", 5, 0), 5)
+        usleep(60_000)  // the loop is busy elsewhere past the deadline; the reply is in the buffer
+        while log.events.isEmpty { loop.runOnce() }
+        for _ in 0..<3 { loop.runOnce(wait: false) }
+        XCTAssertEqual(log.events, ["read"], "the waiting reply settles first; the deadline never fires")
+
+        close(peer)
+        while !settler.streams.allSatisfy(\.isClosed) { loop.runOnce() }
+        listener.close()
+        XCTAssertEqual(loop.close(), 0)
+    }
+
     func testScheduledTimeIsReadFromTheHeap() throws {
         let loop = try Loop()
         let log = Log()
