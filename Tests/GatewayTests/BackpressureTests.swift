@@ -104,7 +104,7 @@ final class BackpressureTests: XCTestCase {
         // 200 responses of 500 KB would be 100 MB; layer 4 keeps it to a few. Under
         // AddressSanitizer freed blocks stay resident in its quarantine, up to the size
         // scripts/asan.sh gives it, on top.
-        let bound = (16 << 20) + Self.sanitizerQuarantineBytes
+        let bound = (16 << 20) + sanitizerQuarantineBytes
         XCTAssertLessThan(rssStuck - rssBefore, bound, "RSS grew \(rssStuck - rssBefore) bytes")
         XCTAssertTrue(
             eventually(within: 5) {
@@ -112,15 +112,6 @@ final class BackpressureTests: XCTestCase {
             }, "the stuck client was reset")
         let metrics = try gateway.get("/metrics").bodyText
         XCTAssertFalse(metrics.contains("storegate_layer4_slow_reader_pauses_total 0\n"))
-    }
-
-    /// `quarantine_size_mb` of ASAN_OPTIONS (the gateway processes inherit it), else 0.
-    private static var sanitizerQuarantineBytes: Int {
-        let options = ProcessInfo.processInfo.environment["ASAN_OPTIONS"] ?? ""
-        for option in options.split(separator: ":") where option.hasPrefix("quarantine_size_mb=") {
-            return (Int(option.dropFirst("quarantine_size_mb=".count)) ?? 0) << 20
-        }
-        return 0
     }
 
     func testTextLogFormat() throws {
@@ -201,6 +192,15 @@ final class BackpressureTests: XCTestCase {
 func metricValue(_ text: String, _ series: String) -> Int {
     for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
         return Int(line.dropFirst(series.count + 1)) ?? 0
+    }
+    return 0
+}
+
+/// `quarantine_size_mb` of ASAN_OPTIONS (the gateway processes inherit it), else 0.
+var sanitizerQuarantineBytes: Int {
+    let options = ProcessInfo.processInfo.environment["ASAN_OPTIONS"] ?? ""
+    for option in options.split(separator: ":") where option.hasPrefix("quarantine_size_mb=") {
+        return (Int(option.dropFirst("quarantine_size_mb=".count)) ?? 0) << 20
     }
     return 0
 }
