@@ -114,6 +114,47 @@ final class BackpressureTests: XCTestCase {
         XCTAssertFalse(metrics.contains("storegate_layer4_slow_reader_pauses_total 0\n"))
     }
 
+    /// A client that pipelines thousands of GETs and never reads: the gateway stops
+    /// parsing once its output is past the limit, so the store serves a fraction of
+    /// them, memory stays bounded, and the connection is reset one slow-reader timeout
+    /// after it stuck, not before.
+    func testAPipeliningClientThatNeverReadsIsBoundedThenReset() throws {
+        let redis = try RedisServer()
+        let gateway = try GatewayProcess(arguments: [
+            "--store", redis.url, "--access-log", "off", "--slow-reader-timeout-ms", "1000",
+        ])
+        try put(gateway, "four-k", String(repeating: "x", count: 4000))
+        let readsBefore = try redis.commandCalls("hgetall")
+        let rssBefore = try XCTUnwrap(residentBytes(pid: gateway.pid))
+        let stuck = try gateway.connect()
+        let requests = 5000
+        let bytes = Array(String(repeating: "GET /v1/kv/bp/s/four-k HTTP/1.1\r\nHost: t\r\n\r\n", count: requests).utf8)
+        var offset = 0
+        let start = Date()
+        // Without blocking: the gateway stops reading the client once it is over the limit.
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes {
+                Glibc.send(stuck.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            }
+            guard n > 0 else { break }
+            offset += n
+        }
+        XCTAssertTrue(
+            eventually(within: 10) {
+                (try? gateway.get("/metrics").bodyText.contains("storegate_layer4_slow_reader_resets_total 1")) ?? false
+            }, "the stuck client was reset")
+        let stuckFor = Date().timeIntervalSince(start)
+        XCTAssertGreaterThanOrEqual(stuckFor, 1, "reset only after the slow-reader timeout")
+        let served = try redis.commandCalls("hgetall") - readsBefore
+        // 20 MB of answers; the socket buffers (about 4 MB here) and the pipeline hold far fewer.
+        XCTAssertLessThan(served, requests / 2, "GETs the store served for a client that never read")
+        let grown = try XCTUnwrap(residentBytes(pid: gateway.pid)) - rssBefore
+        XCTAssertLessThan(grown, (16 << 20) + sanitizerQuarantineBytes, "RSS grew \(grown) bytes")
+        XCTAssertTrue(stuck.waitForClose(), "the client sees the reset")
+        print("served \(served) of \(requests) GETs; reset after \(stuckFor) s; RSS grew \(grown) bytes")
+        XCTAssertEqual(try gateway.get("/healthz").status, 200)
+    }
+
     func testTextLogFormat() throws {
         let gateway = try GatewayProcess(arguments: ["--log-format", "text"])
         _ = try gateway.request("GET /nope HTTP/1.1\r\nHost: t\r\nX-Request-Id: text-1\r\n\r\n")
