@@ -207,6 +207,7 @@ package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestP
         var closes = false
         while let responder = backlog.firstResponder, write(responder, closes: &closes) {
             responder.connection = nil
+            responder.drainWaiter = nil
             backlog.removeFirstResponder()
             written += 1
             if closes { break }
@@ -269,6 +270,29 @@ package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestP
 
     package func streamDidFlush(_ stream: SocketStream) {
         perform(machine.didFlush(serverDraining: server.isDraining))
+        backlog.forEachResponder { responder in
+            guard responder.drainWaiter != nil, !responder.isOutputBackedUp else { return }
+            wakeDrainWaiter(of: responder)
+        }
+    }
+
+    /// Layer 4's limit, for streams that hold their output back (`HTTPResponder.isOutputBackedUp`).
+    var maxUnsentBytes: Int { limits.maxUnsentBytes }
+
+    /// A stream waiting for output to drain hears it on a later loop turn.
+    private func wakeDrainWaiter(of responder: HTTPResponder) {
+        guard let waiter = responder.drainWaiter else { return }
+        responder.drainWaiter = nil
+        server.loop.runSoon(waiter)
+    }
+
+    /// The connection is closing: every responder left learns that its client is gone
+    /// (a stream waiting for its output to drain is woken to find that out).
+    private func detachAllResponders() {
+        for responder in backlog.removeAllResponders() {
+            responder.connection = nil
+            wakeDrainWaiter(of: responder)
+        }
     }
 
     // MARK: closing
@@ -299,7 +323,7 @@ package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestP
 
     package func streamDidClose(_ stream: SocketStream) {
         perform(machine.didClose())
-        for responder in backlog.removeAllResponders() { responder.connection = nil }
+        detachAllResponders()
         releaseParser()
         server.loop.deadlines.cancel(self)
         server.connectionDidClose(self)
@@ -335,7 +359,7 @@ package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestP
         case .none:
             break
         case .graceful, .reset:
-            for responder in backlog.removeAllResponders() { responder.connection = nil }
+            detachAllResponders()
             server.loop.deadlines.cancel(self)
             if actions.close == .reset { stream.reset() } else { stream.close() }
         }
@@ -381,6 +405,12 @@ struct ConnectionBacklog {
         } else {
             makeOverflow().responders.append(responder)
         }
+    }
+
+    func forEachResponder(_ body: (HTTPResponder) -> Void) {
+        guard let firstResponder else { return }
+        body(firstResponder)
+        overflow?.responders.forEach(body)
     }
 
     mutating func removeFirstResponder() {

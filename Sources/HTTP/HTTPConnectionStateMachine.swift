@@ -176,8 +176,11 @@ struct HTTPConnectionStateMachine: Equatable {
 
     // MARK: writing
 
-    /// `count` responses were written in full; `closesConnection` if the last of them
-    /// carried `Connection: close`.
+    /// `count` responses were written in full (0: only a stream's chunks were);
+    /// `closesConnection` if the last of them carried `Connection: close`. Past the
+    /// layer-4 limit the connection pauses as a slow reader: its deadline runs from the
+    /// first write that went over and is not renewed by later ones (streamed chunks
+    /// included) until every byte is flushed.
     mutating func didWriteResponses(
         count: Int, closesConnection: Bool, unsentBytes: Int, serverDraining: Bool, limits: HTTPLimits
     ) -> Actions {
@@ -187,8 +190,7 @@ struct HTTPConnectionStateMachine: Equatable {
             continuePending = false
             actions.writeContinue = true
         }
-        guard count > 0 else { return actions }
-        if closesConnection {
+        if closesConnection, count > 0 {
             if state != .closed, state != .lingering { startDraining(&actions, finalResponseWritten: true) }
             return actions
         }
@@ -196,6 +198,7 @@ struct HTTPConnectionStateMachine: Equatable {
             pause(.slowReader, &actions)
             return actions
         }
+        guard count > 0 else { return actions }
         if Int(responsesOwed) < limits.maxPipelinedRequests { unpause(.pipelineCap, &actions) }
         settleIfIdle(unsentBytes: unsentBytes, serverDraining: serverDraining, &actions)
         return actions

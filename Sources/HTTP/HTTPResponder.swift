@@ -35,6 +35,8 @@ package final class HTTPResponder {
     /// Added to whatever this responder answers, after the response's own headers
     /// (the gateway's CORS headers).
     package var extraHeaders: [(String, String)] = []
+    /// A streaming producer waiting for the connection's output to drain (`whenOutputDrains`).
+    var drainWaiter: (() -> Void)?
 
     init(connection: HTTPConnection, method: String, keepAlive: Bool, requestID: String, requestBytes: Int) {
         self.connection = connection
@@ -77,7 +79,9 @@ package final class HTTPResponder {
         connection?.responderDidUpdate()
     }
 
+    /// Once the connection is gone the bytes are dropped: nobody will read them.
     package func writeChunk(_ bytes: some Collection<UInt8>) {
+        guard connection != nil else { return }
         guard case .streaming(let status, let headers, let headWritten, var buffered, false) = state else { return }
         guard !bytes.isEmpty else { return }
         state = .pending
@@ -94,4 +98,30 @@ package final class HTTPResponder {
 
     /// Unsent response bytes on this responder's connection (for streaming producers).
     package var connectionBacklogBytes: Int { connection?.unsentByteCount ?? 0 }
+
+    /// Chunks written to this stream and not yet handed to the connection (it waits
+    /// behind an earlier response).
+    var bufferedByteCount: Int {
+        guard case .streaming(_, _, _, let buffered, _) = state else { return 0 }
+        return buffered.count
+    }
+
+    /// Layer 4 for a stream: true while its connection holds more unsent output than
+    /// `--max-unsent-bytes` (in the socket's buffer or in this stream's chunks). A
+    /// producer then makes nothing more until `whenOutputDrains` calls it back.
+    package var isOutputBackedUp: Bool {
+        guard let connection else { return false }
+        return connection.unsentByteCount + bufferedByteCount > connection.maxUnsentBytes
+    }
+
+    /// Calls `body` once, on a later loop turn, when this stream's output is no longer
+    /// backed up or its connection is gone; one waiter at a time (a second replaces
+    /// the first). Returns false, and never calls `body`, when the connection is
+    /// already gone.
+    @discardableResult
+    package func whenOutputDrains(_ body: @escaping () -> Void) -> Bool {
+        guard connection != nil else { return false }
+        drainWaiter = body
+        return true
+    }
 }

@@ -221,6 +221,57 @@ final class HTTPConnectionStateMachineTests: XCTestCase {
         XCTAssertEqual(machine.state, .closed)
     }
 
+    /// A stream's chunks count like whole responses: past the limit the connection
+    /// pauses with its deadline; more chunks while over do not renew it; the flush ends it.
+    func testStreamedChunksPastTheLimitPauseOnceUntilTheFlush() {
+        var machine = machineWithOneRequest()
+        XCTAssertEqual(written(&machine, count: 0, unsent: 100), Actions(), "at the limit: nothing")
+        XCTAssertEqual(
+            written(&machine, count: 0, unsent: 101),
+            actions {
+                $0.paused = .slowReader
+                $0.reading = .stop
+                $0.deadline = .set(.slowReader)
+            })
+        XCTAssertEqual(machine.deadline, .slowReader)
+        XCTAssertEqual(written(&machine, count: 0, unsent: 5000), Actions(), "the first deadline stands")
+        XCTAssertEqual(machine.state, .paused(.slowReader))
+        XCTAssertEqual(
+            machine.didFlush(serverDraining: false),
+            actions {
+                $0.deadline = .clear
+                $0.reading = .start
+            })
+        XCTAssertEqual(machine.state, .reading)
+        XCTAssertEqual(machine.deadline, .none, "the stream still owes its response: no keep-alive deadline")
+    }
+
+    /// A pipelining client that never reads: once over, the responses still finishing
+    /// neither renew the deadline nor resume parsing, and the deadline resets it.
+    func testResponsesWrittenWhileOverTheLimitKeepTheFirstDeadline() {
+        var machine = machineWithOneRequest()
+        _ = machine.didBeginRequest()
+        _ = machine.didParseRequest(keepAlive: true, moreInput: true)
+        _ = machine.didDispatch(waitsForAdmission: false, unsentBytes: 0, limits: Self.limits)
+        machine.didKeepInput()
+        XCTAssertEqual(machine.state, .paused(.pipelineCap))
+        XCTAssertEqual(
+            written(&machine, unsent: 101),
+            actions {
+                $0.paused = .slowReader
+                $0.reading = .stop
+                $0.deadline = .set(.slowReader)
+            })
+        XCTAssertEqual(written(&machine, unsent: 300), Actions(), "no renewal, no parsing of the kept input")
+        XCTAssertEqual(machine.state, .paused(.pipelineCap.union(.slowReader)))
+        XCTAssertEqual(
+            machine.didExpireDeadline(),
+            actions {
+                $0.discardInput = true
+                $0.close = .reset
+            })
+    }
+
     func testFlushWithoutAPauseDoesNothing() {
         var machine = machineWithOneRequest()
         XCTAssertEqual(machine.didFlush(serverDraining: false), Actions())

@@ -7,7 +7,7 @@ import Glibc
 /// A blocking TCP client for tests: bytes in, bytes out, with a receive timeout.
 /// Knows just enough HTTP/1.1 to split a byte stream into responses.
 package final class RawHTTPClient {
-    package let fd: Int32
+    package private(set) var fd: Int32
     private var buffer: [UInt8] = []
     package private(set) var peerClosed = false
 
@@ -50,6 +50,17 @@ package final class RawHTTPClient {
     }
 
     package func shutdownWrite() { Glibc.shutdown(fd, Int32(SHUT_WR)) }
+
+    /// Closes the socket now; with `reset`, with an RST (SO_LINGER 0) instead of a FIN.
+    package func close(reset: Bool = false) {
+        guard fd >= 0 else { return }
+        if reset {
+            var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        }
+        Glibc.close(fd)
+        fd = -1
+    }
 
     /// Reads once; returns false on EOF, reset or timeout.
     @discardableResult

@@ -51,7 +51,9 @@ struct BatchRoutes {
         let timeoutMs = try input.timeoutMs
         let streaming = BatchMediaType.prefersStreaming(accept: context.request.headers["Accept"])
         let collector = BatchCollector(count: items.count, context: context, streaming: streaming)
-        let window = BatchWindow(count: items.count, limit: Self.window) { index, done in
+        let window = BatchWindow(
+            count: items.count, limit: Self.window, responder: context.responder, paced: streaming
+        ) { index, done in
             let item = items[index]
             return run(item, timeoutMs: timeoutMs) { result in
                 collector.finish(index, result)
@@ -59,6 +61,8 @@ struct BatchRoutes {
             }
         } refused: { index, refusal in
             collector.finish(index, .failure(refusal))
+        } skipped: { index in
+            collector.skip(index)
         }
         window.pump()
         return nil
@@ -149,24 +153,47 @@ struct BatchRoutes {
 
 /// Sends a batch's items with at most `limit` in flight: each completion sends the
 /// next. Completions arrive on later loop turns, so `pump` never runs inside itself.
+/// Once the client is gone nothing more is sent: the items not yet sent are skipped
+/// (the commands in flight finish and their results are dropped). A `paced` (streamed)
+/// batch also sends nothing while its connection's output is past layer 4's limit,
+/// and goes on when it drains.
 private final class BatchWindow {
     typealias Send = (_ index: Int, _ done: @escaping () -> Void) -> GatewayError?
     private let count: Int
     private let limit: Int
+    private let responder: HTTPResponder
+    private let paced: Bool
     private let send: Send
     private let refused: (Int, GatewayError) -> Void
+    private let skipped: (Int) -> Void
     private var next = 0
     private var inFlight = 0
+    private var waitsForOutput = false
 
-    init(count: Int, limit: Int, send: @escaping Send, refused: @escaping (Int, GatewayError) -> Void) {
+    init(
+        count: Int, limit: Int, responder: HTTPResponder, paced: Bool, send: @escaping Send,
+        refused: @escaping (Int, GatewayError) -> Void, skipped: @escaping (Int) -> Void
+    ) {
         self.count = count
         self.limit = limit
+        self.responder = responder
+        self.paced = paced
         self.send = send
         self.refused = refused
+        self.skipped = skipped
     }
 
     func pump() {
+        guard !waitsForOutput else { return }
         while next < count, inFlight < limit {
+            guard responder.isConnected else { return skipRest() }
+            if paced, responder.isOutputBackedUp {
+                waitsForOutput = responder.whenOutputDrains { [self] in
+                    waitsForOutput = false
+                    pump()
+                }
+                return
+            }
             let index = next
             next += 1
             inFlight += 1
@@ -182,14 +209,23 @@ private final class BatchWindow {
             }
         }
     }
+
+    private func skipRest() {
+        while next < count {
+            skipped(next)
+            next += 1
+        }
+    }
 }
 
 /// Gathers a batch's results: in order for the JSON answer, or streamed one NDJSON
 /// line each as they complete.
 private final class BatchCollector {
     private let gather: Gather<JSONValue>
+    private let context: RouteContext
 
     init(count: Int, context: RouteContext, streaming: Bool) {
+        self.context = context
         if streaming {
             context.responder.beginStreaming(
                 status: 200, headers: HTTPHeaders([("Content-Type", "application/x-ndjson")]))
@@ -205,13 +241,23 @@ private final class BatchCollector {
                 completion: { _ in context.responder.end() })
         } else {
             gather = Gather(count: count) { lines in
+                guard context.responder.isConnected else {
+                    // Nobody to answer: this gives the request's layer-2 unit back.
+                    return context.responder.respond(HTTPResponse(status: 204))
+                }
                 let body = JSONValue.object(JSONObject([("results", .array(lines.map { $0 ?? .null }))]))
                 context.responder.respond(jsonResponse(body, status: 200))
             }
         }
     }
 
+    /// An item never sent: its client is gone, so it has no result.
+    func skip(_ index: Int) {
+        gather.finish(index, nil)
+    }
+
     func finish(_ index: Int, _ result: Result<JSONValue?, GatewayError>) {
+        guard context.responder.isConnected else { return gather.finish(index, nil) }
         var pairs: [(String, JSONValue)] = [("index", .integer(Int64(index)))]
         switch result {
         case .success(let record):
