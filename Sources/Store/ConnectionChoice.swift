@@ -14,7 +14,10 @@ enum ConnectionChoice {
     /// The least-loaded ready connection under `maxDepth`. A command without WAIT
     /// avoids connections with a WAIT in flight: it waits for a new connection instead,
     /// and takes the least-loaded of those only when the node may open no more
-    /// (`connections.count >= maxConnections`). nil: queue the command.
+    /// (`connections.count >= maxConnections`). A command with WAIT at that cap keeps
+    /// the last WAIT-free connection for the others: it goes behind another WAIT when one
+    /// has room (WAITs of one connection run one after another in the store anyway).
+    /// nil: queue the command.
     @inline(__always)
     static func pick<Connections: RandomAccessCollection>(
         _ connections: Connections, load: (Connections.Element) -> ConnectionLoad, commandWaits: Bool,
@@ -24,20 +27,28 @@ enum ConnectionChoice {
         var bestDepth = Int.max
         var blocked: Connections.Index?
         var blockedDepth = Int.max
+        var waitFree = 0
         var index = connections.startIndex
         while index != connections.endIndex {
             let current = load(connections[index])
+            if current.waitsInFlight == 0 { waitFree += 1 }
             if current.isReady, current.depth < maxDepth {
-                if !commandWaits, current.waitsInFlight > 0 {
-                    if current.depth < blockedDepth { (blocked, blockedDepth) = (index, current.depth) }
-                } else if current.depth < bestDepth {
+                if current.waitsInFlight > 0, current.depth < blockedDepth {
+                    (blocked, blockedDepth) = (index, current.depth)
+                }
+                if commandWaits || current.waitsInFlight == 0, current.depth < bestDepth {
                     (best, bestDepth) = (index, current.depth)
                 }
             }
             connections.formIndex(after: &index)
         }
+        let atCap = connections.count >= maxConnections
+        if commandWaits {
+            guard atCap, waitFree <= 1, maxConnections > 1, let blocked else { return best }
+            return blocked
+        }
         guard best == nil, let blocked else { return best }
-        return connections.count >= maxConnections ? blocked : nil
+        return atCap ? blocked : nil
     }
 
     /// After a send: open one more connection when every open one is at least half way

@@ -115,6 +115,53 @@ final class CommitLevelTests: XCTestCase {
         XCTAssertTrue(try replicaHas(pair, "stalled"), "the in-doubt write reached the replica once it resumed")
     }
 
+    /// At `--max-conns-per-node`, WAITs leave one connection free of WAIT, so master
+    /// writes never queue behind a replica that does not answer.
+    func testAtTheConnectionCapReplicasWritesLeaveOneConnectionToMasterWrites() throws {
+        let pair = try RedisReplicaPair()
+        defer { pair.stop() }
+        let gateway = try GatewayProcess(arguments: [
+            "--store", pair.master.url, "--access-log", "off", "--max-conns-per-node", "2",
+        ])
+        defer { gateway.stop() }
+        // Learns the replica count, and opens the second connection after its WAIT.
+        let first = try call(gateway, "PUT", "/v1/kv/test/c/first?commit=replicas", json: #"{"bins":{"v":1}}"#)
+        XCTAssertEqual(first.status, 201, "\(first)")
+
+        pair.replica.pause()
+        var resumed = false
+        defer { if !resumed { pair.replica.resume() } }
+        let replicasWrites = DispatchGroup()
+        nonisolated(unsafe) var answers: [Int: ParsedResponse] = [:]
+        let answersLock = NSLock()
+        for index in 0..<3 {
+            replicasWrites.enter()
+            Thread {
+                let answer = try? call(
+                    gateway, "PUT", "/v1/kv/test/c/r\(index)?commit=replicas&timeout_ms=3000",
+                    json: #"{"bins":{"v":2}}"#)
+                answersLock.withLock { answers[index] = answer }
+                replicasWrites.leave()
+            }.start()
+            // Spaced so that both connections are ready when the later ones arrive.
+            Thread.sleep(forTimeInterval: 0.15)
+        }
+        for index in 0..<5 {
+            let put = try call(
+                gateway, "PUT", "/v1/kv/test/c/m\(index)?commit=master&timeout_ms=1000", json: #"{"bins":{"v":1}}"#)
+            XCTAssertEqual(put.status, 201, "a master write beside three blocked WAITs: \(put)")
+        }
+        replicasWrites.wait()
+        for index in 0..<3 {
+            let answer = answersLock.withLock { answers[index] }
+            XCTAssertEqual(answer?.status, 504, "replicas write \(index): \(String(describing: answer))")
+            XCTAssertEqual(
+                (answer?.json?["error"] as? [String: Any])?["in_doubt"] as? Bool, true, "replicas write \(index)")
+        }
+        pair.replica.resume()
+        resumed = true
+    }
+
     func testAStoreWithoutReplicasRefusesReplicasWritesAndWritesNothing() throws {
         let redis = try RedisServer()
         defer { redis.stop() }

@@ -30,6 +30,13 @@ final class ConnectionChoiceTests: XCTestCase {
             ("no more may open, but a full one is no choice", [(true, 4, 1), (true, 4, 0)], false, 2, nil),
             ("a WAIT write goes behind a WAIT too", [(true, 1, 1), (true, 2, 0)], true, 3, 0),
             ("a WAIT write: the least loaded", [(true, 2, 1), (true, 1, 0)], true, 3, 1),
+            ("a WAIT write at the cap keeps the last WAIT-free one", [(true, 2, 1), (true, 0, 0)], true, 2, 0),
+            ("... even one still connecting", [(true, 2, 1), (false, 0, 0)], true, 2, 0),
+            ("... unless every WAIT holder is full", [(true, 4, 1), (true, 0, 0)], true, 2, 1),
+            ("... and not while two are WAIT-free", [(true, 1, 0), (true, 0, 0), (true, 2, 1)], true, 3, 1),
+            ("... nor below the cap", [(true, 2, 1), (true, 0, 0)], true, 3, 1),
+            ("... nor with one connection allowed", [(true, 0, 0)], true, 1, 0),
+            ("... the least loaded WAIT holder", [(true, 3, 1), (true, 1, 1), (true, 0, 0)], true, 3, 1),
         ]
         for (name, rows, waits, maxConnections, expected) in cases {
             XCTAssertEqual(pick(rows, waits: waits, maxConnections: maxConnections), expected, name)
