@@ -4,8 +4,9 @@ internal import CLibUV
 internal import Glibc
 #endif
 
-/// Where a socket listens or connects: `host:port` (IPv4, `[IPv6]`, or a name resolved
-/// once, at start-up) or a unix socket path.
+/// Where a socket listens or connects: `host:port` (IPv4, `[IPv6]`, or a name: resolved
+/// when a listener binds, and by a `NameResolution` for each connection to it) or a unix
+/// socket path.
 package enum SocketAddress: Equatable, Sendable, CustomStringConvertible {
     case inet(host: String, port: UInt16)
     case unix(path: String)

@@ -16,6 +16,12 @@ package final class Loop {
     private(set) var scheduler: FlushScheduler!
     package private(set) var deadlines: DeadlineQueue!
     private var isClosed = false
+    /// Name lookups started and not yet called back (`NameResolution`).
+    var resolutionsInFlight = 0
+    /// uv_loop_close refused (a lookup still runs on a resolver thread, which will
+    /// write to the loop): its memory is kept, reachable from `abandonedLoops`.
+    private var isAbandoned = false
+    nonisolated(unsafe) private static var abandonedLoops: [UnsafeMutablePointer<uv_loop_t>] = []
 
     package init() throws(EventLoopError) {
         raw = .allocate(capacity: 1)
@@ -32,7 +38,7 @@ package final class Loop {
 
     deinit {
         if !isClosed { _ = close() }
-        raw.deallocate()
+        if !isAbandoned { raw.deallocate() }
     }
 
     /// Runs until `stop()` or until nothing keeps the loop alive.
@@ -95,10 +101,29 @@ package final class Loop {
                 guard let handle, uv_is_closing(handle) == 0 else { return }
                 uv_close(handle, nil)  // leaked handle: its owner is gone or forgot to close
             }, nil)
-        while uv_run(raw, UV_RUN_NOWAIT) != 0 {}
-        _ = uv_loop_close(raw)
+        while uv_run(raw, UV_RUN_NOWAIT) != 0 {
+            // A lookup under way on a resolver thread cannot be stopped: once nothing
+            // else is left, do not wait (the resolver's timeout) for it.
+            if resolutionsInFlight > 0, Self.handleCount(raw) == 0 { break }
+        }
+        if uv_loop_close(raw) != 0 {
+            isAbandoned = true
+            Self.abandonedLoops.append(raw)
+        }
         isClosed = true
         return leaked
+    }
+
+    /// A loop was closed while a name lookup still ran on a resolver thread.
+    package static var hasLookupStillRunning: Bool { !abandonedLoops.isEmpty }
+
+    /// Every handle of the loop, closing ones included.
+    private static func handleCount(_ raw: UnsafeMutablePointer<uv_loop_t>) -> Int {
+        var count = 0
+        withUnsafeMutablePointer(to: &count) { counter in
+            uv_walk(raw, { _, arg in arg?.assumingMemoryBound(to: Int.self).pointee += 1 }, counter)
+        }
+        return count
     }
 
     static func owner(of raw: UnsafeMutablePointer<uv_loop_t>) -> Loop {

@@ -248,6 +248,27 @@ open class SocketStream: HandleOwner {
         }
     }
 
+    /// Connects a TCP stream to an address a `NameResolution` gave.
+    package final func connect(to resolved: ResolvedAddress) throws(EventLoopError) {
+        guard kind == .tcp else { throw EventLoopError(code: UV_EINVAL.rawValue, operation: "connect") }
+        let request = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
+        request.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        let rc = withUnsafeBytes(of: resolved.storage) { storage in
+            uv_tcp_connect(
+                request, handle.assumingMemoryBound(to: uv_tcp_t.self),
+                storage.baseAddress!.assumingMemoryBound(to: sockaddr.self)
+            ) { request, status in
+                let stream = Unmanaged<SocketStream>.fromOpaque(request!.pointee.data).takeUnretainedValue()
+                request!.deallocate()
+                stream.didConnect(status: status)
+            }
+        }
+        guard rc == 0 else {
+            request.deallocate()
+            throw EventLoopError(code: rc, operation: "connect")
+        }
+    }
+
     private final func didConnect(status: Int32) {
         guard !isClosed else { return }
         delegate?.streamDidConnect(self, error: status == 0 ? nil : EventLoopError(code: status, operation: "connect"))

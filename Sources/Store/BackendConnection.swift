@@ -32,6 +32,8 @@ final class BackendConnection: SocketStreamDelegate, DeadlineTarget {
     var deadlineHeapIndex = -1
     /// The stream's delegate reference is unowned: stay alive until its close callback.
     private var keepAliveUntilClosed: BackendConnection?
+    /// The store's host name being resolved, before the socket connects.
+    private var resolution: NameResolution?
     /// Set on connect when the store URL is `rediss://`.
     private var tls: TLSSession?
     /// Commands written this turn over TLS, sealed together before the flush.
@@ -66,6 +68,17 @@ final class BackendConnection: SocketStreamDelegate, DeadlineTarget {
                 node.loop.runSoon { [self] in perform(machine.didFailTLS(error.message, certificateRejected: false)) }
                 return
             }
+        }
+        if node.address.needsResolution, case .inet(let host, let port) = node.address {
+            resolution = NameResolution.start(on: node.loop, host: host, port: port) { [self] result in
+                resolution = nil
+                do throws(EventLoopError) {
+                    try stream.connect(to: result.get())
+                } catch {
+                    perform(machine.didFailConnect("\(error)"))
+                }
+            }
+            return
         }
         do {
             try stream.connect(to: node.address)
@@ -232,6 +245,8 @@ final class BackendConnection: SocketStreamDelegate, DeadlineTarget {
         case .fail(let command, let error):
             node.settle(command, .failure(error))
         case .close(let failure):
+            resolution?.cancel()
+            resolution = nil
             keepAliveUntilClosed = self
             node.loop.deadlines.cancel(self)
             stream.close()

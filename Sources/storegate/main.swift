@@ -1,3 +1,5 @@
+internal import EventLoop
+
 #if canImport(Glibc)
 internal import Glibc
 #endif
@@ -17,6 +19,12 @@ do {
         exit(try Supervisor.run(workers: configuration.workers, arguments: arguments))
     }
     let exitCode = try Startup.run(configuration)
+    if Loop.hasLookupStillRunning {
+        // libuv's exit handler joins its resolver threads: do not wait out a DNS
+        // server that does not answer.
+        fflush(nil)
+        _exit(exitCode)
+    }
     exit(exitCode)
 } catch let error as ConfigurationError {
     Log.error("configuration: \(error)")

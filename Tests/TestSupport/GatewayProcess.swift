@@ -15,14 +15,23 @@ package final class GatewayProcess: @unchecked Sendable {
     private var logData = Data()
     private var outputData = Data()
 
-    package init(arguments: [String] = [], environment: [String: String] = [:]) throws {
+    /// `launcher`: a command that execs the binary it is given next, with its
+    /// arguments (the gateway keeps the launcher's pid), for example to run it in
+    /// namespaces of its own.
+    package init(arguments: [String] = [], environment: [String: String] = [:], launcher: [String] = []) throws {
         port = freePort()
         let binary = buildProductsDirectory.appendingPathComponent("storegate")
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw TestError("storegate binary not found at \(binary.path); build it first")
         }
-        process.executableURL = binary
-        process.arguments = ["--listen", "127.0.0.1:\(port)"] + arguments
+        let gatewayArguments = ["--listen", "127.0.0.1:\(port)"] + arguments
+        if let command = launcher.first {
+            process.executableURL = URL(fileURLWithPath: command)
+            process.arguments = launcher.dropFirst() + [binary.path] + gatewayArguments
+        } else {
+            process.executableURL = binary
+            process.arguments = gatewayArguments
+        }
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("STOREGATE_") }
         env.merge(environment) { $1 }
         process.environment = env
