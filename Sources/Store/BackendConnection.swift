@@ -63,7 +63,7 @@ final class BackendConnection: SocketStreamDelegate, DeadlineTarget {
         node.loop.deadlines.schedule(self, afterMs: node.limits.connectTimeoutMs)
         if let context = node.tls, case .inet(let host, _) = node.address {
             do throws(TLSError) {
-                tls = try TLSSession(context: context, host: host)
+                tls = try TLSSession(context: context, host: node.tlsServerName ?? host)
             } catch {
                 node.loop.runSoon { [self] in perform(machine.didFailTLS(error.message, certificateRejected: false)) }
                 return

@@ -25,6 +25,10 @@ package final class Node {
     let credentials: StoreURL
     /// Set when the store URL is `rediss://`: every connection speaks TLS.
     let tls: TLSContext?
+    /// The name a new connection checks the certificate against instead of the
+    /// address's host: the host name a cluster node announces. `--store-tls-server-name`
+    /// still wins.
+    var tlsServerName: String?
     // The hot fields skip the run-time exclusivity check (it cost about a tenth of a
     // command's instructions): each is changed only by calls that never call out (the
     // state machine, FIFO, counters), on the loop thread, so no two accesses can overlap.

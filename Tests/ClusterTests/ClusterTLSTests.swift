@@ -54,4 +54,37 @@ final class ClusterTLSTests: XCTestCase {
 
         try checkWritesResumeAfterAMasterIsKilled(cluster, gateway)
     }
+
+    /// Nodes announcing a host name (`cluster-announce-hostname`) are verified against
+    /// it: CLUSTER SLOTS gives their IP addresses, their certificate names only
+    /// `localhost`. Without the announced name every node but the seeds failed to verify.
+    func testNodesAreVerifiedAgainstTheHostNameTheyAnnounce() throws {
+        let certificates = try TestCertificates()
+        let cluster = try RedisCluster(
+            extraArguments: ["--cluster-announce-hostname", "localhost"], tls: certificates,
+            serverCertificateFile: certificates.hostOnlyCertificate)
+        defer { cluster.stop() }
+        let seeds = cluster.servers.prefix(2).map { "localhost:\($0.port)" }.joined(separator: ",")
+        let gateway = try GatewayProcess(arguments: [
+            "--store", "rediss+cluster://\(seeds)", "--access-log", "off", "--store-tls-ca-file", certificates.caFile,
+        ])
+        defer { gateway.stop() }
+        let client = GatewayClient(port: gateway.port)
+        let ready = eventually(within: 15) { (try? client.put("named", "probe", value: "p"))?.status == 201 }
+        XCTAssertTrue(ready, "\(gateway.log.suffix(1500))")
+        for index in 0..<60 {
+            let response = try client.put("named", "k\(index)", value: "value-\(index)")
+            XCTAssertEqual(response.status, 201, "k\(index): \(response)")
+        }
+        let owners = Set(cluster.masters.map(\.port))
+        let nodes = try XCTUnwrap(gateway.get("/v1/cluster").json?["nodes"] as? [[String: Any]])
+        let addresses = nodes.compactMap { $0["address"] as? String }
+        for port in owners {
+            XCTAssertTrue(addresses.contains("127.0.0.1:\(port)"), "master :\(port) reached by IP: \(addresses)")
+        }
+        for master in cluster.masters {
+            XCTAssertFalse(
+                try master.cli(["--scan", "--pattern", "sg:{test/named/*}"]).isEmpty, "keys on :\(master.port) too")
+        }
+    }
 }

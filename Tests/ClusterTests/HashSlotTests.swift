@@ -65,6 +65,29 @@ final class HashSlotTests: XCTestCase {
         XCTAssertThrowsError(
             try SlotMap(
                 clusterSlots: .array([.array([.integer(5), .integer(2)])]), askedNode: .inet(host: "h", port: 1)))
+        XCTAssertEqual(map.hostnames, [:], "no node announced a host name")
+
+        // Redis 7 adds each node's announced names: key-value pairs (a map over RESP3).
+        func named(_ port: Int64, _ metadata: RESPValue) -> RESPValue {
+            .array([.bulkString(Array("10.0.0.1".utf8)), .integer(port), .bulkString(Array("id".utf8)), metadata])
+        }
+        let pairs: [RESPValue] = ["hostname", "redis-a.internal"].map { .bulkString(Array($0.utf8)) }
+        let announced = try SlotMap(
+            clusterSlots: .array([
+                .array([.integer(0), .integer(100), named(7000, .array(pairs)), named(7001, .array([]))]),
+                .array([
+                    .integer(101), .integer(200),
+                    named(
+                        7002,
+                        .map([
+                            RESPPair(
+                                key: .bulkString(Array("hostname".utf8)), value: .bulkString(Array("b.internal".utf8)))
+                        ])),
+                    named(7003, .array([.bulkString(Array("hostname".utf8)), .bulkString([])])),
+                ]),
+            ]), askedNode: .inet(host: "h", port: 1))
+        XCTAssertEqual(announced.hostnames, ["10.0.0.1:7000": "redis-a.internal", "10.0.0.1:7002": "b.internal"])
+
         var moved = map
         moved.move(slot: 20000 % 16384, to: .inet(host: "127.0.0.1", port: 7002))
         XCTAssertEqual(moved.range(ofSlot: 3616)?.master, .inet(host: "127.0.0.1", port: 7002))

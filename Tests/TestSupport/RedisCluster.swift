@@ -17,8 +17,11 @@ package final class RedisCluster: @unchecked Sendable {
 
     /// `extraArguments` go to every node (`--repl-diskless-sync-delay 0`: a rejoining
     /// replica syncs at once instead of after Redis's default 5 s).
+    /// `serverCertificateFile`: with `tls`, the certificate every node presents (for
+    /// `certificates.serverKey`) instead of `serverCertificate`.
     package init(
-        masters: Int = 3, nodeTimeoutMs: Int = 2000, extraArguments: [String] = [], tls: TestCertificates? = nil
+        masters: Int = 3, nodeTimeoutMs: Int = 2000, extraArguments: [String] = [], tls: TestCertificates? = nil,
+        serverCertificateFile: String? = nil
     ) throws {
         self.tls = tls
         var servers: [RedisServer] = []
@@ -31,7 +34,8 @@ package final class RedisCluster: @unchecked Sendable {
                         "--cluster-config-file", "nodes.conf",
                         // Its own free bus port: the default (port + 10000) may be taken or past 65535.
                         "--cluster-port", String(freePort()),
-                    ] + tlsArguments + extraArguments, tls: tls.map { RedisServer.TLSSetup(certificates: $0) }))
+                    ] + tlsArguments + extraArguments,
+                    tls: tls.map { RedisServer.TLSSetup(certificates: $0, certificateFile: serverCertificateFile) }))
         }
         self.servers = servers
         let cliTLS =

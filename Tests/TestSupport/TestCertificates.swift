@@ -2,7 +2,7 @@ package import Foundation
 
 /// A throwaway certificate authority made with the `openssl` command at test time in
 /// its own temporary directory (nothing is committed): a CA, a server certificate for
-/// localhost and 127.0.0.1, a client certificate, an expired server certificate, and a
+/// localhost and 127.0.0.1 (and one for localhost only), a client certificate, an expired server certificate, and a
 /// second, unrelated CA. `remove()` (or deinit) deletes the directory.
 package final class TestCertificates: @unchecked Sendable {
     package let directory: URL
@@ -20,6 +20,12 @@ package final class TestCertificates: @unchecked Sendable {
         try request("server", subject: "/CN=localhost", altNames: "DNS:localhost,IP:127.0.0.1")
         try sign("server", into: "server", validity: ["-days", "2"])
         try sign("server", into: "expired", validity: ["-startdate", "20200101000000Z", "-enddate", "20200102000000Z"])
+        // The server's key again, named only by host: a connection by IP fails to verify it.
+        try openssl([
+            "req", "-new", "-key", path("server.key"), "-out", path("host-only.csr"), "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=DNS:localhost",
+        ])
+        try sign("host-only", into: "host-only", validity: ["-days", "2"])
         try request("client", subject: "/CN=storegate client", altNames: "DNS:storegate-client")
         try sign("client", into: "client", validity: ["-days", "2"])
     }
@@ -34,6 +40,8 @@ package final class TestCertificates: @unchecked Sendable {
     package var serverCertificate: String { path("server.pem") }
     package var serverKey: String { path("server.key") }
     package var expiredCertificate: String { path("expired.pem") }
+    /// For `serverKey`, naming `DNS:localhost` and no IP address.
+    package var hostOnlyCertificate: String { path("host-only.pem") }
     package var clientCertificate: String { path("client.pem") }
     package var clientKey: String { path("client.key") }
 

@@ -85,6 +85,7 @@ final class ClusterRouter {
         let node = Node(
             address: address, loop: loop, limits: limits, credentials: credentials, tls: tls,
             readOnly: readFromReplicas)
+        node.tlsServerName = map.hostnames[address.description]
         node.onConnectionLoss = { [weak self] in
             self?.loop.runSoon { [weak self] in self?.requestRefresh() }
         }
@@ -204,6 +205,7 @@ final class ClusterRouter {
                 node.role = role
                 node.slotRanges = ranges[key] ?? []
                 node.replicaCount = role == .master ? replicaCounts[key] ?? 0 : 0
+                node.tlsServerName = next.hostnames[key]
                 kept.append(node)
             } else {
                 nodesByAddress[key] = nil

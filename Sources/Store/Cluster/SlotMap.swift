@@ -14,6 +14,9 @@ package struct SlotRange: Equatable, Sendable {
 /// addresses into nodes.
 package struct SlotMap: Equatable, Sendable {
     package private(set) var ranges: [SlotRange] = []
+    /// The host name a node announces (`cluster-announce-hostname`, Redis 7), by
+    /// address: the name its TLS certificate is checked against.
+    package private(set) var hostnames: [String: String] = [:]
     /// Range index per slot; -1 = no node serves it.
     private var rangeOfSlot = [Int16](repeating: -1, count: HashSlot.count)
 
@@ -27,12 +30,14 @@ package struct SlotMap: Equatable, Sendable {
     }
 
     /// Parses a CLUSTER SLOTS reply. An empty host (a node that does not know its own
-    /// address) means the node that was asked.
+    /// address) means the node that was asked. A node entry's fourth element (Redis 7:
+    /// key-value pairs, a map over RESP3) may name its `hostname`.
     package init(clusterSlots reply: RESPValue, askedNode: SocketAddress) throws(StoreError) {
         guard let entries = reply.array else {
             throw StoreError(.protocolError, "CLUSTER SLOTS: expected an array")
         }
         var ranges: [SlotRange] = []
+        var hostnames: [String: String] = [:]
         for entry in entries {
             guard let parts = entry.array, parts.count >= 3, let start = parts[0].int, let end = parts[1].int,
                 0 <= start, start <= end, end < HashSlot.count
@@ -42,11 +47,16 @@ package struct SlotMap: Equatable, Sendable {
                 guard let fields = node.array, fields.count >= 2, let host = fields[0].string, let port = fields[1].int,
                     let port16 = UInt16(exactly: port)
                 else { throw StoreError(.protocolError, "CLUSTER SLOTS: bad node entry") }
+                let address: SocketAddress
                 if host.isEmpty || host == "?" {
                     guard case .inet(let askedHost, _) = askedNode else { continue }
-                    addresses.append(.inet(host: askedHost, port: port16))
+                    address = .inet(host: askedHost, port: port16)
                 } else {
-                    addresses.append(.inet(host: host, port: port16))
+                    address = .inet(host: host, port: port16)
+                }
+                addresses.append(address)
+                if fields.count >= 4, let hostname = Self.announcedHostname(fields[3]) {
+                    hostnames[address.description] = hostname
                 }
             }
             guard let master = addresses.first else { continue }
@@ -54,6 +64,19 @@ package struct SlotMap: Equatable, Sendable {
                 SlotRange(start: Int(start), end: Int(end), master: master, replicas: Array(addresses.dropFirst())))
         }
         self.init(ranges: ranges.sorted { $0.start < $1.start })
+        self.hostnames = hostnames
+    }
+
+    private static func announcedHostname(_ metadata: RESPValue) -> String? {
+        var pairs: [(RESPValue, RESPValue)] = []
+        if case .map(let entries) = metadata {
+            pairs = entries.map { ($0.key, $0.value) }
+        } else if let flat = metadata.array {
+            pairs = stride(from: 0, to: flat.count - 1, by: 2).map { (flat[$0], flat[$0 + 1]) }
+        }
+        guard let hostname = pairs.first(where: { $0.0.string == "hostname" })?.1.string, !hostname.isEmpty
+        else { return nil }
+        return hostname
     }
 
     package func range(ofSlot slot: Int) -> SlotRange? {
