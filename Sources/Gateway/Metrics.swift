@@ -40,6 +40,8 @@ package final class Metrics {
         case clusterRedirectsTotal = "storegate_cluster_redirects_total"
         case clusterSlotsUncovered = "storegate_cluster_slots_uncovered"
         case clusterTopologyRefreshesTotal = "storegate_cluster_topology_refreshes_total"
+        case layer4UnsentBytes = "storegate_layer4_unsent_bytes"
+        case layer4ConnectionsOverLimit = "storegate_layer4_connections_over_limit"
         case layer4SlowReaderPausesTotal = "storegate_layer4_slow_reader_pauses_total"
         case layer4SlowReaderResetsTotal = "storegate_layer4_slow_reader_resets_total"
 
@@ -82,6 +84,9 @@ package final class Metrics {
                 "Redis Cluster: redirect replies followed, by kind (moved, ask, tryagain, clusterdown)."
             case .clusterSlotsUncovered: "Redis Cluster: slots with no live master (readyz is 503 meanwhile)."
             case .clusterTopologyRefreshesTotal: "Redis Cluster: CLUSTER SLOTS answers applied."
+            case .layer4UnsentBytes:
+                "Layer 4: response bytes written to client connections and not yet sent, summed over connections."
+            case .layer4ConnectionsOverLimit: "Layer 4: client connections holding more than max_unsent_bytes unsent."
             case .layer4SlowReaderPausesTotal:
                 "Layer 4: times a client was not read because its unsent responses passed max_unsent_bytes."
             case .layer4SlowReaderResetsTotal:
@@ -200,6 +205,9 @@ package final class Metrics {
         add(.layer2Capacity, "", String(server.limits.maxRequestsInProgress))
         add(.layer2Waiting, "", String(server.admission.waitingCount))
         add(.layer2RejectedTotal, "", String(server.admission.stats.rejected))
+        let unsent = server.unsentOutput
+        add(.layer4UnsentBytes, "", String(unsent.bytes))
+        add(.layer4ConnectionsOverLimit, "", String(unsent.connectionsOverLimit))
         add(.layer4SlowReaderPausesTotal, "", String(connections.slowReaderPauses))
         add(.layer4SlowReaderResetsTotal, "", String(connections.slowReaderResets))
         add(.layer3StoreConnectionsMax, "", String(store.limits.maxConnectionsPerNode))

@@ -65,6 +65,20 @@ package final class HTTPServer {
 
     package var connectionCount: Int { connections.count }
 
+    /// Layer 4 now: response bytes written to client connections and not yet taken by
+    /// the kernel, summed, and the connections holding more than `maxUnsentBytes`. One
+    /// pass over the table, for /metrics.
+    package var unsentOutput: (bytes: Int, connectionsOverLimit: Int) {
+        var bytes = 0
+        var over = 0
+        for connection in connections {
+            let unsent = connection.unsentByteCount
+            bytes += unsent
+            if unsent > limits.maxUnsentBytes { over += 1 }
+        }
+        return (bytes, over)
+    }
+
     /// A connection is accepted straight into an `HTTPConnection` (its own stream); one
     /// about to be refused into a plain stream.
     func streamForNextConnection() -> SocketStream {

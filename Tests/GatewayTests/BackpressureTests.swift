@@ -101,6 +101,7 @@ final class BackpressureTests: XCTestCase {
         usleep(500_000)
         XCTAssertEqual(try gateway.get("/healthz").status, 200, "other clients are served")
         let rssStuck = try XCTUnwrap(residentBytes(pid: gateway.pid))
+
         // 200 responses of 500 KB would be 100 MB; layer 4 keeps it to a few. Under
         // AddressSanitizer freed blocks stay resident in its quarantine, up to the size
         // scripts/asan.sh gives it, on top.
@@ -112,6 +113,41 @@ final class BackpressureTests: XCTestCase {
             }, "the stuck client was reset")
         let metrics = try gateway.get("/metrics").bodyText
         XCTAssertFalse(metrics.contains("storegate_layer4_slow_reader_pauses_total 0\n"))
+    }
+
+    /// /metrics shows the unsent output a client that does not read holds: over the
+    /// limit and bounded while it stays, nothing once it has gone.
+    func testUnsentOutputIsShownInMetrics() throws {
+        let redis = try RedisServer()
+        defer { redis.stop() }
+        let gateway = try GatewayProcess(arguments: [
+            "--store", redis.url, "--access-log", "off", "--max-unsent-bytes", "65536",
+            "--slow-reader-timeout-ms", "60000",
+        ])
+        defer { gateway.stop() }
+        try put(gateway, "big", String(repeating: "x", count: 500_000))
+        let idle = try gateway.get("/metrics").bodyText
+        XCTAssertEqual(metricValue(idle, "storegate_layer4_connections_over_limit"), 0, idle)
+        let stuck = try gateway.connect()
+        var small: Int32 = 4096
+        setsockopt(stuck.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        try stuck.send(String(repeating: "GET /v1/kv/bp/s/big HTTP/1.1\r\nHost: t\r\n\r\n", count: 20))
+        var held = ""
+        let shown = eventually(within: 10) {
+            held = (try? gateway.get("/metrics").bodyText) ?? ""
+            return metricValue(held, "storegate_layer4_connections_over_limit") == 1
+        }
+        XCTAssertTrue(shown, held)
+        let unsent = metricValue(held, "storegate_layer4_unsent_bytes")
+        XCTAssertGreaterThan(unsent, 65536, "the stuck connection's unsent output is counted")
+        XCTAssertLessThan(unsent, 16 << 20, "and bounded: 20 responses of 500 KB are not all held")
+        stuck.close()
+        let released = eventually(within: 10) {
+            held = (try? gateway.get("/metrics").bodyText) ?? ""
+            return metricValue(held, "storegate_layer4_unsent_bytes") == 0
+                && metricValue(held, "storegate_layer4_connections_over_limit") == 0
+        }
+        XCTAssertTrue(released, held)
     }
 
     /// A client that pipelines thousands of GETs and never reads: the gateway stops
