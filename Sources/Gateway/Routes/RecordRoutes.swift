@@ -188,13 +188,11 @@ enum OperateRequest {
 private final class RecordReadAnswer: RecordRead {
     private let responder: HTTPResponder
     private let requestID: String
-    private let key: RecordKey
 
     init(selected: [[UInt8]]?, responder: HTTPResponder, requestID: String, key: RecordKey) {
         self.responder = responder
         self.requestID = requestID
-        self.key = key
-        super.init(selected: selected)
+        super.init(key: key, selected: selected)
     }
 
     override func finish(_ result: Result<StoredRecord?, GatewayError>) {
