@@ -199,10 +199,10 @@ private final class RecordReadAnswer: RecordRead {
         switch result {
         case .success(let record?):
             do throws(GatewayError) {
-                var body: [UInt8] = []
-                body.reserveCapacity(256)
-                try record.appendJSON(to: &body)
-                responder.respond(RecordRoutes.recordResponse(body: body, generation: record.generation, status: 200))
+                // The JSON goes straight into the connection's output when this response is first in line.
+                try record.withJSON { body in
+                    responder.respond(status: 200, headers: jsonHeaders, entityTag: record.generation, lentBody: body)
+                }
             } catch {
                 responder.respond(ErrorResponse.make(error, requestID: requestID))
             }
