@@ -37,9 +37,8 @@ struct RecordRoutes {
         switch request.operation {
         case .read(let bins):
             let answer = RecordReadAnswer(
-                selected: RecordService.selectedFields(bins), responder: context.responder,
-                requestID: context.request.id, key: key)
-            return records.read(key, timeoutMs: timeoutMs, as: answer)
+                key: request.key, selected: RecordService.selectedFields(bins), responder: context.responder)
+            return records.read(answer.key, timeoutMs: timeoutMs, as: answer)
         case .write(let bins, let mode, let expected, let ttl):
             let responder = context.responder
             let requestID = context.request.id
@@ -184,16 +183,16 @@ enum OperateRequest {
 }
 
 /// A record route's read: answers the responder with the record's JSON, 404 or the error.
-/// Holds the responder and the request id, not the whole route context.
+/// Holds the responder (which carries the request id), not the whole route context.
 private final class RecordReadAnswer: RecordRead {
     private let responder: HTTPResponder
-    private let requestID: String
 
-    init(selected: [[UInt8]]?, responder: HTTPResponder, requestID: String, key: RecordKey) {
+    init(key: RecordKey, selected: [[UInt8]]?, responder: HTTPResponder) {
         self.responder = responder
-        self.requestID = requestID
         super.init(key: key, selected: selected)
     }
+
+    private var requestID: String { responder.requestID }
 
     override func finish(_ result: Result<StoredRecord?, GatewayError>) {
         switch result {
