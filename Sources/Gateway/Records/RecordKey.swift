@@ -81,7 +81,9 @@ struct RecordKey: Equatable {
 
     /// `head` (an encoded command's start) followed by `redisKey` as a RESP bulk string,
     /// in one array of the exact size with the key written in place (no array of its
-    /// own), and where the key's bytes lie in it. A user key that `escape` changes takes
+    /// own), and where the key's bytes lie in it. Written on the stack and appended in
+    /// one piece to a reserved array (`Array(unsafeUninitializedCapacity:)` would take
+    /// the standard library's unspecialised path, dearer than the copy). A user key that `escape` changes takes
     /// the plain way through `redisKeyBytes`.
     func command(head: [UInt8]) -> (encoded: [UInt8], keyBytes: Range<Int>) {
         guard Self.allBytes(of: key, satisfy: Self.isUnescaped) else {
@@ -107,7 +109,9 @@ struct RecordKey: Equatable {
             power *= 10
         }
         let start = head.count + digits + 3
-        let encoded = [UInt8](unsafeUninitializedCapacity: start + keyCount + 2) { buffer, count in
+        var encoded: [UInt8] = []
+        encoded.reserveCapacity(start + keyCount + 2)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: start + keyCount + 2) { buffer in
             var position = 0
             func write(_ bytes: UnsafeBufferPointer<UInt8>) {
                 UnsafeMutableBufferPointer(rebasing: buffer[position..<position + bytes.count])
@@ -137,7 +141,7 @@ struct RecordKey: Equatable {
             write(UInt8(ascii: "}"))
             write(UInt8(ascii: "\r"))
             write(UInt8(ascii: "\n"))
-            count = position
+            encoded.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<position]))
         }
         return (encoded, start..<start + keyCount)
     }
