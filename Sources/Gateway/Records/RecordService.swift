@@ -371,6 +371,9 @@ class RecordRead {
     /// Hears the record, nil when there is none, or the error: once.
     func finish(_ result: Result<StoredRecord?, GatewayError>) {}
 
+    /// Hears the record when there is one (no `Result` built around it); by default `finish`.
+    func found(_ record: StoredRecord) { finish(.success(record)) }
+
     fileprivate final func storeDidReply(_ result: Result<RESPValue, StoreError>) {
         let lookup = ScriptRunner.map(result, isWrite: false).flatMap { reply in
             Result { () throws(GatewayError) in
@@ -378,7 +381,7 @@ class RecordRead {
             }
         }
         switch lookup {
-        case .success(.found(let record)): finish(.success(record))
+        case .success(.found(let record)): found(record)
         case .success(.missing): finish(.success(nil))
         case .success(.oldLayout):
             if let refusal = service.readOldLayout(

@@ -194,17 +194,21 @@ private final class RecordReadAnswer: RecordRead {
 
     private var requestID: String { responder.requestID }
 
+    override func found(_ record: StoredRecord) {
+        do throws(GatewayError) {
+            // The JSON goes straight into the connection's output when this response is first in line.
+            try record.withJSON { body in
+                responder.respond(status: 200, headers: jsonHeaders, entityTag: record.generation, lentBody: body)
+            }
+        } catch {
+            responder.respond(ErrorResponse.make(error, requestID: requestID))
+        }
+    }
+
     override func finish(_ result: Result<StoredRecord?, GatewayError>) {
         switch result {
         case .success(let record?):
-            do throws(GatewayError) {
-                // The JSON goes straight into the connection's output when this response is first in line.
-                try record.withJSON { body in
-                    responder.respond(status: 200, headers: jsonHeaders, entityTag: record.generation, lentBody: body)
-                }
-            } catch {
-                responder.respond(ErrorResponse.make(error, requestID: requestID))
-            }
+            found(record)
         case .success(nil):
             let error = GatewayError.notFound("no record \(key.namespace)/\(key.set)/\(key.key.prefix(64))")
             responder.respond(ErrorResponse.make(error, requestID: requestID))
