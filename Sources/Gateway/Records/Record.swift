@@ -238,8 +238,13 @@ struct StoredRecord {
     private func forEachBin(
         _ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) throws(GatewayError) -> Void
     ) throws(GatewayError) {
+        // The closure sees locals, not `self` (which it would copy).
+        let start = reply.index
+        let selected = selected
+        let leadingValues = leadingValues
+        let valueCount = valueCount
         try reply.bytes.withUnsafeBufferPointer { bytes throws(GatewayError) in
-            var index = reply.index
+            var index = start
             func slice(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> {
                 UnsafeBufferPointer(rebasing: bytes[range])
             }
@@ -321,6 +326,8 @@ struct StoredRecord {
     private func writePlainJSON(_ use: (UnsafeBufferPointer<UInt8>) -> Void) throws(GatewayError) -> Bool {
         let capacity = reply.bytes.count - reply.index + (selected?.reduce(0) { $0 + $1.count } ?? 0) + 80
         guard capacity <= 4096 else { return false }
+        let generation = generation
+        let ttl = ttl
         return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) {
             scratch throws(GatewayError) -> Bool in
             var written = 0

@@ -197,8 +197,9 @@ private final class RecordReadAnswer: RecordRead {
     override func found(_ record: StoredRecord) {
         do throws(GatewayError) {
             // The JSON goes straight into the connection's output when this response is first in line.
+            let generation = record.generation
             try record.withJSON { body in
-                responder.respond(status: 200, headers: jsonHeaders, entityTag: record.generation, lentBody: body)
+                responder.respond(status: 200, headers: jsonHeaders, entityTag: generation, lentBody: body)
             }
         } catch {
             responder.respond(ErrorResponse.make(error, requestID: requestID))
