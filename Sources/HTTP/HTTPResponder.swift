@@ -66,7 +66,8 @@ package final class HTTPResponder {
     /// `respond` with a body lent for the call: written straight into the connection's
     /// output with its head when this response is first in line (no body array and no
     /// stored response), else copied and answered as `respond` does.
-    package func respond(status: Int, headers: HTTPHeaders, entityTag: Int?, lentBody body: UnsafeBufferPointer<UInt8>) {
+    package func respond(status: Int, headers: HTTPHeaders, entityTag: Int?, lentBody body: UnsafeBufferPointer<UInt8>)
+    {
         guard case .pending = state else { return }
         if extraHeaders.isEmpty, let connection, connection.writesAtOnce(self) {
             releaseCapacity()

@@ -320,9 +320,10 @@ struct StoredRecord {
     /// `appendJSON` for the common record, every bin name plain and every value already
     /// canonical: written into scratch memory with no check per byte and handed to `use`
     /// in one piece. False, with `use` not called, for any other record (or one over
-    /// 4 KB), which `appendJSON` then writes piece by piece. The JSON is never longer than the reply's
-    /// bins (a bin's RESP framing outweighs its quotes, colon and comma), the selected
-    /// bins' names (an HMGET reply has only values) and 80 bytes for the rest.
+    /// 4 KB), which `appendJSON` then writes piece by piece. The JSON is never longer
+    /// than the reply's bins (a bin's RESP framing outweighs its quotes, colon and
+    /// comma), the selected bins' names (an HMGET reply has only values) and 80 bytes
+    /// for the rest.
     private func writePlainJSON(_ use: (UnsafeBufferPointer<UInt8>) -> Void) throws(GatewayError) -> Bool {
         let capacity = reply.bytes.count - reply.index + (selected?.reduce(0) { $0 + $1.count } ?? 0) + 80
         guard capacity <= 4096 else { return false }

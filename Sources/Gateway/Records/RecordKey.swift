@@ -83,8 +83,8 @@ struct RecordKey: Equatable {
     /// in one array of the exact size with the key written in place (no array of its
     /// own), and where the key's bytes lie in it. Written on the stack and appended in
     /// one piece to a reserved array (`Array(unsafeUninitializedCapacity:)` would take
-    /// the standard library's unspecialised path, dearer than the copy). A user key that `escape` changes takes
-    /// the plain way through `redisKeyBytes`.
+    /// the standard library's unspecialised path, dearer than the copy). A user key
+    /// that `escape` changes takes the plain way through `redisKeyBytes`.
     func command(head: [UInt8]) -> (encoded: [UInt8], keyBytes: Range<Int>) {
         guard Self.allBytes(of: key, satisfy: Self.isUnescaped) else {
             let redisKey = redisKeyBytes

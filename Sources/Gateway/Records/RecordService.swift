@@ -80,8 +80,8 @@ final class RecordService {
     }
 
     /// `read` for a caller that is itself the `RecordRead` (the record route): the store
-    /// command's completion holds only that object.
-    /// An HGETALL is encoded with the key written in place (`RecordKey.command`).
+    /// command's completion holds only that object. An HGETALL is encoded with the key
+    /// written in place (`RecordKey.command`).
     func read(_ key: RecordKey, timeoutMs: UInt64?, as read: RecordRead) -> GatewayError? {
         let timeout = timeoutMs ?? store.limits.commandTimeoutMs
         read.service = self
