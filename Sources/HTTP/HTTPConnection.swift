@@ -203,14 +203,45 @@ package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestP
         case .reading, .paused, .draining: break
         case .lingering, .closed: return
         }
-        var written = 0
-        var closes = false
-        while let responder = backlog.firstResponder, write(responder, closes: &closes) {
+        writeResponses(written: 0, closes: false)
+    }
+
+    /// Whether a response `responder` completes now is written at once: it is first in
+    /// line and the connection still writes.
+    func writesAtOnce(_ responder: HTTPResponder) -> Bool {
+        switch machine.state {
+        case .reading, .paused, .draining: backlog.firstResponder === responder
+        case .lingering, .closed: false
+        }
+    }
+
+    /// The first responder's whole response, its body lent for the call, serialised now
+    /// (`writesAtOnce` was true); then whatever is ready behind it, as `writeReadyResponses`.
+    func writeAtOnce(
+        _ responder: HTTPResponder, status: Int, headers: HTTPHeaders, entityTag: Int?,
+        body: UnsafeBufferPointer<UInt8>
+    ) {
+        let close = closes(responder)
+        let written = writeComplete(
+            responder, status: status, headers: headers, entityTag: entityTag, body: body, close: close)
+        responder.state = .written
+        server.observe(responder, status: status, bytesOut: written)
+        responder.connection = nil
+        responder.drainWaiter = nil
+        backlog.removeFirstResponder()
+        writeResponses(written: 1, closes: close)
+    }
+
+    /// Writes the ready responses at the head of the line after the `written` already
+    /// written (none when the last of those closes the connection), then tells the machine.
+    private func writeResponses(written: Int, closes: Bool) {
+        var written = written
+        var closes = closes
+        while !closes, let responder = backlog.firstResponder, write(responder, closes: &closes) {
             responder.connection = nil
             responder.drainWaiter = nil
             backlog.removeFirstResponder()
             written += 1
-            if closes { break }
         }
         perform(
             machine.didWriteResponses(
@@ -221,25 +252,15 @@ package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestP
     /// Serialises `responder` if it is finished (or streams what it has); true when done.
     /// `closes` is set when the response carries `Connection: close`.
     private func write(_ responder: HTTPResponder, closes: inout Bool) -> Bool {
-        let isLast = backlog.responderCount == 1 && !(parser?.isInsideRequest ?? false)
-        let close = !responder.keepAlive || (server.isDraining && isLast)
+        let close = self.closes(responder)
         switch responder.state {
         case .pending, .written:
             return false
         case .complete(let response):
-            let bodyAllowed = !responder.isHead && response.status != 204 && response.status != 304
-            var written = 0
-            stream.write { out in
-                let before = out.count
-                // The head and body in one allocation; growth stays geometric for pipelined batches.
-                let needed = before + 256 + response.body.count
-                if out.capacity < needed { out.reserveCapacity(Swift.max(needed, 2 * out.capacity)) }
-                server.serializer.appendHead(
-                    status: response.status, headers: response.headers, entityTag: response.entityTag,
-                    contentLength: response.body.count, close: close,
-                    requestID: responder.requestID, to: &out)
-                if bodyAllowed { out.append(contentsOf: response.body) }
-                written = out.count - before
+            let written = response.body.withUnsafeBufferPointer { body in
+                writeComplete(
+                    responder, status: response.status, headers: response.headers, entityTag: response.entityTag,
+                    body: body, close: close)
             }
             responder.state = .written
             server.observe(responder, status: response.status, bytesOut: written)
@@ -266,6 +287,33 @@ package final class HTTPConnection: SocketStream, SocketStreamDelegate, RequestP
             closes = ended && close
             return ended
         }
+    }
+
+    /// Whether `responder`'s response carries `Connection: close`.
+    private func closes(_ responder: HTTPResponder) -> Bool {
+        let isLast = backlog.responderCount == 1 && !(parser?.isInsideRequest ?? false)
+        return !responder.keepAlive || (server.isDraining && isLast)
+    }
+
+    /// Serialises a whole response, head and body in one piece of output; returns its size.
+    private func writeComplete(
+        _ responder: HTTPResponder, status: Int, headers: HTTPHeaders, entityTag: Int?,
+        body: UnsafeBufferPointer<UInt8>, close: Bool
+    ) -> Int {
+        let bodyAllowed = !responder.isHead && status != 204 && status != 304
+        var written = 0
+        stream.write { out in
+            let before = out.count
+            // The head and body in one allocation; growth stays geometric for pipelined batches.
+            let needed = before + 256 + body.count
+            if out.capacity < needed { out.reserveCapacity(Swift.max(needed, 2 * out.capacity)) }
+            server.serializer.appendHead(
+                status: status, headers: headers, entityTag: entityTag, contentLength: body.count, close: close,
+                requestID: responder.requestID, to: &out)
+            if bodyAllowed { out.append(contentsOf: body) }
+            written = out.count - before
+        }
+        return written
     }
 
     package func streamDidFlush(_ stream: SocketStream) {

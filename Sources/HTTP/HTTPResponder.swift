@@ -63,6 +63,20 @@ package final class HTTPResponder {
         connection?.responderDidUpdate()
     }
 
+    /// `respond` with a body lent for the call: written straight into the connection's
+    /// output with its head when this response is first in line (no body array and no
+    /// stored response), else copied and answered as `respond` does.
+    package func respond(status: Int, headers: HTTPHeaders, entityTag: Int?, lentBody body: UnsafeBufferPointer<UInt8>)
+    {
+        guard case .pending = state else { return }
+        if extraHeaders.isEmpty, let connection, connection.writesAtOnce(self) {
+            releaseCapacity()
+            connection.writeAtOnce(self, status: status, headers: headers, entityTag: entityTag, body: body)
+            return
+        }
+        respond(HTTPResponse(status: status, headers: headers, body: Array(body), entityTag: entityTag))
+    }
+
     private func releaseCapacity() {
         guard let admission else { return }
         self.admission = nil

@@ -2,6 +2,8 @@ import Foundation
 import TestSupport
 import XCTest
 
+@testable import Gateway
+
 /// Found by FuzzRecordKey (Fuzz/corpus/FuzzRecordKey/regression-combining-mark): keys were
 /// escaped and matched as Characters, so a `{` followed by a combining mark was not
 /// escaped (the Redis Cluster hash tag ended inside the key) and a key starting with a
@@ -29,5 +31,22 @@ final class KeyEscapingTests: XCTestCase {
         let scanned = (page.json?["records"] as? [[String: Any]] ?? []).compactMap { $0["key"] as? String }
         XCTAssertEqual(Set(scanned.map { Array($0.unicodeScalars) }), Set(keys.values.map { Array($0.unicodeScalars) }))
         XCTAssertEqual(gateway.stop(), 0, gateway.log)
+    }
+
+    /// A read's command is encoded with the key written in place; it must be the bytes
+    /// `HGETALL` of `redisKeyBytes` gives, and name the key's range, escaped or not.
+    func testReadCommandWritesTheKeyInPlaceAsPlainEncodingWould() throws {
+        let head = Array("*2\r\n$7\r\nHGETALL\r\n".utf8)
+        let longKey = String(repeating: "k", count: 120)
+        let cases = [("test", "users", "k1"), ("n", "s", "{a}%b"), ("ns", "set", "\u{20EC}é"), ("a", "b", longKey)]
+        for (namespace, set, user) in cases {
+            let key = try RecordKey(namespace: namespace, set: set, key: user)
+            let redisKey = key.redisKeyBytes
+            let command = key.command(head: head)
+            var expected = head
+            expected += Array("$\(redisKey.count)\r\n".utf8) + redisKey + Array("\r\n".utf8)
+            XCTAssertEqual(command.encoded, expected, user)
+            XCTAssertEqual(Array(command.encoded[command.keyBytes]), redisKey, user)
+        }
     }
 }

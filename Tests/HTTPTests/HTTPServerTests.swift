@@ -47,6 +47,30 @@ final class HTTPServerTests: XCTestCase {
         }
     }
 
+    /// A lent body is written at once when its response is first in line, and copied to
+    /// wait when it is behind one still pending: either way in order, with its ETag, and
+    /// a HEAD gets the length without the body.
+    func testLentBodiesLeaveInOrderWhetherWrittenAtOnceOrKept() throws {
+        let client = try server.connect()
+        let delays = [40, 0, 20, 0]
+        var batch = delays.enumerated().map { "GET /lent/\($1)?i=\($0) HTTP/1.1\r\nHost: t\r\n\r\n" }.joined()
+        batch += "HEAD /lent/0?i=head HTTP/1.1\r\nHost: t\r\n\r\nGET /next HTTP/1.1\r\nHost: t\r\n\r\n"
+        try client.send(batch)
+        for (index, delay) in delays.enumerated() {
+            let response = try XCTUnwrap(client.readResponse())
+            XCTAssertEqual(response.status, 200)
+            XCTAssertEqual(response.bodyText, "lent /lent/\(delay)?i=\(index)")
+            XCTAssertEqual(response.header("ETag"), "\"7\"")
+            XCTAssertEqual(response.header("Content-Type"), "text/plain")
+        }
+        let head = try XCTUnwrap(client.readResponse(forHead: true))
+        XCTAssertEqual(head.header("Content-Length"), String("lent /lent/0?i=head".utf8.count))
+        XCTAssertEqual(try XCTUnwrap(client.readResponse()).bodyText, "/next", "no body bytes were sent for HEAD")
+        let alone = try get("/lent/0", on: client)
+        XCTAssertEqual(alone.bodyText, "lent /lent/0")
+        XCTAssertEqual(alone.header("Content-Length"), String("lent /lent/0".utf8.count))
+    }
+
     func testRequestsSplitAcrossWritesAtEveryByte() throws {
         let request = Array("POST /echo?x=1 HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello".utf8)
         for cut in 1..<request.count {

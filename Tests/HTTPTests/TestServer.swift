@@ -23,7 +23,8 @@ final class ExecutionLog: @unchecked Sendable {
 
 /// An in-process HTTPServer on a loop thread with test routes:
 /// `/echo` (method, target and body back), `/delay/MS` (answers after MS ms),
-/// `/stream` (three chunks on later loop turns), `/big/N` (N-byte body); any other
+/// `/stream` (three chunks on later loop turns), `/big/N` (N-byte body), `/lent/MS`
+/// (answers after MS ms with a lent body, `respond(…lentBody:)`); any other
 /// path answers 200 with the path. Every request is recorded in `log`.
 final class TestServer {
     let log = ExecutionLog()
@@ -88,6 +89,19 @@ final class TestServer {
                         responder.end()
                     }
                 }
+            }
+        case "lent":
+            // Answers after MS ms with a body lent for the call (and an entity tag).
+            let ms = parts.count > 1 ? UInt64(parts[1]) ?? 0 : 0
+            let timer = EventLoop.Timer(loop: loop)
+            timer.start(afterMs: ms) {
+                let body = Array("lent \(request.target)".utf8)
+                body.withUnsafeBufferPointer { bytes in
+                    responder.respond(
+                        status: 200, headers: HTTPHeaders([("Content-Type", "text/plain")]), entityTag: 7,
+                        lentBody: bytes)
+                }
+                timer.close()
             }
         case "big":
             let size = parts.count > 1 ? Int(parts[1]) ?? 0 : 0

@@ -238,8 +238,13 @@ struct StoredRecord {
     private func forEachBin(
         _ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) throws(GatewayError) -> Void
     ) throws(GatewayError) {
+        // The closure sees locals, not `self` (which it would copy).
+        let start = reply.index
+        let selected = selected
+        let leadingValues = leadingValues
+        let valueCount = valueCount
         try reply.bytes.withUnsafeBufferPointer { bytes throws(GatewayError) in
-            var index = reply.index
+            var index = start
             func slice(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> {
                 UnsafeBufferPointer(rebasing: bytes[range])
             }
@@ -272,7 +277,7 @@ struct StoredRecord {
     /// `{"bins":{…},"generation":N,"ttl":T}`, each bin's stored text copied when it is
     /// already canonical JSON, else parsed and rewritten (the text a parse would give).
     func appendJSON(to out: inout [UInt8]) throws(GatewayError) {
-        if try appendPlainJSON(to: &out) { return }
+        if try writePlainJSON({ out.append(contentsOf: $0) }) { return }
         out.append(contentsOf: JSONText.binsKey)
         out.append(UInt8(ascii: "{"))
         var first = true
@@ -302,15 +307,28 @@ struct StoredRecord {
         out.append(UInt8(ascii: "}"))
     }
 
+    /// `appendJSON`'s bytes lent to `use` for the call: the common record's straight from
+    /// scratch memory (`writePlainJSON`, no array), any other's from an array.
+    func withJSON(_ use: (UnsafeBufferPointer<UInt8>) -> Void) throws(GatewayError) {
+        if try writePlainJSON(use) { return }
+        var json: [UInt8] = []
+        json.reserveCapacity(256)
+        try appendJSON(to: &json)
+        json.withUnsafeBufferPointer(use)
+    }
+
     /// `appendJSON` for the common record, every bin name plain and every value already
-    /// canonical: written into scratch memory with no check per byte and appended in one
-    /// piece. False, with nothing appended, for any other record (or one over 4 KB), which
-    /// `appendJSON` then writes piece by piece. The JSON is never longer than the reply's
-    /// bins (a bin's RESP framing outweighs its quotes, colon and comma), the selected
-    /// bins' names (an HMGET reply has only values) and 80 bytes for the rest.
-    private func appendPlainJSON(to out: inout [UInt8]) throws(GatewayError) -> Bool {
+    /// canonical: written into scratch memory with no check per byte and handed to `use`
+    /// in one piece. False, with `use` not called, for any other record (or one over
+    /// 4 KB), which `appendJSON` then writes piece by piece. The JSON is never longer
+    /// than the reply's bins (a bin's RESP framing outweighs its quotes, colon and
+    /// comma), the selected bins' names (an HMGET reply has only values) and 80 bytes
+    /// for the rest.
+    private func writePlainJSON(_ use: (UnsafeBufferPointer<UInt8>) -> Void) throws(GatewayError) -> Bool {
         let capacity = reply.bytes.count - reply.index + (selected?.reduce(0) { $0 + $1.count } ?? 0) + 80
         guard capacity <= 4096 else { return false }
+        let generation = generation
+        let ttl = ttl
         return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) {
             scratch throws(GatewayError) -> Bool in
             var written = 0
@@ -362,7 +380,7 @@ struct StoredRecord {
             JSONText.ttlKey.withUnsafeBufferPointer { put($0) }
             put(ttl)
             put(UInt8(ascii: "}"))
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<written]))
+            use(UnsafeBufferPointer(rebasing: scratch[..<written]))
             return true
         }
     }

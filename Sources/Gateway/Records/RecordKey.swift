@@ -68,9 +68,7 @@ struct RecordKey: Equatable {
         bytes.append(UInt8(ascii: "/"))
         Self.appendUTF8(set, to: &bytes)
         bytes.append(UInt8(ascii: "/"))
-        if Self.allBytes(
-            of: key, satisfy: { $0 != UInt8(ascii: "%") && $0 != UInt8(ascii: "{") && $0 != UInt8(ascii: "}") })
-        {
+        if Self.allBytes(of: key, satisfy: Self.isUnescaped) {
             Self.appendUTF8(key, to: &bytes)
         } else {
             Self.appendUTF8(Self.escape(key), to: &bytes)
@@ -80,6 +78,77 @@ struct RecordKey: Equatable {
     }
 
     private static let prefixBytes: [UInt8] = Array("sg:{".utf8)
+
+    /// `head` (an encoded command's start) followed by `redisKey` as a RESP bulk string,
+    /// in one array of the exact size with the key written in place (no array of its
+    /// own), and where the key's bytes lie in it. Written on the stack and appended in
+    /// one piece to a reserved array (`Array(unsafeUninitializedCapacity:)` would take
+    /// the standard library's unspecialised path, dearer than the copy). A user key
+    /// that `escape` changes takes the plain way through `redisKeyBytes`.
+    func command(head: [UInt8]) -> (encoded: [UInt8], keyBytes: Range<Int>) {
+        guard Self.allBytes(of: key, satisfy: Self.isUnescaped) else {
+            let redisKey = redisKeyBytes
+            var encoded = head
+            encoded.reserveCapacity(head.count + redisKey.count + 16)
+            encoded.append(UInt8(ascii: "$"))
+            encoded.append(contentsOf: String(redisKey.count).utf8)
+            encoded.append(contentsOf: [UInt8(ascii: "\r"), UInt8(ascii: "\n")])
+            let start = encoded.count
+            encoded.append(contentsOf: redisKey)
+            encoded.append(contentsOf: [UInt8(ascii: "\r"), UInt8(ascii: "\n")])
+            return (encoded, start..<start + redisKey.count)
+        }
+        var namespace = namespace
+        var set = set
+        var key = key  // withUTF8 is mutating (it may make a bridged string contiguous)
+        let keyCount = 7 + namespace.utf8.count + set.utf8.count + key.utf8.count
+        var digits = 1
+        var power = 10
+        while power <= keyCount {
+            digits += 1
+            power *= 10
+        }
+        let start = head.count + digits + 3
+        var encoded: [UInt8] = []
+        encoded.reserveCapacity(start + keyCount + 2)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: start + keyCount + 2) { buffer in
+            var position = 0
+            func write(_ bytes: UnsafeBufferPointer<UInt8>) {
+                UnsafeMutableBufferPointer(rebasing: buffer[position..<position + bytes.count])
+                    .initialize(fromContentsOf: bytes)
+                position += bytes.count
+            }
+            func write(_ byte: UInt8) {
+                buffer[position] = byte
+                position += 1
+            }
+            head.withUnsafeBufferPointer { write($0) }
+            write(UInt8(ascii: "$"))
+            var remaining = keyCount
+            for offset in stride(from: digits - 1, through: 0, by: -1) {
+                buffer[position + offset] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining % 10)
+                remaining /= 10
+            }
+            position += digits
+            write(UInt8(ascii: "\r"))
+            write(UInt8(ascii: "\n"))
+            for byte in Self.prefixBytes { write(byte) }
+            namespace.withUTF8 { write($0) }
+            write(UInt8(ascii: "/"))
+            set.withUTF8 { write($0) }
+            write(UInt8(ascii: "/"))
+            key.withUTF8 { write($0) }
+            write(UInt8(ascii: "}"))
+            write(UInt8(ascii: "\r"))
+            write(UInt8(ascii: "\n"))
+            encoded.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<position]))
+        }
+        return (encoded, start..<start + keyCount)
+    }
+
+    private static func isUnescaped(_ byte: UInt8) -> Bool {
+        byte != UInt8(ascii: "%") && byte != UInt8(ascii: "{") && byte != UInt8(ascii: "}")
+    }
 
     /// Appends `text`'s UTF-8 in one copy.
     private static func appendUTF8(_ text: String, to bytes: inout [UInt8]) {

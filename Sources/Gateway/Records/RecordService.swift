@@ -74,21 +74,32 @@ final class RecordService {
         _ key: RecordKey, bins: [String]?, timeoutMs: UInt64?,
         completion: @escaping (Result<StoredRecord?, GatewayError>) -> Void
     ) -> GatewayError? {
-        read(key, timeoutMs: timeoutMs, as: RecordReadWithCompletion(selected: Self.selectedFields(bins), completion))
+        read(
+            key, timeoutMs: timeoutMs,
+            as: RecordReadWithCompletion(key: key, selected: Self.selectedFields(bins), completion))
     }
 
     /// `read` for a caller that is itself the `RecordRead` (the record route): the store
-    /// command's completion holds only that object.
+    /// command's completion holds only that object. An HGETALL is encoded with the key
+    /// written in place (`RecordKey.command`).
     func read(_ key: RecordKey, timeoutMs: UInt64?, as read: RecordRead) -> GatewayError? {
-        let redisKey = key.redisKeyBytes
         let timeout = timeoutMs ?? store.limits.commandTimeoutMs
         read.service = self
-        read.redisKey = redisKey
         read.timeoutMs = timeout
+        let encoded: [UInt8]
+        let routing: CommandRouting
+        if let selected = read.selected {
+            let redisKey = key.redisKeyBytes
+            encoded = Self.plainRead(redisKey, selected: selected)
+            routing = runner.routing(key: redisKey)
+        } else {
+            let command = key.command(head: Self.hgetallHead)
+            encoded = command.encoded
+            routing = runner.routing(key: command.keyBytes, in: encoded)
+        }
         let command = StoreCommand(
-            encoded: Self.plainRead(redisKey, selected: read.selected), idempotent: true, timeoutMs: timeout,
-            routing: runner.routing(key: redisKey), readOnly: true, keepsArrayReplyEncoded: true,
-            completion: read.storeDidReply)
+            encoded: encoded, idempotent: true, timeoutMs: timeout, routing: routing, readOnly: true,
+            keepsArrayReplyEncoded: true, completion: read.storeDidReply)
         return store.execute(command).map { GatewayError($0, isWrite: false) }
     }
 
@@ -345,17 +356,23 @@ final class RecordService {
 /// for re-reading a record in the old layout) and where the record goes (`finish`,
 /// which a subclass overrides). Runs on the loop thread only.
 class RecordRead {
+    let key: RecordKey
     let selected: [[UInt8]]?
     /// Set by `RecordService.read` before the command exists (so always set when it replies).
     fileprivate var service: RecordService!
-    fileprivate var redisKey: [UInt8] = []
     fileprivate var timeoutMs: UInt64 = 0
 
     /// `selected`: the asked bins' fields (`RecordService.selectedFields`), nil for all.
-    init(selected: [[UInt8]]?) { self.selected = selected }
+    init(key: RecordKey, selected: [[UInt8]]?) {
+        self.key = key
+        self.selected = selected
+    }
 
     /// Hears the record, nil when there is none, or the error: once.
     func finish(_ result: Result<StoredRecord?, GatewayError>) {}
+
+    /// Hears the record when there is one (no `Result` built around it); by default `finish`.
+    func found(_ record: StoredRecord) { finish(.success(record)) }
 
     fileprivate final func storeDidReply(_ result: Result<RESPValue, StoreError>) {
         let lookup = ScriptRunner.map(result, isWrite: false).flatMap { reply in
@@ -364,11 +381,11 @@ class RecordRead {
             }
         }
         switch lookup {
-        case .success(.found(let record)): finish(.success(record))
+        case .success(.found(let record)): found(record)
         case .success(.missing): finish(.success(nil))
         case .success(.oldLayout):
             if let refusal = service.readOldLayout(
-                redisKey, selected: selected, timeoutMs: timeoutMs, completion: { [self] in finish($0) })
+                key.redisKeyBytes, selected: selected, timeoutMs: timeoutMs, completion: { [self] in finish($0) })
             {
                 finish(.failure(refusal))
             }
@@ -381,9 +398,9 @@ class RecordRead {
 private final class RecordReadWithCompletion: RecordRead {
     private let completion: (Result<StoredRecord?, GatewayError>) -> Void
 
-    init(selected: [[UInt8]]?, _ completion: @escaping (Result<StoredRecord?, GatewayError>) -> Void) {
+    init(key: RecordKey, selected: [[UInt8]]?, _ completion: @escaping (Result<StoredRecord?, GatewayError>) -> Void) {
         self.completion = completion
-        super.init(selected: selected)
+        super.init(key: key, selected: selected)
     }
 
     override func finish(_ result: Result<StoredRecord?, GatewayError>) { completion(result) }

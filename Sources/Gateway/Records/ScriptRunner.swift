@@ -21,6 +21,12 @@ struct ScriptRunner {
         store.isCluster ? .slot(HashSlot.of(key)) : .keyless
     }
 
+    /// `routing(key:)` for a key that lies at `range` in `bytes` (an encoded command).
+    func routing(key range: Range<Int>, in bytes: [UInt8]) -> CommandRouting {
+        guard store.isCluster else { return .keyless }
+        return .slot(bytes.withUnsafeBytes { HashSlot.of(UnsafeRawBufferPointer(rebasing: $0[range])) })
+    }
+
     /// Nil when accepted (the completion runs later), else the synchronous refusal.
     /// `waitsForReplicas`: acknowledged only once the master's replicas have the write (`ReplicaWait`).
     func run(

@@ -37,9 +37,8 @@ struct RecordRoutes {
         switch request.operation {
         case .read(let bins):
             let answer = RecordReadAnswer(
-                selected: RecordService.selectedFields(bins), responder: context.responder,
-                requestID: context.request.id, key: key)
-            return records.read(key, timeoutMs: timeoutMs, as: answer)
+                key: request.key, selected: RecordService.selectedFields(bins), responder: context.responder)
+            return records.read(answer.key, timeoutMs: timeoutMs, as: answer)
         case .write(let bins, let mode, let expected, let ttl):
             let responder = context.responder
             let requestID = context.request.id
@@ -184,30 +183,33 @@ enum OperateRequest {
 }
 
 /// A record route's read: answers the responder with the record's JSON, 404 or the error.
-/// Holds the responder and the request id, not the whole route context.
+/// Holds the responder (which carries the request id), not the whole route context.
 private final class RecordReadAnswer: RecordRead {
     private let responder: HTTPResponder
-    private let requestID: String
-    private let key: RecordKey
 
-    init(selected: [[UInt8]]?, responder: HTTPResponder, requestID: String, key: RecordKey) {
+    init(key: RecordKey, selected: [[UInt8]]?, responder: HTTPResponder) {
         self.responder = responder
-        self.requestID = requestID
-        self.key = key
-        super.init(selected: selected)
+        super.init(key: key, selected: selected)
+    }
+
+    private var requestID: String { responder.requestID }
+
+    override func found(_ record: StoredRecord) {
+        do throws(GatewayError) {
+            // The JSON goes straight into the connection's output when this response is first in line.
+            let generation = record.generation
+            try record.withJSON { body in
+                responder.respond(status: 200, headers: jsonHeaders, entityTag: generation, lentBody: body)
+            }
+        } catch {
+            responder.respond(ErrorResponse.make(error, requestID: requestID))
+        }
     }
 
     override func finish(_ result: Result<StoredRecord?, GatewayError>) {
         switch result {
         case .success(let record?):
-            do throws(GatewayError) {
-                var body: [UInt8] = []
-                body.reserveCapacity(256)
-                try record.appendJSON(to: &body)
-                responder.respond(RecordRoutes.recordResponse(body: body, generation: record.generation, status: 200))
-            } catch {
-                responder.respond(ErrorResponse.make(error, requestID: requestID))
-            }
+            found(record)
         case .success(nil):
             let error = GatewayError.notFound("no record \(key.namespace)/\(key.set)/\(key.key.prefix(64))")
             responder.respond(ErrorResponse.make(error, requestID: requestID))
