@@ -15,6 +15,30 @@ private func call(
     return try gateway.request(raw)
 }
 
+/// A `commit=replicas` PUT of test/c/`key` (3 s deadline) sent from a thread of its own.
+private final class ReplicasWriteOnItsOwnThread: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var response: ParsedResponse?
+    private var finished = false
+
+    init(_ gateway: GatewayProcess, key: String) {
+        Thread { [self] in
+            response = try? call(
+                gateway, "PUT", "/v1/kv/test/c/\(key)?commit=replicas&timeout_ms=3000", json: #"{"bins":{"v":3}}"#)
+            done.signal()
+        }.start()
+    }
+
+    /// Waits for the response (nil: none came).
+    func answer() -> ParsedResponse? {
+        if !finished {
+            done.wait()
+            finished = true
+        }
+        return response
+    }
+}
+
 /// `?commit=` on real servers: a gateway in front of a master with one replica, and one
 /// in front of a lone master. A `replicas` write is acknowledged only once the replica
 /// has it; with the replica stopped it answers 504 `in_doubt` within its deadline while
@@ -86,22 +110,10 @@ final class CommitLevelTests: XCTestCase {
 
         // A replicas write blocks its backend connection in WAIT; master writes sent
         // meanwhile (with a shorter deadline) must not queue behind it.
-        let blocked = DispatchGroup()
-        nonisolated(unsafe) var longWait: ParsedResponse?
-        blocked.enter()
-        Thread {
-            longWait = try? call(
-                gateway, "PUT", "/v1/kv/test/c/long?commit=replicas&timeout_ms=3000", json: #"{"bins":{"v":3}}"#)
-            blocked.leave()
-        }.start()
+        let longWait = ReplicasWriteOnItsOwnThread(gateway, key: "long")
         Thread.sleep(forTimeInterval: 0.3)
-        for index in 0..<5 {
-            let put = try call(
-                gateway, "PUT", "/v1/kv/test/c/m\(index)?commit=master&timeout_ms=1000", json: #"{"bins":{"v":1}}"#)
-            XCTAssertEqual(put.status, 201, "a master write while the replica is stopped: \(put)")
-        }
-        blocked.wait()
-        XCTAssertEqual(longWait?.status, 504, "\(String(describing: longWait))")
+        try assertMasterWritesGoOn(gateway, "while the replica is stopped")
+        XCTAssertEqual(longWait.answer()?.status, 504, "\(String(describing: longWait.answer()))")
 
         pair.replica.resume()
         resumed = true
@@ -131,35 +143,30 @@ final class CommitLevelTests: XCTestCase {
         pair.replica.pause()
         var resumed = false
         defer { if !resumed { pair.replica.resume() } }
-        let replicasWrites = DispatchGroup()
-        nonisolated(unsafe) var answers: [Int: ParsedResponse] = [:]
-        let answersLock = NSLock()
+        var replicasWrites: [ReplicasWriteOnItsOwnThread] = []
         for index in 0..<3 {
-            replicasWrites.enter()
-            Thread {
-                let answer = try? call(
-                    gateway, "PUT", "/v1/kv/test/c/r\(index)?commit=replicas&timeout_ms=3000",
-                    json: #"{"bins":{"v":2}}"#)
-                answersLock.withLock { answers[index] = answer }
-                replicasWrites.leave()
-            }.start()
+            replicasWrites.append(ReplicasWriteOnItsOwnThread(gateway, key: "r\(index)"))
             // Spaced so that both connections are ready when the later ones arrive.
             Thread.sleep(forTimeInterval: 0.15)
         }
-        for index in 0..<5 {
-            let put = try call(
-                gateway, "PUT", "/v1/kv/test/c/m\(index)?commit=master&timeout_ms=1000", json: #"{"bins":{"v":1}}"#)
-            XCTAssertEqual(put.status, 201, "a master write beside three blocked WAITs: \(put)")
-        }
-        replicasWrites.wait()
-        for index in 0..<3 {
-            let answer = answersLock.withLock { answers[index] }
+        try assertMasterWritesGoOn(gateway, "beside three blocked WAITs")
+        for (index, write) in replicasWrites.enumerated() {
+            let answer = write.answer()
             XCTAssertEqual(answer?.status, 504, "replicas write \(index): \(String(describing: answer))")
             XCTAssertEqual(
                 (answer?.json?["error"] as? [String: Any])?["in_doubt"] as? Bool, true, "replicas write \(index)")
         }
         pair.replica.resume()
         resumed = true
+    }
+
+    /// Five `commit=master` writes with a 1 s deadline: each acknowledged.
+    private func assertMasterWritesGoOn(_ gateway: GatewayProcess, _ context: String) throws {
+        for index in 0..<5 {
+            let put = try call(
+                gateway, "PUT", "/v1/kv/test/c/m\(index)?commit=master&timeout_ms=1000", json: #"{"bins":{"v":1}}"#)
+            XCTAssertEqual(put.status, 201, "a master write \(context): \(put)")
+        }
     }
 
     func testAStoreWithoutReplicasRefusesReplicasWritesAndWritesNothing() throws {
