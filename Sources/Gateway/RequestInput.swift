@@ -115,14 +115,7 @@ package struct RequestInput {
 
     /// The body as a JSON object; requires `Content-Type: application/json`.
     package func jsonObject() throws(GatewayError) -> JSONObject {
-        // The common exact value is compared in place; anything else is read and normalised.
-        if !request.headers.firstValue(of: "Content-Type", is: "application/json") {
-            let header = request.headers["Content-Type"]
-            let contentType = header?.split(separator: ";").first.map {
-                String($0).trimmingCharacters(" \t").lowercased()
-            }
-            guard contentType == "application/json" else { throw GatewayError.unsupportedMediaType }
-        }
+        try requireJSONContentType()
         let value: JSONValue
         do {
             value = try JSONParser.parse(request.body)
@@ -135,6 +128,20 @@ package struct RequestInput {
             throw GatewayError.badRequest("invalid_json", "request body must be a JSON object")
         }
         return object
+    }
+}
+
+extension RequestInput {
+    /// Refuses a body whose `Content-Type` is not `application/json`.
+    func requireJSONContentType() throws(GatewayError) {
+        // The common exact value is compared in place; anything else is read and normalised.
+        if !request.headers.firstValue(of: "Content-Type", is: "application/json") {
+            let header = request.headers["Content-Type"]
+            let contentType = header?.split(separator: ";").first.map {
+                String($0).trimmingCharacters(" \t").lowercased()
+            }
+            guard contentType == "application/json" else { throw GatewayError.unsupportedMediaType }
+        }
     }
 }
 

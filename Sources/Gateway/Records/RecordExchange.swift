@@ -144,7 +144,7 @@ package enum RecordExchange {
 
     /// `RecordService.write`'s script call, `RecordRoutes`' rendering.
     private static func write(
-        _ key: RecordKey, bins: JSONObject, mode: RecordService.WriteMode, expected: Int?, ttl: Int?,
+        _ key: RecordKey, bins: WriteBins, mode: RecordService.WriteMode, expected: Int?, ttl: Int?,
         request: HTTPRequest
     ) throws(GatewayError) -> Plan {
         let requestID = request.id
@@ -165,7 +165,7 @@ package enum RecordExchange {
     }
 
     private static func writeResponse(
-        _ result: Result<RESPValue, GatewayError>, bins: JSONObject, binsJSON: [UInt8], target: String,
+        _ result: Result<RESPValue, GatewayError>, bins: WriteBins, binsJSON: ArraySlice<UInt8>, target: String,
         requestID: String
     ) -> HTTPResponse {
         let written = RecordService.written(result, bins: bins, binsJSON: binsJSON)

@@ -9,7 +9,7 @@ internal import JSON
 struct RecordRequest {
     enum Operation {
         case read(bins: [String]?)
-        case write(bins: JSONObject, mode: RecordService.WriteMode, expectedGeneration: Int?, ttl: Int?)
+        case write(bins: WriteBins, mode: RecordService.WriteMode, expectedGeneration: Int?, ttl: Int?)
         case patch(changes: JSONObject, expectedGeneration: Int?, ttl: Int?)
         case delete(expectedGeneration: Int?)
         case operate([RecordService.Operation], ttl: Int?)
@@ -60,7 +60,7 @@ struct RecordRequest {
             operation = .patch(
                 changes: changes, expectedGeneration: try input.expectedGeneration, ttl: hasQuery ? try input.ttl : nil)
         default:
-            let bins = try binsFromBody(try input.jsonObject(), allowNull: true)  // null = no such bin
+            let bins = try WriteBins.fromBody(input)  // null = no such bin
             var mode: RecordService.WriteMode = method == "POST" ? .create : .upsert
             var expected: Int?
             switch try input.precondition {

@@ -20,9 +20,9 @@ final class RecordService {
     /// generation and TTL, and whether the write created it.
     struct Written {
         /// The request's bins (a null means "no such bin").
-        let bins: JSONObject
+        let bins: WriteBins
         /// `{"name":value,…}` of the stored bins.
-        let binsJSON: [UInt8]
+        let binsJSON: ArraySlice<UInt8>
         let generation: Int
         let ttl: Int
         let created: Bool
@@ -40,7 +40,13 @@ final class RecordService {
 
         func json() -> JSONValue {
             var stored = JSONObject([])
-            for (name, value) in bins where value != .null { stored.set(name, value) }
+            switch bins {
+            case .parsed(let object):
+                for (name, value) in object where value != .null { stored.set(name, value) }
+            case .plain:
+                // Written by the same rules as the parsed path: reads back as the bins sent.
+                if case .object(let object)? = try? JSONParser.parse(binsJSON) { stored = object }
+            }
             return Record(bins: stored, generation: generation, ttl: ttl).json()
         }
     }
@@ -165,7 +171,7 @@ final class RecordService {
     // MARK: writes
 
     func write(
-        _ key: RecordKey, bins: JSONObject, mode: WriteMode, expectedGeneration: Int?, ttl: Int?, timeoutMs: UInt64?,
+        _ key: RecordKey, bins: WriteBins, mode: WriteMode, expectedGeneration: Int?, ttl: Int?, timeoutMs: UInt64?,
         commit: CommitLevel? = nil, completion: @escaping (Result<Written, GatewayError>) -> Void
     ) -> GatewayError? {
         let call: WriteCall
@@ -188,19 +194,38 @@ final class RecordService {
         /// The record's key, built once for the arguments and the routing.
         let redisKey: [UInt8]
         let arguments: RESPArguments
-        let binsJSON: [UInt8]
+        let binsJSON: ArraySlice<UInt8>
     }
 
     /// Builds a write's script call; refuses a record over `maxRecordBytes`.
     static func writeCall(
-        _ key: RecordKey, bins: JSONObject, mode: WriteMode, expectedGeneration: Int?, ttl: Int?
+        _ key: RecordKey, bins: WriteBins, mode: WriteMode, expectedGeneration: Int?, ttl: Int?
     ) throws(GatewayError) -> WriteCall {
         let redisKey = key.redisKeyBytes
-        var arguments = ScriptRunner.arguments(key: redisKey, reservingCapacity: 64 + bins.count * 32)
+        let capacity: Int
+        switch bins {
+        case .parsed(let object): capacity = 64 + object.count * 32
+        case .plain(let plain): capacity = 64 + plain.body.count + plain.members.count * 12
+        }
+        var arguments = ScriptRunner.arguments(key: redisKey, reservingCapacity: capacity)
         arguments.append(mode == .replace ? "upsert" : mode.rawValue)
         // `replace` needs an existing record: generation 0 never matches one.
         arguments.append(expectedGeneration.map(String.init) ?? (mode == .replace ? "exists" : ""))
         if let ttl { arguments.append(ttl) } else { arguments.append("") }
+        let binsJSON: ArraySlice<UInt8>
+        let size: Int
+        switch bins {
+        case .parsed(let object): (binsJSON, size) = appendBins(object, to: &arguments)
+        case .plain(let plain): (binsJSON, size) = plain.append(to: &arguments)
+        }
+        guard size <= Self.maxRecordBytes else { throw Self.recordTooLarge }
+        return WriteCall(redisKey: redisKey, arguments: arguments, binsJSON: binsJSON)
+    }
+
+    /// `b:<name>`, value for each non-null bin; the bins as the response's JSON and the record's size.
+    private static func appendBins(
+        _ bins: JSONObject, to arguments: inout RESPArguments
+    ) -> (binsJSON: ArraySlice<UInt8>, size: Int) {
         var binsJSON: [UInt8] = []
         binsJSON.reserveCapacity(64 + bins.count * 32)
         binsJSON.append(UInt8(ascii: "{"))
@@ -231,13 +256,12 @@ final class RecordService {
             binsJSON.append(contentsOf: value)
         }
         binsJSON.append(UInt8(ascii: "}"))
-        guard size <= Self.maxRecordBytes else { throw Self.recordTooLarge }
-        return WriteCall(redisKey: redisKey, arguments: arguments, binsJSON: binsJSON)
+        return (binsJSON[...], size)
     }
 
     /// The write script's reply as the written record.
     static func written(
-        _ result: Result<RESPValue, GatewayError>, bins: JSONObject, binsJSON: [UInt8]
+        _ result: Result<RESPValue, GatewayError>, bins: WriteBins, binsJSON: ArraySlice<UInt8>
     ) -> Result<Written, GatewayError> {
         ScriptReply.decode(result, operation: "a write") { created, generation, ttl, _ in
             Written(bins: bins, binsJSON: binsJSON, generation: generation, ttl: ttl, created: created)
