@@ -105,6 +105,7 @@ struct PlainBins {
             }
             let binsStart = position - 1
             var members: [Member] = []
+            members.reserveCapacity(8)
             var canonicalCount = 2
             var hasNull = false
             skipWhitespace()
@@ -113,7 +114,7 @@ struct PlainBins {
             } else {
                 while true {
                     guard members.count < RecordService.maxBinsPerRecord, let member = self.member(),
-                        !members.contains(where: { sameName($0.name, member.name) })
+                        isNew(member.name, among: members)
                     else { return nil }
                     if !members.isEmpty { canonicalCount += 1 }
                     canonicalCount += member.name.count + 3 + member.value.count
@@ -199,9 +200,16 @@ struct PlainBins {
             return literal("bins\"")
         }
 
-        private func sameName(_ one: Range<Int>, _ other: Range<Int>) -> Bool {
-            one.count == other.count
-                && UnsafeBufferPointer(rebasing: bytes[one]).elementsEqual(UnsafeBufferPointer(rebasing: bytes[other]))
+        /// No earlier member has this name (compared as bytes: plain names are ASCII).
+        private func isNew(_ name: Range<Int>, among members: [Member]) -> Bool {
+            for member in members where member.name.count == name.count {
+                var offset = 0
+                while offset < name.count, bytes[name.lowerBound + offset] == bytes[member.name.lowerBound + offset] {
+                    offset += 1
+                }
+                if offset == name.count { return false }
+            }
+            return true
         }
 
         /// Whitespace, then `byte`.
