@@ -9,12 +9,35 @@
 package struct RESPArguments {
     /// Arguments appended so far.
     package private(set) var count = 0
-    /// `$len\r\n…\r\n` for each argument, in order.
+    /// `$len\r\n…\r\n` for each argument, in order; after a command's head when built
+    /// with `init(command:headCount:argumentCount:reservingCapacity:)`.
     package private(set) var encoded: [UInt8] = []
+    /// Where the arguments start in `encoded` (0 unless a command's head is in front).
+    package private(set) var tailStart = 0
+    /// The number of arguments announced in the command's `*N` header; nil without a head.
+    package let announcedCount: Int?
 
     package init(reservingCapacity capacity: Int = 0) {
         encoded.reserveCapacity(capacity)
+        announcedCount = nil
     }
+
+    /// Arguments written straight after a command's `*N` header and its `head` (`headCount`
+    /// arguments already encoded), when their number is known before the first: once
+    /// `argumentCount` are appended, `encoded` is the whole command, with no second copy.
+    package init(command head: [UInt8], headCount: Int, argumentCount: Int, reservingCapacity capacity: Int) {
+        encoded.reserveCapacity(capacity + head.count + 16)
+        RESPEncoder.appendArrayHeader(headCount + argumentCount, to: &encoded)
+        encoded.append(contentsOf: head)
+        tailStart = encoded.count
+        announcedCount = argumentCount
+    }
+
+    /// The encoded arguments without any head.
+    package var tail: ArraySlice<UInt8> { encoded[tailStart...] }
+
+    /// `encoded` as a whole command: built with a head, and every announced argument appended.
+    package var isCompleteCommand: Bool { announcedCount == count }
 
     package mutating func append(_ bytes: some Collection<UInt8>) {
         appendLength(bytes.count)
@@ -92,14 +115,14 @@ extension RESPEncoder {
     package static func appendCommand(head: [UInt8], headCount: Int, _ tail: RESPArguments, to buffer: inout [UInt8]) {
         appendArrayHeader(headCount + tail.count, to: &buffer)
         buffer.append(contentsOf: head)
-        buffer.append(contentsOf: tail.encoded)
+        buffer.append(contentsOf: tail.tail)
     }
 
     /// One command: the `head` arguments, then the pre-encoded `tail`.
     package static func appendCommand(head: [StaticString], _ tail: RESPArguments, to buffer: inout [UInt8]) {
         appendArrayHeader(head.count + tail.count, to: &buffer)
         for argument in head { appendBulk(argument, to: &buffer) }
-        buffer.append(contentsOf: tail.encoded)
+        buffer.append(contentsOf: tail.tail)
     }
 
     /// One command: the `head` arguments (text, such as a verb and a script digest), then the pre-encoded `tail`.
@@ -114,7 +137,7 @@ extension RESPEncoder {
             buffer.append(UInt8(ascii: "\r"))
             buffer.append(UInt8(ascii: "\n"))
         }
-        buffer.append(contentsOf: tail.encoded)
+        buffer.append(contentsOf: tail.tail)
     }
 
     /// `$length\r\n`: a length under 100 (most arguments) byte by byte, which costs less

@@ -46,6 +46,8 @@ struct PlainBins {
     /// The request body the ranges point into.
     let body: [UInt8]
     let members: [Member]
+    /// Members whose value is not null (the bins the write stores).
+    let storedCount: Int
     /// The bins object's own range when it holds no whitespace and no null, so it is
     /// already the JSON the response shows; nil otherwise.
     let compactRange: Range<Int>?
@@ -60,6 +62,7 @@ struct PlainBins {
         else { return nil }
         self.body = body
         members = scanned.members
+        storedCount = scanned.members.reduce(0) { $1.isNull ? $0 : $0 + 1 }
         compactRange = scanned.compactRange
     }
 

@@ -153,8 +153,7 @@ package enum RecordExchange {
         let arguments = call.arguments
         let binsJSON = call.binsJSON
         let script = RecordScripts.write
-        var command: [UInt8] = []
-        RESPEncoder.appendCommand(head: script.evalshaHead, headCount: 2, arguments, to: &command)
+        let command = arguments.encoded  // already the EVALSHA command (`ScriptRunner.writeArguments`)
         var source: [UInt8] = []
         RESPEncoder.appendCommand(head: ["EVAL", script.source], arguments, to: &source)
         let trip = StoreTrip(command: command, leadingReplies: 0, keepsArrayEncoded: false, retryOnNoScript: source) {

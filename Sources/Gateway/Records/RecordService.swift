@@ -203,11 +203,18 @@ final class RecordService {
     ) throws(GatewayError) -> WriteCall {
         let redisKey = key.redisKeyBytes
         let capacity: Int
+        let storedBins: Int
         switch bins {
-        case .parsed(let object): capacity = 64 + object.count * 32
-        case .plain(let plain): capacity = 64 + plain.body.count + plain.members.count * 12
+        case .parsed(let object):
+            capacity = 64 + object.count * 32
+            storedBins = object.reduce(0) { $1.value == .null ? $0 : $0 + 1 }
+        case .plain(let plain):
+            capacity = 64 + plain.body.count + plain.members.count * 12
+            storedBins = plain.storedCount
         }
-        var arguments = ScriptRunner.arguments(key: redisKey, reservingCapacity: capacity)
+        // mode, expected generation, TTL, then a field and a value per stored bin.
+        var arguments = ScriptRunner.writeArguments(
+            RecordScripts.write, key: redisKey, scriptArguments: 3 + 2 * storedBins, reservingCapacity: capacity)
         arguments.append(mode == .replace ? "upsert" : mode.rawValue)
         // `replace` needs an existing record: generation 0 never matches one.
         arguments.append(expectedGeneration.map(String.init) ?? (mode == .replace ? "exists" : ""))
