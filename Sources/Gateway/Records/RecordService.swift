@@ -215,10 +215,14 @@ final class RecordService {
         // mode, expected generation, TTL, then a field and a value per stored bin.
         var arguments = ScriptRunner.writeArguments(
             RecordScripts.write, key: redisKey, scriptArguments: 3 + 2 * storedBins, reservingCapacity: capacity)
-        arguments.append(mode == .replace ? "upsert" : mode.rawValue)
-        // `replace` needs an existing record: generation 0 never matches one.
-        arguments.append(expectedGeneration.map(String.init) ?? (mode == .replace ? "exists" : ""))
-        if let ttl { arguments.append(ttl) } else { arguments.append("") }
+        arguments.append(mode == .create ? Self.createBytes : Self.upsertBytes)
+        if let expectedGeneration {
+            arguments.append(expectedGeneration)
+        } else {
+            // `replace` needs an existing record: generation 0 never matches one.
+            arguments.append(mode == .replace ? Self.existsBytes : [])
+        }
+        if let ttl { arguments.append(ttl) } else { arguments.append([]) }
         let binsJSON: ArraySlice<UInt8>
         let size: Int
         switch bins {
@@ -265,6 +269,11 @@ final class RecordService {
         binsJSON.append(UInt8(ascii: "}"))
         return (binsJSON[...], size)
     }
+
+    // The write script's mode and precondition words, as bytes (no `String` walk per write).
+    private static let createBytes: [UInt8] = Array("create".utf8)
+    private static let upsertBytes: [UInt8] = Array("upsert".utf8)
+    private static let existsBytes: [UInt8] = Array("exists".utf8)
 
     /// The write script's reply as the written record.
     static func written(
