@@ -99,6 +99,20 @@ package struct RESPArguments {
         count += 1
     }
 
+    /// `count` arguments that `write` encodes into stack scratch of exactly `byteCount`
+    /// bytes (`RESPBulkWriter.size(ofBulk:)` each), appended in one piece: cheaper than
+    /// several appends per argument when there are many small ones.
+    package mutating func appendBulks(count: Int, byteCount: Int, _ write: (inout RESPBulkWriter) -> Void) {
+        guard byteCount > 0 else { return }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: byteCount) { scratch in
+            var writer = RESPBulkWriter(base: scratch.baseAddress!)
+            write(&writer)
+            precondition(writer.position == byteCount, "bulk strings of the announced size")
+            encoded.append(contentsOf: UnsafeBufferPointer(start: scratch.baseAddress, count: byteCount))
+        }
+        self.count += count
+    }
+
     private mutating func appendLength(_ length: Int) {
         count += 1
         RESPEncoder.appendBulkHeader(length, to: &encoded)
@@ -205,5 +219,57 @@ extension RESPEncoder {
         buffer.append(contentsOf: bytes)
         buffer.append(UInt8(ascii: "\r"))
         buffer.append(UInt8(ascii: "\n"))
+    }
+}
+
+/// Writes bulk strings (`$len\r\n…\r\n`) into memory sized for them beforehand
+/// (`RESPArguments.appendBulks`); no bounds are checked but the total.
+package struct RESPBulkWriter {
+    private let base: UnsafeMutablePointer<UInt8>
+    private(set) var position = 0
+
+    fileprivate init(base: UnsafeMutablePointer<UInt8>) { self.base = base }
+
+    /// The encoded size of a bulk string of `length` bytes.
+    package static func size(ofBulk length: Int) -> Int {
+        3 + RESPDecimal.digitCount(Int64(length)) + length + 2
+    }
+
+    /// One bulk string: `first` then `second`.
+    package mutating func bulk(_ first: UnsafeBufferPointer<UInt8>, _ second: UnsafeBufferPointer<UInt8>) {
+        header(first.count + second.count)
+        copy(first)
+        copy(second)
+        crlf()
+    }
+
+    package mutating func bulk(_ bytes: UnsafeBufferPointer<UInt8>) {
+        header(bytes.count)
+        copy(bytes)
+        crlf()
+    }
+
+    private mutating func header(_ length: Int) {
+        base[position] = UInt8(ascii: "$")
+        let digits = RESPDecimal.digitCount(Int64(length))
+        var rest = length
+        for offset in stride(from: digits, to: 0, by: -1) {
+            base[position + offset] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        }
+        position += 1 + digits
+        crlf()
+    }
+
+    private mutating func copy(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        (base + position).update(from: source, count: bytes.count)
+        position += bytes.count
+    }
+
+    private mutating func crlf() {
+        base[position] = UInt8(ascii: "\r")
+        base[position + 1] = UInt8(ascii: "\n")
+        position += 2
     }
 }

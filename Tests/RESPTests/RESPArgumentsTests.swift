@@ -98,4 +98,31 @@ final class RESPArgumentsTests: XCTestCase {
         RESPEncoder.appendCommand(head: ["EVAL", "return 1"] as [String], command, to: &retry)
         XCTAssertEqual(text(retry), "*5\r\n$4\r\nEVAL\r\n$8\r\nreturn 1\r\n" + text(plain.encoded))
     }
+
+    func testBulksWrittenInOnePieceEqualArgumentsAppendedOneByOne() {
+        for size in [0, 1, 9, 10, 99, 100, 999, 1000, 12345] {
+            let value = Array(repeating: UInt8(ascii: "v"), count: size)
+            let prefix = Array("b:".utf8)
+            let name = Array("name".utf8)
+            var oneByOne = RESPArguments()
+            oneByOne.append(7)
+            oneByOne.append(prefix + name)
+            oneByOne.append(value)
+            var together = RESPArguments()
+            together.append(7)
+            let byteCount = RESPBulkWriter.size(ofBulk: prefix.count + name.count) + RESPBulkWriter.size(ofBulk: size)
+            prefix.withUnsafeBufferPointer { prefix in
+                name.withUnsafeBufferPointer { name in
+                    value.withUnsafeBufferPointer { value in
+                        together.appendBulks(count: 2, byteCount: byteCount) { writer in
+                            writer.bulk(prefix, name)
+                            writer.bulk(value)
+                        }
+                    }
+                }
+            }
+            XCTAssertEqual(text(together.encoded), text(oneByOne.encoded), "size \(size)")
+            XCTAssertEqual(together.count, 3)
+        }
+    }
 }

@@ -75,21 +75,32 @@ struct PlainBins {
             assembled.reserveCapacity(body.count)
             assembled.append(UInt8(ascii: "{"))
         }
+        let prefix = BinName.fieldPrefixBytes
+        var byteCount = 0
+        for member in members where !member.isNull {
+            byteCount += RESPBulkWriter.size(ofBulk: prefix.count + member.name.count)
+            byteCount += RESPBulkWriter.size(ofBulk: member.value.count)
+            size += prefix.count + member.name.count + member.value.count
+        }
         body.withUnsafeBufferPointer { bytes in
+            prefix.withUnsafeBufferPointer { prefix in
+                arguments.appendBulks(count: 2 * storedCount, byteCount: byteCount) { writer in
+                    for member in members where !member.isNull {
+                        writer.bulk(prefix, UnsafeBufferPointer(rebasing: bytes[member.name]))
+                        writer.bulk(UnsafeBufferPointer(rebasing: bytes[member.value]))
+                    }
+                }
+            }
+            guard compactRange == nil else { return }
             for member in members where !member.isNull {
                 let name = UnsafeBufferPointer(rebasing: bytes[member.name])
                 let value = UnsafeBufferPointer(rebasing: bytes[member.value])
-                arguments.append(prefix: BinName.fieldPrefixBytes, name)
-                arguments.append(UnsafeRawBufferPointer(value))
-                size += BinName.fieldPrefixBytes.count + name.count + value.count
-                if compactRange == nil {
-                    if assembled.count > 1 { assembled.append(UInt8(ascii: ",")) }
-                    assembled.append(UInt8(ascii: "\""))
-                    assembled.append(contentsOf: name)
-                    assembled.append(UInt8(ascii: "\""))
-                    assembled.append(UInt8(ascii: ":"))
-                    assembled.append(contentsOf: value)
-                }
+                if assembled.count > 1 { assembled.append(UInt8(ascii: ",")) }
+                assembled.append(UInt8(ascii: "\""))
+                assembled.append(contentsOf: name)
+                assembled.append(UInt8(ascii: "\""))
+                assembled.append(UInt8(ascii: ":"))
+                assembled.append(contentsOf: value)
             }
         }
         if let compactRange { return (body[compactRange], size) }
