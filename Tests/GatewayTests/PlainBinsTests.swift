@@ -105,6 +105,20 @@ final class PlainBinsTests: XCTestCase {
         XCTAssertNil(withNull.compactRange)
     }
 
+    func testAWrittenRecordsResponseJSONIsTheWritersJSONOfIt() throws {
+        let bins = try XCTUnwrap(PlainBins(body: Array(#"{"bins":{"a":1,"b":null,"c":"x"}}"#.utf8)))
+        let key = try RecordKey(namespace: "test", set: "users", key: "k")
+        let call = try RecordService.writeCall(
+            key, bins: .plain(bins), mode: .upsert, expectedGeneration: nil, ttl: nil)
+        for (generation, ttl) in [(1, -1), (9, 0), (10, 9), (123_456_789_012, 315_360_000), (Int.max, 59)] {
+            let written = RecordService.Written(
+                bins: .plain(bins), binsJSON: call.binsJSON, generation: generation, ttl: ttl, created: false)
+            XCTAssertEqual(
+                String(decoding: written.responseJSON(), as: UTF8.self), JSONWriter.string(written.json()),
+                "generation \(generation) ttl \(ttl)")
+        }
+    }
+
     /// Generated bodies, many near-misses: whatever the scan accepts, the tree path
     /// accepts with the same write; whatever the tree path refuses, the scan refuses.
     func testGeneratedBodiesAgreeWithTheTreePath() throws {

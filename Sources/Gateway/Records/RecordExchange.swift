@@ -170,10 +170,8 @@ package enum RecordExchange {
         let written = RecordService.written(result, bins: bins, binsJSON: binsJSON)
         switch written {
         case .success(let written):
-            var body: [UInt8] = []
-            written.appendJSON(to: &body)
             var response = RecordRoutes.recordResponse(
-                body: body, generation: written.generation, status: written.created ? 201 : 200)
+                body: written.responseJSON(), generation: written.generation, status: written.created ? 201 : 200)
             if written.created {
                 let path = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { target[..<$0] } ?? target[...]
                 response.headers.add(name: "Location", value: String(path))
