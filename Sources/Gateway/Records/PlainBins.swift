@@ -19,10 +19,10 @@ enum WriteBins {
 
     /// `{"bins": {…}}` from a PUT or POST body: the one-pass read when it applies, else the
     /// tree, which answers every malformed or unusual body with its errors.
-    static func fromBody(_ input: RequestInput) throws(GatewayError) -> WriteBins {
-        try input.requireJSONContentType()
-        if let plain = PlainBins(body: input.request.body) { return .plain(plain) }
-        return .parsed(try binsFromBody(try input.jsonObject(), allowNull: true))
+    static func fromBody(_ request: HTTPRequest) throws(GatewayError) -> WriteBins {
+        try RequestInput.requireJSONContentType(request)
+        if let plain = PlainBins(body: request.body) { return .plain(plain) }
+        return .parsed(try binsFromBody(try RequestInput.jsonObject(of: request), allowNull: true))
     }
 }
 
