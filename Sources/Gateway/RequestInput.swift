@@ -89,40 +89,41 @@ package struct RequestInput {
     }
 
     var precondition: Precondition? {
-        get throws(GatewayError) {
-            let values = request.headers.values("If-Match")
-            guard let value = values.first else { return nil }
-            guard values.count == 1 else { throw GatewayError.badRequest("invalid_if_match", "If-Match given twice") }
-            let trimmed = value.trimmingCharacters(" \t")
-            if trimmed == "*" { return .exists }
-            let inner =
-                trimmed.hasPrefix("\"") && trimmed.hasSuffix("\"") && trimmed.count >= 2
-                ? String(trimmed.dropFirst().dropLast()) : trimmed
-            guard let generation = Int(inner), generation > 0 else {
-                throw GatewayError.badRequest("invalid_if_match", "If-Match must be a generation such as \"3\", or *")
-            }
-            return .generation(generation)
+        get throws(GatewayError) { try Self.precondition(of: request) }
+    }
+
+    /// `precondition` of a request with or without a query (no `RequestInput` needed).
+    static func precondition(of request: HTTPRequest) throws(GatewayError) -> Precondition? {
+        let values = request.headers.values("If-Match")
+        guard let value = values.first else { return nil }
+        guard values.count == 1 else { throw GatewayError.badRequest("invalid_if_match", "If-Match given twice") }
+        let trimmed = value.trimmingCharacters(" \t")
+        if trimmed == "*" { return .exists }
+        let inner =
+            trimmed.hasPrefix("\"") && trimmed.hasSuffix("\"") && trimmed.count >= 2
+            ? String(trimmed.dropFirst().dropLast()) : trimmed
+        guard let generation = Int(inner), generation > 0 else {
+            throw GatewayError.badRequest("invalid_if_match", "If-Match must be a generation such as \"3\", or *")
         }
+        return .generation(generation)
     }
 
     /// The generation `If-Match` names; `*` adds nothing where the record must exist anyway.
     var expectedGeneration: Int? {
-        get throws(GatewayError) {
-            if case .generation(let generation)? = try precondition { return generation }
-            return nil
-        }
+        get throws(GatewayError) { try Self.expectedGeneration(of: request) }
+    }
+
+    static func expectedGeneration(of request: HTTPRequest) throws(GatewayError) -> Int? {
+        if case .generation(let generation)? = try precondition(of: request) { return generation }
+        return nil
     }
 
     /// The body as a JSON object; requires `Content-Type: application/json`.
-    package func jsonObject() throws(GatewayError) -> JSONObject {
-        // The common exact value is compared in place; anything else is read and normalised.
-        if !request.headers.firstValue(of: "Content-Type", is: "application/json") {
-            let header = request.headers["Content-Type"]
-            let contentType = header?.split(separator: ";").first.map {
-                String($0).trimmingCharacters(" \t").lowercased()
-            }
-            guard contentType == "application/json" else { throw GatewayError.unsupportedMediaType }
-        }
+    package func jsonObject() throws(GatewayError) -> JSONObject { try Self.jsonObject(of: request) }
+
+    /// `jsonObject()` of a request with or without a query.
+    static func jsonObject(of request: HTTPRequest) throws(GatewayError) -> JSONObject {
+        try requireJSONContentType(request)
         let value: JSONValue
         do {
             value = try JSONParser.parse(request.body)
@@ -135,6 +136,20 @@ package struct RequestInput {
             throw GatewayError.badRequest("invalid_json", "request body must be a JSON object")
         }
         return object
+    }
+}
+
+extension RequestInput {
+    /// Refuses a body whose `Content-Type` is not `application/json`.
+    static func requireJSONContentType(_ request: HTTPRequest) throws(GatewayError) {
+        // The common exact value is compared in place; anything else is read and normalised.
+        if !request.headers.firstValue(of: "Content-Type", is: "application/json") {
+            let header = request.headers["Content-Type"]
+            let contentType = header?.split(separator: ";").first.map {
+                String($0).trimmingCharacters(" \t").lowercased()
+            }
+            guard contentType == "application/json" else { throw GatewayError.unsupportedMediaType }
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 package import HTTP
 internal import JSON
+internal import RESP
 
 /// What the record routes check before a request reaches the store, callable without a
 /// store or a socket, so the fuzz targets (Fuzz/, docs/fuzzing.md) can drive route
@@ -43,6 +44,37 @@ package enum RequestValidation {
         let parsed = try RecordRequest.parse(
             method: method, operate: template.hasSuffix("/operate"), parameters: parameters, request: request)
         return "\(method) \(template) \(parsed.summary)"
+    }
+
+    /// For the fuzz targets: nil when the one-pass read of a write's body (`PlainBins`)
+    /// agrees with the tree path on `body` (it reads only bodies the tree path accepts,
+    /// into the same script arguments and response JSON), else what differs.
+    package static func plainBinsDisagreement(body: [UInt8]) -> String? {
+        guard let plain = PlainBins(body: body) else { return nil }
+        let parsed: JSONObject
+        do {
+            guard case .object(let object) = try JSONParser.parse(body) else { return "plain, but not an object" }
+            parsed = try binsFromBody(object, allowNull: true)
+        } catch {
+            return "plain, but the tree path refuses it: \(error)"
+        }
+        guard let key = try? RecordKey(namespace: "n", set: "s", key: "k") else { return "no key" }
+        let fast = Result { () throws(GatewayError) in
+            try RecordService.writeCall(key, bins: .plain(plain), mode: .upsert, expectedGeneration: nil, ttl: 5)
+        }
+        let tree = Result { () throws(GatewayError) in
+            try RecordService.writeCall(key, bins: .parsed(parsed), mode: .upsert, expectedGeneration: nil, ttl: 5)
+        }
+        switch (fast, tree) {
+        case (.success(let fast), .success(let tree)):
+            if fast.arguments.encoded != tree.arguments.encoded { return "script arguments differ" }
+            if fast.binsJSON != tree.binsJSON { return "response JSON differs" }
+        case (.failure(let fast), .failure(let tree)):
+            if fast.code != tree.code { return "refused as \(fast.code), not \(tree.code)" }
+        default:
+            return "only one path refuses it"
+        }
+        return nil
     }
 
     /// A record address as its Redis key, validated as the routes do.

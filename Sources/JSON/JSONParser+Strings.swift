@@ -139,7 +139,7 @@ extension JSONParser.Reader {
 /// Byte-level helpers shared by the parser and the writer: finding the end of a
 /// run of bytes that need no attention (eight bytes per step with SWAR tricks),
 /// validating one multi-byte UTF-8 sequence, and encoding a scalar as UTF-8.
-enum JSONUTF8 {
+package enum JSONUTF8 {
     private static let ones: UInt64 = 0x0101_0101_0101_0101
     private static let highBits: UInt64 = 0x8080_8080_8080_8080
 
@@ -159,7 +159,8 @@ enum JSONUTF8 {
     /// The first index at or after `start` whose byte is `"`, `\`, a control
     /// character or (when `stopAtNonASCII`) above 0x7F; `bytes.count` if none.
     @inline(__always)
-    static func endOfPlainRun(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, stopAtNonASCII: Bool) -> Int {
+    package static func endOfPlainRun(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, stopAtNonASCII: Bool) -> Int
+    {
         var position = start
         let count = bytes.count
         if count - position >= 8, let base = bytes.baseAddress {

@@ -9,12 +9,35 @@
 package struct RESPArguments {
     /// Arguments appended so far.
     package private(set) var count = 0
-    /// `$len\r\n…\r\n` for each argument, in order.
+    /// `$len\r\n…\r\n` for each argument, in order; after a command's head when built
+    /// with `init(command:headCount:argumentCount:reservingCapacity:)`.
     package private(set) var encoded: [UInt8] = []
+    /// Where the arguments start in `encoded` (0 unless a command's head is in front).
+    package private(set) var tailStart = 0
+    /// The number of arguments announced in the command's `*N` header; nil without a head.
+    package let announcedCount: Int?
 
     package init(reservingCapacity capacity: Int = 0) {
         encoded.reserveCapacity(capacity)
+        announcedCount = nil
     }
+
+    /// Arguments written straight after a command's `*N` header and its `head` (`headCount`
+    /// arguments already encoded), when their number is known before the first: once
+    /// `argumentCount` are appended, `encoded` is the whole command, with no second copy.
+    package init(command head: [UInt8], headCount: Int, argumentCount: Int, reservingCapacity capacity: Int) {
+        encoded.reserveCapacity(capacity + head.count + 16)
+        RESPEncoder.appendArrayHeader(headCount + argumentCount, to: &encoded)
+        encoded.append(contentsOf: head)
+        tailStart = encoded.count
+        announcedCount = argumentCount
+    }
+
+    /// The encoded arguments without any head.
+    package var tail: ArraySlice<UInt8> { encoded[tailStart...] }
+
+    /// `encoded` as a whole command: built with a head, and every announced argument appended.
+    package var isCompleteCommand: Bool { announcedCount == count }
 
     package mutating func append(_ bytes: some Collection<UInt8>) {
         appendLength(bytes.count)
@@ -76,6 +99,20 @@ package struct RESPArguments {
         count += 1
     }
 
+    /// `count` arguments that `write` encodes into stack scratch of exactly `byteCount`
+    /// bytes (`RESPBulkWriter.size(ofBulk:)` each), appended in one piece: cheaper than
+    /// several appends per argument when there are many small ones.
+    package mutating func appendBulks(count: Int, byteCount: Int, _ write: (inout RESPBulkWriter) -> Void) {
+        guard byteCount > 0 else { return }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: byteCount) { scratch in
+            var writer = RESPBulkWriter(base: scratch.baseAddress!)
+            write(&writer)
+            precondition(writer.position == byteCount, "bulk strings of the announced size")
+            encoded.append(contentsOf: UnsafeBufferPointer(start: scratch.baseAddress, count: byteCount))
+        }
+        self.count += count
+    }
+
     private mutating func appendLength(_ length: Int) {
         count += 1
         RESPEncoder.appendBulkHeader(length, to: &encoded)
@@ -92,14 +129,14 @@ extension RESPEncoder {
     package static func appendCommand(head: [UInt8], headCount: Int, _ tail: RESPArguments, to buffer: inout [UInt8]) {
         appendArrayHeader(headCount + tail.count, to: &buffer)
         buffer.append(contentsOf: head)
-        buffer.append(contentsOf: tail.encoded)
+        buffer.append(contentsOf: tail.tail)
     }
 
     /// One command: the `head` arguments, then the pre-encoded `tail`.
     package static func appendCommand(head: [StaticString], _ tail: RESPArguments, to buffer: inout [UInt8]) {
         appendArrayHeader(head.count + tail.count, to: &buffer)
         for argument in head { appendBulk(argument, to: &buffer) }
-        buffer.append(contentsOf: tail.encoded)
+        buffer.append(contentsOf: tail.tail)
     }
 
     /// One command: the `head` arguments (text, such as a verb and a script digest), then the pre-encoded `tail`.
@@ -114,7 +151,7 @@ extension RESPEncoder {
             buffer.append(UInt8(ascii: "\r"))
             buffer.append(UInt8(ascii: "\n"))
         }
-        buffer.append(contentsOf: tail.encoded)
+        buffer.append(contentsOf: tail.tail)
     }
 
     /// `$length\r\n`: a length under 100 (most arguments) byte by byte, which costs less
@@ -182,5 +219,57 @@ extension RESPEncoder {
         buffer.append(contentsOf: bytes)
         buffer.append(UInt8(ascii: "\r"))
         buffer.append(UInt8(ascii: "\n"))
+    }
+}
+
+/// Writes bulk strings (`$len\r\n…\r\n`) into memory sized for them beforehand
+/// (`RESPArguments.appendBulks`); no bounds are checked but the total.
+package struct RESPBulkWriter {
+    private let base: UnsafeMutablePointer<UInt8>
+    private(set) var position = 0
+
+    fileprivate init(base: UnsafeMutablePointer<UInt8>) { self.base = base }
+
+    /// The encoded size of a bulk string of `length` bytes.
+    package static func size(ofBulk length: Int) -> Int {
+        3 + RESPDecimal.digitCount(Int64(length)) + length + 2
+    }
+
+    /// One bulk string: `first` then `second`.
+    package mutating func bulk(_ first: UnsafeBufferPointer<UInt8>, _ second: UnsafeBufferPointer<UInt8>) {
+        header(first.count + second.count)
+        copy(first)
+        copy(second)
+        crlf()
+    }
+
+    package mutating func bulk(_ bytes: UnsafeBufferPointer<UInt8>) {
+        header(bytes.count)
+        copy(bytes)
+        crlf()
+    }
+
+    private mutating func header(_ length: Int) {
+        base[position] = UInt8(ascii: "$")
+        let digits = RESPDecimal.digitCount(Int64(length))
+        var rest = length
+        for offset in stride(from: digits, to: 0, by: -1) {
+            base[position + offset] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        }
+        position += 1 + digits
+        crlf()
+    }
+
+    private mutating func copy(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        (base + position).update(from: source, count: bytes.count)
+        position += bytes.count
+    }
+
+    private mutating func crlf() {
+        base[position] = UInt8(ascii: "\r")
+        base[position + 1] = UInt8(ascii: "\n")
+        position += 2
     }
 }

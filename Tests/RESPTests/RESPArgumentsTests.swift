@@ -74,4 +74,55 @@ final class RESPArgumentsTests: XCTestCase {
         XCTAssertEqual(text(out), text(reference))
         XCTAssertTrue(text(out).hasPrefix("*4\r\n$7\r\nEVALSHA\r\n$3\r\nabc\r\n"))
     }
+
+    func testArgumentsWrittenAfterAHeadAreTheWholeCommand() {
+        var head: [UInt8] = []
+        RESPEncoder.appendBulk("EVALSHA", to: &head)
+        RESPEncoder.appendBulk("abc", to: &head)
+        var command = RESPArguments(command: head, headCount: 2, argumentCount: 3, reservingCapacity: 0)
+        var plain = RESPArguments()
+        command.append(1)
+        plain.append(1)
+        XCTAssertFalse(command.isCompleteCommand)
+        command.append(prefix: Array("b:".utf8), "x")
+        plain.append(prefix: Array("b:".utf8), "x")
+        command.append { $0.append(contentsOf: Array("12345678901".utf8)) }
+        plain.append { $0.append(contentsOf: Array("12345678901".utf8)) }
+        XCTAssertTrue(command.isCompleteCommand)
+        XCTAssertNil(plain.announcedCount)
+        var reference: [UInt8] = []
+        RESPEncoder.appendCommand(head: head, headCount: 2, plain, to: &reference)
+        XCTAssertEqual(text(command.encoded), text(reference))
+        XCTAssertEqual(text(Array(command.tail)), text(plain.encoded))
+        var retry: [UInt8] = []
+        RESPEncoder.appendCommand(head: ["EVAL", "return 1"] as [String], command, to: &retry)
+        XCTAssertEqual(text(retry), "*5\r\n$4\r\nEVAL\r\n$8\r\nreturn 1\r\n" + text(plain.encoded))
+    }
+
+    func testBulksWrittenInOnePieceEqualArgumentsAppendedOneByOne() {
+        for size in [0, 1, 9, 10, 99, 100, 999, 1000, 12345] {
+            let value = Array(repeating: UInt8(ascii: "v"), count: size)
+            let prefix = Array("b:".utf8)
+            let name = Array("name".utf8)
+            var oneByOne = RESPArguments()
+            oneByOne.append(7)
+            oneByOne.append(prefix + name)
+            oneByOne.append(value)
+            var together = RESPArguments()
+            together.append(7)
+            let byteCount = RESPBulkWriter.size(ofBulk: prefix.count + name.count) + RESPBulkWriter.size(ofBulk: size)
+            prefix.withUnsafeBufferPointer { prefix in
+                name.withUnsafeBufferPointer { name in
+                    value.withUnsafeBufferPointer { value in
+                        together.appendBulks(count: 2, byteCount: byteCount) { writer in
+                            writer.bulk(prefix, name)
+                            writer.bulk(value)
+                        }
+                    }
+                }
+            }
+            XCTAssertEqual(text(together.encoded), text(oneByOne.encoded), "size \(size)")
+            XCTAssertEqual(together.count, 3)
+        }
+    }
 }

@@ -144,7 +144,7 @@ package enum RecordExchange {
 
     /// `RecordService.write`'s script call, `RecordRoutes`' rendering.
     private static func write(
-        _ key: RecordKey, bins: JSONObject, mode: RecordService.WriteMode, expected: Int?, ttl: Int?,
+        _ key: RecordKey, bins: WriteBins, mode: RecordService.WriteMode, expected: Int?, ttl: Int?,
         request: HTTPRequest
     ) throws(GatewayError) -> Plan {
         let requestID = request.id
@@ -153,8 +153,7 @@ package enum RecordExchange {
         let arguments = call.arguments
         let binsJSON = call.binsJSON
         let script = RecordScripts.write
-        var command: [UInt8] = []
-        RESPEncoder.appendCommand(head: script.evalshaHead, headCount: 2, arguments, to: &command)
+        let command = arguments.encoded  // already the EVALSHA command (`ScriptRunner.writeArguments`)
         var source: [UInt8] = []
         RESPEncoder.appendCommand(head: ["EVAL", script.source], arguments, to: &source)
         let trip = StoreTrip(command: command, leadingReplies: 0, keepsArrayEncoded: false, retryOnNoScript: source) {
@@ -165,16 +164,14 @@ package enum RecordExchange {
     }
 
     private static func writeResponse(
-        _ result: Result<RESPValue, GatewayError>, bins: JSONObject, binsJSON: [UInt8], target: String,
+        _ result: Result<RESPValue, GatewayError>, bins: WriteBins, binsJSON: ArraySlice<UInt8>, target: String,
         requestID: String
     ) -> HTTPResponse {
         let written = RecordService.written(result, bins: bins, binsJSON: binsJSON)
         switch written {
         case .success(let written):
-            var body: [UInt8] = []
-            written.appendJSON(to: &body)
             var response = RecordRoutes.recordResponse(
-                body: body, generation: written.generation, status: written.created ? 201 : 200)
+                body: written.responseJSON(), generation: written.generation, status: written.created ? 201 : 200)
             if written.created {
                 let path = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { target[..<$0] } ?? target[...]
                 response.headers.add(name: "Location", value: String(path))

@@ -9,7 +9,7 @@ internal import JSON
 struct RecordRequest {
     enum Operation {
         case read(bins: [String]?)
-        case write(bins: JSONObject, mode: RecordService.WriteMode, expectedGeneration: Int?, ttl: Int?)
+        case write(bins: WriteBins, mode: RecordService.WriteMode, expectedGeneration: Int?, ttl: Int?)
         case patch(changes: JSONObject, expectedGeneration: Int?, ttl: Int?)
         case delete(expectedGeneration: Int?)
         case operate([RecordService.Operation], ttl: Int?)
@@ -32,14 +32,15 @@ struct RecordRequest {
                 namespace: parameters["ns"] ?? "", set: parameters["set"] ?? "", key: parameters["key"] ?? "")
             return RecordRequest(key: key, operation: .read(bins: nil), timeoutMs: nil, commit: nil)
         }
-        let input = try RequestInput(request)
-        // Without a query string no parameter can be wrong or set: skip their lookups.
-        let hasQuery = !input.query.isEmpty
-        if hasQuery {
+        // Without a query string no parameter can be wrong or set: no `RequestInput` (and
+        // no copy of the request); headers and body are read from the request itself.
+        let parsedQuery = request.hasQuery ? try RequestInput(request) : nil
+        let query = parsedQuery.flatMap { $0.query.isEmpty ? nil : $0 }
+        if let query {
             switch (method, operate) {
-            case ("GET", _): try input.allowOnly(["bins", "timeout_ms"])
-            case ("DELETE", _): try input.allowOnly(["timeout_ms", "commit"])
-            default: try input.allowOnly(["ttl", "timeout_ms", "commit"])
+            case ("GET", _): try query.allowOnly(["bins", "timeout_ms"])
+            case ("DELETE", _): try query.allowOnly(["timeout_ms", "commit"])
+            default: try query.allowOnly(["ttl", "timeout_ms", "commit"])
             }
         }
         let namespace = parameters["ns"] ?? ""
@@ -49,21 +50,22 @@ struct RecordRequest {
         let operation: Operation
         switch (method, operate) {
         case ("GET", _):
-            operation = .read(bins: hasQuery ? try input.bins : nil)
+            operation = .read(bins: try query?.bins)
         case ("DELETE", _):
-            operation = .delete(expectedGeneration: try input.expectedGeneration)
+            operation = .delete(expectedGeneration: try RequestInput.expectedGeneration(of: request))
         case ("POST", true):
-            let operations = try OperateRequest.parse(try input.jsonObject())
-            operation = .operate(operations, ttl: hasQuery ? try input.ttl : nil)
+            let operations = try OperateRequest.parse(try RequestInput.jsonObject(of: request))
+            operation = .operate(operations, ttl: try query?.ttl)
         case ("PATCH", _):
-            let changes = try binsFromBody(try input.jsonObject(), allowNull: true)
+            let changes = try binsFromBody(try RequestInput.jsonObject(of: request), allowNull: true)
             operation = .patch(
-                changes: changes, expectedGeneration: try input.expectedGeneration, ttl: hasQuery ? try input.ttl : nil)
+                changes: changes, expectedGeneration: try RequestInput.expectedGeneration(of: request),
+                ttl: try query?.ttl)
         default:
-            let bins = try binsFromBody(try input.jsonObject(), allowNull: true)  // null = no such bin
+            let bins = try WriteBins.fromBody(request)  // null = no such bin
             var mode: RecordService.WriteMode = method == "POST" ? .create : .upsert
             var expected: Int?
-            switch try input.precondition {
+            switch try RequestInput.precondition(of: request) {
             case .generation(let generation):
                 guard mode != .create else {
                     throw GatewayError.badRequest("invalid_if_match", "POST creates; If-Match belongs on PUT")
@@ -74,12 +76,10 @@ struct RecordRequest {
             case nil:
                 break
             }
-            operation = .write(
-                bins: bins, mode: mode, expectedGeneration: expected, ttl: hasQuery ? try input.ttl : nil)
+            operation = .write(bins: bins, mode: mode, expectedGeneration: expected, ttl: try query?.ttl)
         }
         return RecordRequest(
-            key: key, operation: operation, timeoutMs: hasQuery ? try input.timeoutMs : nil,
-            commit: hasQuery ? try input.commitLevel : nil)
+            key: key, operation: operation, timeoutMs: try query?.timeoutMs, commit: try query?.commitLevel)
     }
 
     /// One line naming the operation and its arguments, for the fuzz targets.

@@ -20,27 +20,63 @@ final class RecordService {
     /// generation and TTL, and whether the write created it.
     struct Written {
         /// The request's bins (a null means "no such bin").
-        let bins: JSONObject
+        let bins: WriteBins
         /// `{"name":value,…}` of the stored bins.
-        let binsJSON: [UInt8]
+        let binsJSON: ArraySlice<UInt8>
         let generation: Int
         let ttl: Int
         let created: Bool
 
-        /// `{"bins":{…},"generation":N,"ttl":T}`.
-        func appendJSON(to out: inout [UInt8]) {
-            out.append(contentsOf: JSONText.binsKey)
-            out.append(contentsOf: binsJSON)
-            out.append(contentsOf: JSONText.generationKey)
-            JSONText.appendInteger(generation, to: &out)
-            out.append(contentsOf: JSONText.ttlKey)
-            JSONText.appendInteger(ttl, to: &out)
-            out.append(UInt8(ascii: "}"))
+        /// `{"bins":{…},"generation":N,"ttl":T}`, written into one array of about its size
+        /// (no append per piece).
+        func responseJSON() -> [UInt8] {
+            let capacity =
+                JSONText.binsKey.count + binsJSON.count + JSONText.generationKey.count + JSONText.ttlKey.count + 41
+            return [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+                var position = 0
+                func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+                    guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+                    (buffer.baseAddress! + position).initialize(from: source, count: bytes.count)
+                    position += bytes.count
+                }
+                func put(_ number: Int) {
+                    var magnitude = number.magnitude
+                    if number < 0 {
+                        buffer[position] = UInt8(ascii: "-")
+                        position += 1
+                    }
+                    var digits = 1
+                    while magnitude >= 10 {
+                        magnitude /= 10
+                        digits += 1
+                    }
+                    magnitude = number.magnitude
+                    for offset in stride(from: digits - 1, through: 0, by: -1) {
+                        buffer[position + offset] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+                        magnitude /= 10
+                    }
+                    position += digits
+                }
+                JSONText.binsKey.withUnsafeBufferPointer(put)
+                binsJSON.withUnsafeBufferPointer(put)
+                JSONText.generationKey.withUnsafeBufferPointer(put)
+                put(generation)
+                JSONText.ttlKey.withUnsafeBufferPointer(put)
+                put(ttl)
+                buffer[position] = UInt8(ascii: "}")
+                count = position + 1
+            }
         }
 
         func json() -> JSONValue {
             var stored = JSONObject([])
-            for (name, value) in bins where value != .null { stored.set(name, value) }
+            switch bins {
+            case .parsed(let object):
+                for (name, value) in object where value != .null { stored.set(name, value) }
+            case .plain:
+                // Written by the same rules as the parsed path: reads back as the bins sent.
+                if case .object(let object)? = try? JSONParser.parse(binsJSON) { stored = object }
+            }
             return Record(bins: stored, generation: generation, ttl: ttl).json()
         }
     }
@@ -176,7 +212,7 @@ final class RecordService {
     // MARK: writes
 
     func write(
-        _ key: RecordKey, bins: JSONObject, mode: WriteMode, expectedGeneration: Int?, ttl: Int?, timeoutMs: UInt64?,
+        _ key: RecordKey, bins: WriteBins, mode: WriteMode, expectedGeneration: Int?, ttl: Int?, timeoutMs: UInt64?,
         commit: CommitLevel? = nil, completion: @escaping (Result<Written, GatewayError>) -> Void
     ) -> GatewayError? {
         let call: WriteCall
@@ -199,19 +235,49 @@ final class RecordService {
         /// The record's key, built once for the arguments and the routing.
         let redisKey: [UInt8]
         let arguments: RESPArguments
-        let binsJSON: [UInt8]
+        let binsJSON: ArraySlice<UInt8>
     }
 
     /// Builds a write's script call; refuses a record over `maxRecordBytes`.
     static func writeCall(
-        _ key: RecordKey, bins: JSONObject, mode: WriteMode, expectedGeneration: Int?, ttl: Int?
+        _ key: RecordKey, bins: WriteBins, mode: WriteMode, expectedGeneration: Int?, ttl: Int?
     ) throws(GatewayError) -> WriteCall {
         let redisKey = key.redisKeyBytes
-        var arguments = ScriptRunner.arguments(key: redisKey, reservingCapacity: 64 + bins.count * 32)
-        arguments.append(mode == .replace ? "upsert" : mode.rawValue)
-        // `replace` needs an existing record: generation 0 never matches one.
-        arguments.append(expectedGeneration.map(String.init) ?? (mode == .replace ? "exists" : ""))
-        if let ttl { arguments.append(ttl) } else { arguments.append("") }
+        let capacity: Int
+        let storedBins: Int
+        switch bins {
+        case .parsed(let object):
+            capacity = 64 + object.count * 32
+            storedBins = object.reduce(0) { $1.value == .null ? $0 : $0 + 1 }
+        case .plain(let plain):
+            capacity = 64 + plain.body.count + plain.members.count * 12
+            storedBins = plain.storedCount
+        }
+        // mode, expected generation, TTL, then a field and a value per stored bin.
+        var arguments = ScriptRunner.writeArguments(
+            RecordScripts.write, key: redisKey, scriptArguments: 3 + 2 * storedBins, reservingCapacity: capacity)
+        arguments.append(mode == .create ? Self.createBytes : Self.upsertBytes)
+        if let expectedGeneration {
+            arguments.append(expectedGeneration)
+        } else {
+            // `replace` needs an existing record: generation 0 never matches one.
+            arguments.append(mode == .replace ? Self.existsBytes : [])
+        }
+        if let ttl { arguments.append(ttl) } else { arguments.append([]) }
+        let binsJSON: ArraySlice<UInt8>
+        let size: Int
+        switch bins {
+        case .parsed(let object): (binsJSON, size) = appendBins(object, to: &arguments)
+        case .plain(let plain): (binsJSON, size) = plain.append(to: &arguments)
+        }
+        guard size <= Self.maxRecordBytes else { throw Self.recordTooLarge }
+        return WriteCall(redisKey: redisKey, arguments: arguments, binsJSON: binsJSON)
+    }
+
+    /// `b:<name>`, value for each non-null bin; the bins as the response's JSON and the record's size.
+    private static func appendBins(
+        _ bins: JSONObject, to arguments: inout RESPArguments
+    ) -> (binsJSON: ArraySlice<UInt8>, size: Int) {
         var binsJSON: [UInt8] = []
         binsJSON.reserveCapacity(64 + bins.count * 32)
         binsJSON.append(UInt8(ascii: "{"))
@@ -242,13 +308,17 @@ final class RecordService {
             binsJSON.append(contentsOf: value)
         }
         binsJSON.append(UInt8(ascii: "}"))
-        guard size <= Self.maxRecordBytes else { throw Self.recordTooLarge }
-        return WriteCall(redisKey: redisKey, arguments: arguments, binsJSON: binsJSON)
+        return (binsJSON[...], size)
     }
+
+    // The write script's mode and precondition words, as bytes (no `String` walk per write).
+    private static let createBytes: [UInt8] = Array("create".utf8)
+    private static let upsertBytes: [UInt8] = Array("upsert".utf8)
+    private static let existsBytes: [UInt8] = Array("exists".utf8)
 
     /// The write script's reply as the written record.
     static func written(
-        _ result: Result<RESPValue, GatewayError>, bins: JSONObject, binsJSON: [UInt8]
+        _ result: Result<RESPValue, GatewayError>, bins: WriteBins, binsJSON: ArraySlice<UInt8>
     ) -> Result<Written, GatewayError> {
         ScriptReply.decode(result, operation: "a write") { created, generation, ttl, _ in
             Written(bins: bins, binsJSON: binsJSON, generation: generation, ttl: ttl, created: created)

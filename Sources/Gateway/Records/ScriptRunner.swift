@@ -16,6 +16,20 @@ struct ScriptRunner {
         return arguments
     }
 
+    /// `arguments(key:)` written after `script`'s EVALSHA head, for a write whose script
+    /// takes `scriptArguments` of its own: once they are appended, the buffer is the command
+    /// `run` sends as it is.
+    static func writeArguments(
+        _ script: RecordScript, key: [UInt8], scriptArguments: Int, reservingCapacity capacity: Int
+    ) -> RESPArguments {
+        var arguments = RESPArguments(
+            command: script.evalshaHead, headCount: 2, argumentCount: 2 + scriptArguments,
+            reservingCapacity: capacity + key.count + 16)
+        arguments.append(1)
+        arguments.append(key)
+        return arguments
+    }
+
     /// Where a command on `key` goes: its slot in a cluster; anywhere on one node.
     func routing(key: [UInt8]) -> CommandRouting {
         store.isCluster ? .slot(HashSlot.of(key)) : .keyless
@@ -38,9 +52,15 @@ struct ScriptRunner {
         let routing = routing(key: key)
         let timeout = timeoutMs ?? store.limits.commandTimeoutMs
         var encoded: [UInt8] = []
-        encoded.reserveCapacity(arguments.encoded.count + 64)
-        RESPEncoder.appendCommand(
-            head: readOnly ? script.evalshaReadOnlyHead : script.evalshaHead, headCount: 2, arguments, to: &encoded)
+        if arguments.announcedCount != nil {
+            // Built by `writeArguments`: already the EVALSHA command.
+            precondition(isWrite && arguments.isCompleteCommand, "a write's arguments as announced")
+            encoded = arguments.encoded
+        } else {
+            encoded.reserveCapacity(arguments.encoded.count + 64)
+            RESPEncoder.appendCommand(
+                head: readOnly ? script.evalshaReadOnlyHead : script.evalshaHead, headCount: 2, arguments, to: &encoded)
+        }
         let first = StoreCommand(
             encoded: encoded, idempotent: !isWrite, timeoutMs: timeout, routing: routing, readOnly: readOnly,
             waitsForReplicas: waitsForReplicas

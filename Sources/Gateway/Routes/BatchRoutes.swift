@@ -82,7 +82,8 @@ struct BatchRoutes {
             }
         case "put":
             return records.write(
-                item.key, bins: item.bins ?? JSONObject([]), mode: .upsert, expectedGeneration: item.generation,
+                item.key, bins: .parsed(item.bins ?? JSONObject([])), mode: .upsert,
+                expectedGeneration: item.generation,
                 ttl: nil, timeoutMs: timeoutMs, commit: item.commit
             ) { completion($0.map { $0.json() }) }
         case "patch":

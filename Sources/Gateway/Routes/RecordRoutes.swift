@@ -49,11 +49,9 @@ struct RecordRoutes {
             ) { result in
                 switch result {
                 case .success(let written):
-                    var body: [UInt8] = []
-                    body.reserveCapacity(written.binsJSON.count + 64)
-                    written.appendJSON(to: &body)
                     var response = Self.recordResponse(
-                        body: body, generation: written.generation, status: written.created ? 201 : 200)
+                        body: written.responseJSON(), generation: written.generation,
+                        status: written.created ? 201 : 200)
                     if written.created {
                         let path = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { target[..<$0] } ?? target[...]
                         response.headers.add(name: "Location", value: String(path))
