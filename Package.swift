@@ -67,8 +67,8 @@ let package = Package(
             name: "EventLoopTests", dependencies: ["EventLoop", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "HTTPTests", dependencies: ["HTTP", "EventLoop", "TestSupport"], swiftSettings: strictSettings),
-        .testTarget(name: "RESPTests", dependencies: ["RESP"], swiftSettings: strictSettings),
-        .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: strictSettings),
+        .testTarget(name: "RESPTests", dependencies: ["RESP", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "StoreTests", dependencies: ["Store", "RESP", "EventLoop", "TestSupport", "TLS"],
             swiftSettings: strictSettings),

@@ -122,7 +122,7 @@ final class PlainBinsTests: XCTestCase {
     /// Generated bodies, many near-misses: whatever the scan accepts, the tree path
     /// accepts with the same write; whatever the tree path refuses, the scan refuses.
     func testGeneratedBodiesAgreeWithTheTreePath() throws {
-        var random = SplitMix64(seed: 0x5EED)
+        var random = SeededGenerator(seed: 0x5EED)
         let names = ["a", "b", "name", "a.b", "A_1", "x-y", "a", "bad name", "é", ""]
         let values = [
             "1", "0", "-0", "-12", "007", "1.0", "2e5", "123456789012345678", "1234567890123456789", "true",
@@ -221,18 +221,5 @@ final class PlainBinsTests: XCTestCase {
             XCTAssertEqual(Array(fast.binsJSON), Array(tree.binsJSON), label)
             XCTAssertEqual(fast.redisKey, tree.redisKey, label)
         }
-    }
-}
-
-/// A seeded generator, so a failing body can be found again.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 
 @testable import JSON
@@ -135,7 +136,7 @@ final class JSONParserValidTests: XCTestCase {
 
     func testNumbersAgreeWithStandardLibrary() throws {
         // Spot-check the fast path against Double(String) on many shapes.
-        var rng = JSONTestRNG(seed: 42)
+        var rng = SeededGenerator(seed: 42)
         for _ in 0..<5_000 {
             let digits = String(UInt64.random(in: 0...(1 << 54), using: &rng))
             let exponent = Int.random(in: -30...30, using: &rng)

@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 
 @testable import JSON
@@ -51,27 +52,12 @@ enum JSONFixture {
     }
 }
 
-/// SplitMix64: a small, fast, seedable generator so failures reproduce.
-struct JSONTestRNG: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = state
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed >> 31)
-    }
-}
-
 /// Random `JSONValue`s of the shapes the parser produces (finite doubles,
 /// `.unsignedInteger` only above Int64.max, unique object keys).
 struct JSONValueGenerator {
-    var rng: JSONTestRNG
+    var rng: SeededGenerator
 
-    init(seed: UInt64) { rng = JSONTestRNG(seed: seed) }
+    init(seed: UInt64) { rng = SeededGenerator(seed: seed) }
 
     mutating func value(depth: Int) -> JSONValue {
         let scalarKinds = 6
