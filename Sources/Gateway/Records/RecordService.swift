@@ -27,45 +27,19 @@ final class RecordService {
         let ttl: Int
         let created: Bool
 
-        /// `{"bins":{…},"generation":N,"ttl":T}`, written into one array of about its size
-        /// (no append per piece).
+        /// `{"bins":{…},"generation":N,"ttl":T}`, in one array reserved at about its size.
         func responseJSON() -> [UInt8] {
-            let capacity =
-                JSONText.binsKey.count + binsJSON.count + JSONText.generationKey.count + JSONText.ttlKey.count + 41
-            return [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
-                var position = 0
-                func put(_ bytes: UnsafeBufferPointer<UInt8>) {
-                    guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
-                    (buffer.baseAddress! + position).initialize(from: source, count: bytes.count)
-                    position += bytes.count
-                }
-                func put(_ number: Int) {
-                    var magnitude = number.magnitude
-                    if number < 0 {
-                        buffer[position] = UInt8(ascii: "-")
-                        position += 1
-                    }
-                    var digits = 1
-                    while magnitude >= 10 {
-                        magnitude /= 10
-                        digits += 1
-                    }
-                    magnitude = number.magnitude
-                    for offset in stride(from: digits - 1, through: 0, by: -1) {
-                        buffer[position + offset] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
-                        magnitude /= 10
-                    }
-                    position += digits
-                }
-                JSONText.binsKey.withUnsafeBufferPointer(put)
-                binsJSON.withUnsafeBufferPointer(put)
-                JSONText.generationKey.withUnsafeBufferPointer(put)
-                put(generation)
-                JSONText.ttlKey.withUnsafeBufferPointer(put)
-                put(ttl)
-                buffer[position] = UInt8(ascii: "}")
-                count = position + 1
-            }
+            var out: [UInt8] = []
+            out.reserveCapacity(
+                JSONText.binsKey.count + binsJSON.count + JSONText.generationKey.count + JSONText.ttlKey.count + 41)
+            out.append(contentsOf: JSONText.binsKey)
+            out.append(contentsOf: binsJSON)
+            out.append(contentsOf: JSONText.generationKey)
+            JSONText.appendInteger(generation, to: &out)
+            out.append(contentsOf: JSONText.ttlKey)
+            JSONText.appendInteger(ttl, to: &out)
+            out.append(UInt8(ascii: "}"))
+            return out
         }
 
         func json() -> JSONValue {
