@@ -1,3 +1,5 @@
+internal import RESP
+
 /// A record's address (namespace, set, user key), validated, and its Redis key
 /// `sg:{ns/set/key}`. The braces are a Redis Cluster hash tag around the whole address,
 /// so records spread over slots; `%`, `{` and `}` in the user key are percent-escaped
@@ -90,9 +92,7 @@ struct RecordKey: Equatable {
             let redisKey = redisKeyBytes
             var encoded = head
             encoded.reserveCapacity(head.count + redisKey.count + 16)
-            encoded.append(UInt8(ascii: "$"))
-            encoded.append(contentsOf: String(redisKey.count).utf8)
-            encoded.append(contentsOf: [UInt8(ascii: "\r"), UInt8(ascii: "\n")])
+            RESPEncoder.appendBulkHeader(redisKey.count, to: &encoded)
             let start = encoded.count
             encoded.append(contentsOf: redisKey)
             encoded.append(contentsOf: [UInt8(ascii: "\r"), UInt8(ascii: "\n")])
