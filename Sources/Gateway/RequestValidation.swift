@@ -67,7 +67,7 @@ package enum RequestValidation {
         }
         switch (fast, tree) {
         case (.success(let fast), .success(let tree)):
-            if fast.arguments.encoded != tree.arguments.encoded { return "script arguments differ" }
+            if fast.blob != tree.blob { return "stored bins differ" }
             if fast.binsJSON != tree.binsJSON { return "response JSON differs" }
         case (.failure(let fast), .failure(let tree)):
             if fast.code != tree.code { return "refused as \(fast.code), not \(tree.code)" }

@@ -51,7 +51,7 @@ final class DurabilityAndWorkersTests: XCTestCase {
         XCTAssertGreaterThan(outcomes.filter { $0.key >= 500 }.count, 0, "the faults were felt: \(outcomes)")
         for (key, value) in acknowledged {
             XCTAssertEqual(
-                try redis.cli(["HGET", "sg:{d/s/\(key)}", "b:v"]), String(value), "acknowledged \(key)=\(value)")
+                try redis.storedBin("sg:{d/s/\(key)}", "v"), String(value), "acknowledged \(key)=\(value)")
         }
     }
 
@@ -76,7 +76,7 @@ final class DurabilityAndWorkersTests: XCTestCase {
         }
         XCTAssertGreaterThan(acknowledged.count, 50)
         for (key, value) in acknowledged {
-            XCTAssertEqual(try redis.cli(["HGET", "sg:{d/s/\(key)}", "b:v"]), String(value))
+            XCTAssertEqual(try redis.storedBin("sg:{d/s/\(key)}", "v"), String(value))
         }
         XCTAssertTrue(
             eventually(within: 10) { childProcesses(of: gateway.pid).count == 2 }, "the killed worker is restarted")

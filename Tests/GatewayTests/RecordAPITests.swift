@@ -18,7 +18,7 @@ final class RecordAPITests: GatewayOverRedisTestCase {
         XCTAssertEqual(created.json?["generation"] as? Int, 1)
         XCTAssertEqual(created.json?["ttl"] as? Int, -1)
         XCTAssertEqual(
-            try redis.cli(["HGET", "sg:{test/users/alice}", "b:name"]), "\"Alice\"", "stored in redis as JSON")
+            try redis.storedBin("sg:{test/users/alice}", "name"), "\"Alice\"", "stored in redis as JSON")
         XCTAssertEqual(try redis.cli(["HGET", "sg:{test/users/alice}", "_gen"]), "1")
 
         let again = try call("POST", path, body: #"{"bins":{"name":"Other"}}"#)
@@ -38,12 +38,12 @@ final class RecordAPITests: GatewayOverRedisTestCase {
         let stale = try call("PUT", path, body: #"{"bins":{"name":"A2"}}"#, headers: ["If-Match": "\"7\""])
         XCTAssertEqual(stale.status, 412)
         XCTAssertEqual(stale.errorCode, "generation_mismatch")
-        XCTAssertEqual(try redis.cli(["HGET", "sg:{test/users/alice}", "b:name"]), "\"Alice\"", "unchanged on 412")
+        XCTAssertEqual(try redis.storedBin("sg:{test/users/alice}", "name"), "\"Alice\"", "unchanged on 412")
 
         let replaced = try call("PUT", path, body: #"{"bins":{"name":"A2"}}"#, headers: ["If-Match": "\"1\""])
         XCTAssertEqual(replaced.status, 200)
         XCTAssertEqual(replaced.json?["generation"] as? Int, 2)
-        XCTAssertEqual(try redis.cli(["HEXISTS", "sg:{test/users/alice}", "b:age"]), "0", "PUT replaces all bins")
+        XCTAssertFalse(try redis.storedBinNames("sg:{test/users/alice}").contains("age"), "PUT replaces all bins")
 
         let patched = try call("PATCH", path, body: #"{"bins":{"age":31,"name":null}}"#)
         XCTAssertEqual(patched.status, 200)
@@ -158,7 +158,7 @@ final class RecordAPITests: GatewayOverRedisTestCase {
         let secondResults = try XCTUnwrap(second.json?["results"] as? [Any])
         XCTAssertEqual(secondResults[0] as? Int, 42)
         XCTAssertEqual(secondResults[2] as? [String], ["mk"])
-        XCTAssertEqual(try redis.cli(["HGET", "sg:{test/s/op}", "b:visits"]), "42")
+        XCTAssertEqual(try redis.storedBin("sg:{test/s/op}", "visits"), "42")
 
         // A failing step leaves the record untouched.
         let failing = try call(
@@ -166,7 +166,7 @@ final class RecordAPITests: GatewayOverRedisTestCase {
             body: #"{"operations":[{"op":"incr","bin":"visits","value":1},{"op":"incr","bin":"name","value":1}]}"#)
         XCTAssertEqual(failing.status, 409)
         XCTAssertEqual(failing.errorCode, "bin_type_mismatch")
-        XCTAssertEqual(try redis.cli(["HGET", "sg:{test/s/op}", "b:visits"]), "42", "all or nothing")
+        XCTAssertEqual(try redis.storedBin("sg:{test/s/op}", "visits"), "42", "all or nothing")
         XCTAssertEqual(try redis.cli(["HGET", "sg:{test/s/op}", "_gen"]), "2")
 
         XCTAssertEqual(
@@ -196,7 +196,7 @@ final class RecordAPITests: GatewayOverRedisTestCase {
             let expected = [index == 0 ? 200 : 404, 201 == 0 ? 0 : 200, 404, 204][index % 4]
             if index % 4 != 0 { XCTAssertEqual(result["status"] as? Int, expected, "item \(index)") }
         }
-        XCTAssertEqual(try redis.cli(["HGET", "sg:{test/b/p49}", "b:i"]), "49")
+        XCTAssertEqual(try redis.storedBin("sg:{test/b/p49}", "i"), "49")
 
         let streamed = try call("POST", "/v1/batch", body: body, headers: ["Accept": "application/x-ndjson"])
         XCTAssertTrue(streamed.chunked)

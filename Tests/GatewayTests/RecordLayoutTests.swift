@@ -2,10 +2,11 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// The record hash as redis holds it: `_exp` is the key's own expiry after every write
-/// that keeps, sets or clears the TTL; replace, patch and operate leave no stale bin; a
-/// record written in the old layout (only `_gen` and bins) still reads with its TTL and
-/// moves to the new layout on its next write; a common write makes three calls inside its script.
+/// The record hash as redis holds it: `_gen`, `_exp` and the bins in `_b`. `_exp` is the
+/// key's own expiry after every write that keeps, sets or clears the TTL; replace, patch
+/// and operate leave no stale bin; a record written before `_b` (bins as `b:` fields,
+/// with or without `_exp`) still reads with its TTL and moves to `_b` on its next write,
+/// whichever write that is; an unconditional replace runs no script.
 final class RecordLayoutTests: GatewayOverRedisTestCase {
     private func field(_ key: String, _ name: String) throws -> String { try redis.cli(["HGET", key, name]) }
 
@@ -66,28 +67,60 @@ final class RecordLayoutTests: GatewayOverRedisTestCase {
         XCTAssertEqual(try call("GET", path).bodyText, #"{"bins":{"a":5},"generation":9,"ttl":-1}"#)
     }
 
+    private func assertStored(_ key: String, bins: [String], line: UInt = #line) throws {
+        XCTAssertEqual(try fields(key), ["_b", "_exp", "_gen"], line: line)
+        XCTAssertEqual(try redis.storedBinNames(key), bins, line: line)
+    }
+
     func testReplacePatchAndOperateLeaveNoStaleBin() throws {
         let path = "/v1/kv/test/s/count"
         let key = "sg:{test/s/count}"
         XCTAssertEqual(try call("PUT", path, body: #"{"bins":{"a":1,"b":2,"c":3}}"#).status, 201)
         // As many bins as before, one of them new: the stale one still goes.
         XCTAssertEqual(try call("PUT", path, body: #"{"bins":{"a":1,"b":2,"d":4}}"#).status, 200)
-        XCTAssertEqual(try fields(key), ["_exp", "_gen", "b:a", "b:b", "b:d"])
+        try assertStored(key, bins: ["a", "b", "d"])
         XCTAssertEqual(try call("PUT", path, body: #"{"bins":{"e":5}}"#).status, 200)
-        XCTAssertEqual(try fields(key), ["_exp", "_gen", "b:e"])
+        try assertStored(key, bins: ["e"])
 
         XCTAssertEqual(try call("PATCH", path, body: #"{"bins":{"f":6,"g":7,"e":null,"zz":null}}"#).status, 200)
-        XCTAssertEqual(try fields(key), ["_exp", "_gen", "b:f", "b:g"])
+        try assertStored(key, bins: ["f", "g"])
 
         let body =
             #"{"operations":[{"op":"delete_bin","bin":"f"},{"op":"put","bin":"h","value":1},{"op":"put","bin":"i","value":2}]}"#
         XCTAssertEqual(try call("POST", path + "/operate", body: body).status, 200)
-        XCTAssertEqual(try fields(key), ["_exp", "_gen", "b:g", "b:h", "b:i"])
-        // A replace after all that still finds the stale bins.
+        try assertStored(key, bins: ["g", "h", "i"])
         XCTAssertEqual(try call("PUT", path, body: #"{"bins":{"g":1,"h":1,"x":1}}"#).status, 200)
-        XCTAssertEqual(try fields(key), ["_exp", "_gen", "b:g", "b:h", "b:x"])
+        try assertStored(key, bins: ["g", "h", "x"])
         XCTAssertEqual(
             try call("GET", path).bodyText, #"{"bins":{"g":1,"h":1,"x":1},"generation":6,"ttl":-1}"#)
+        // No bins at all is an empty `_b`, and still a record.
+        XCTAssertEqual(try call("PUT", path, body: #"{"bins":{}}"#).status, 200)
+        try assertStored(key, bins: [])
+        XCTAssertEqual(try call("GET", path).bodyText, #"{"bins":{},"generation":7,"ttl":-1}"#)
+    }
+
+    /// Bins written before `_b` and `_exp` are kept through each kind of write: the
+    /// record's first write moves them into `_b` and drops the `b:` fields.
+    func testEveryWriteMovesARecordInBinFieldsToTheBinsField() throws {
+        let writes: [(String, String, String, String)] = [
+            ("PUT", "", #"{"bins":{"a":2}}"#, #"{"a":2}"#),
+            ("PUT", "?ttl=100", #"{"bins":{"a":2}}"#, #"{"a":2}"#),
+            ("PATCH", "", #"{"bins":{"c":3}}"#, #"{"a":1,"b":"x","c":3}"#),
+            ("POST", "/operate", #"{"operations":[{"op":"incr","bin":"a","value":1}]}"#, #"{"a":2,"b":"x"}"#),
+        ]
+        for (index, (method, suffix, body, bins)) in writes.enumerated() {
+            for withExpiryField in [false, true] {
+                let name = "moved\(index)\(withExpiryField)"
+                let key = "sg:{test/s/\(name)}"
+                try redis.cli(["HSET", key, "_gen", "3", "b:a", "1", "b:b", "\"x\""])
+                if withExpiryField { try redis.cli(["HSET", key, "_exp", "0"]) }
+                let wrote = try call(method, "/v1/kv/test/s/\(name)\(suffix)", body: body)
+                XCTAssertEqual(wrote.status, 200, "\(method)\(suffix): \(wrote.bodyText)")
+                XCTAssertEqual(try fields(key), ["_b", "_exp", "_gen"], "\(method)\(suffix)")
+                let read = try call("GET", "/v1/kv/test/s/\(name)")
+                XCTAssertTrue(read.bodyText.hasPrefix(#"{"bins":\#(bins),"generation":4,"#), read.bodyText)
+            }
+        }
     }
 
     func testARecordInTheOldLayoutReadsWithItsTTLAndMovesOnItsNextWrite() throws {
@@ -104,12 +137,13 @@ final class RecordLayoutTests: GatewayOverRedisTestCase {
         XCTAssertTrue(some.bodyText.hasPrefix(#"{"bins":{"b":"x"},"generation":3,"ttl":"#), some.bodyText)
         XCTAssertTrue((495...500).contains(some.json?["ttl"] as? Int ?? 0), some.bodyText)
 
-        // A write that keeps the TTL takes it from the key and writes it down; stale bins go.
+        // A replace that keeps the TTL (a transaction, then `convert`) takes it from the key
+        // and writes it down; the `b:` fields go.
         let pttlBefore = Int(try redis.cli(["PTTL", key])) ?? 0
         let replaced = try call("PUT", path, body: #"{"bins":{"a":2,"d":4,"e":5}}"#)
         XCTAssertEqual(replaced.status, 200)
         XCTAssertTrue((495...500).contains(replaced.json?["ttl"] as? Int ?? 0), replaced.bodyText)
-        XCTAssertEqual(try fields(key), ["_exp", "_gen", "b:a", "b:d", "b:e"])
+        XCTAssertEqual(try fields(key), ["_b", "_exp", "_gen"], "the bins moved into `_b`")
         try assertExpiryAgrees(key, expectingTTL: true)
         XCTAssertLessThanOrEqual(Int(try redis.cli(["PTTL", key])) ?? .max, pttlBefore, "the expiry is kept")
         let after = try call("GET", path)
@@ -129,15 +163,30 @@ final class RecordLayoutTests: GatewayOverRedisTestCase {
         try assertExpiryAgrees("sg:{test/s/old3}", expectingTTL: false)
     }
 
-    func testAWriteThatKeepsTheTTLCallsRedisThreeTimes() throws {
+    func testAnUnconditionalReplaceRunsNoScript() throws {
         let path = "/v1/kv/test/s/cheap"
         XCTAssertEqual(try call("PUT", path + "?ttl=1000", body: #"{"bins":{"a":1,"b":2,"c":3}}"#).status, 201)
-        let names = ["hmget", "hset", "hlen", "hkeys", "hdel", "ttl", "pttl", "time", "pexpireat", "persist", "expire"]
-        let before = try names.map(redis.commandCalls)
-        XCTAssertEqual(try call("PUT", path, body: #"{"bins":{"a":4,"b":5,"c":6}}"#).status, 200)
-        let after = try names.map(redis.commandCalls)
-        let spent = names.indices.filter { after[$0] != before[$0] }.map { names[$0] }
-        XCTAssertEqual(spent, ["hmget", "hset", "hlen"], "a replace with the same bins and the TTL kept")
-        XCTAssertEqual(try call("GET", path).json?["generation"] as? Int, 2)
+        let names = [
+            "evalsha", "eval", "multi", "exec", "hincrby", "hmget", "hset", "hlen", "hkeys", "hdel", "ttl", "pttl",
+            "time", "pexpireat", "persist", "expire",
+        ]
+        func spent(_ write: () throws -> Void) throws -> [String] {
+            let before = try names.map(redis.commandCalls)
+            try write()
+            let after = try names.map(redis.commandCalls)
+            return names.indices.filter { after[$0] != before[$0] }.map { names[$0] }
+        }
+        XCTAssertEqual(
+            try spent { XCTAssertEqual(try call("PUT", path, body: #"{"bins":{"a":4,"d":5}}"#).status, 200) },
+            ["multi", "exec", "hincrby", "hset"], "a replace with the TTL kept")
+        // A conditional replace is a script: HMGET `_gen _exp`, then HSET.
+        XCTAssertEqual(
+            try spent {
+                XCTAssertEqual(
+                    try call("PUT", path, body: #"{"bins":{"a":6}}"#, headers: ["If-Match": "\"2\""]).status, 200)
+            }, ["evalsha", "hmget", "hset"], "a conditional replace")
+        let read = try call("GET", path)
+        XCTAssertEqual(read.json?["generation"] as? Int, 3)
+        XCTAssertTrue((995...1000).contains(read.json?["ttl"] as? Int ?? 0), read.bodyText)
     }
 }

@@ -1,4 +1,6 @@
 import HTTP
+import JSON
+import TestSupport
 import XCTest
 
 @testable import Gateway
@@ -91,18 +93,40 @@ final class StoredRecordTests: XCTestCase {
         XCTAssertEqual(try json(forever), #"{"bins":{},"generation":2,"ttl":-1}"#)
     }
 
-    func testHMGETOfSelectedBinsAfterGenerationAndExpiry() throws {
-        let wire = "*5\r\n$1\r\n3\r\n$7\r\n1010000\r\n$4\r\ntrue\r\n$-1\r\n$3\r\n[1]\r\n"
+    func testHMGETOfSelectedBinsAfterGenerationExpiryAndBinsField() throws {
+        // A record in `b:` fields: `_b` is null, the asked fields' values follow.
+        let wire = "*6\r\n$1\r\n3\r\n$7\r\n1010000\r\n$-1\r\n$4\r\ntrue\r\n$-1\r\n$3\r\n[1]\r\n"
         guard case .found(let record) = try lookup(wire, selected: ["a", "missing", "list"]) else {
             return XCTFail("a record")
         }
         XCTAssertEqual(try json(record), #"{"bins":{"a":true,"list":[1]},"generation":3,"ttl":10}"#)
-        guard case .missing = try lookup("*3\r\n$-1\r\n$-1\r\n$-1\r\n", selected: ["a"]) else {
+        // With `_b`, the asked bins come from it, in the order asked; `b:` values are ignored.
+        let blob = StoredBins.encode([("a", "true"), ("list", "[1]"), ("z", #""zz""#)])
+        let withBlob = "*6\r\n$1\r\n3\r\n$1\r\n0\r\n$\(blob.utf8.count)\r\n\(blob)\r\n$1\r\n9\r\n$-1\r\n$-1\r\n"
+        guard case .found(let fromBlob) = try lookup(withBlob, selected: ["list", "missing", "a"]) else {
+            return XCTFail("a record")
+        }
+        XCTAssertEqual(try json(fromBlob), #"{"bins":{"list":[1],"a":true},"generation":3,"ttl":-1}"#)
+        guard case .missing = try lookup("*4\r\n$-1\r\n$-1\r\n$-1\r\n$-1\r\n", selected: ["a"]) else {
             return XCTFail("no record")
         }
-        guard case .oldLayout = try lookup("*3\r\n$1\r\n3\r\n$-1\r\n$1\r\n1\r\n", selected: ["a"]) else {
+        guard case .oldLayout = try lookup("*4\r\n$1\r\n3\r\n$-1\r\n$-1\r\n$1\r\n1\r\n", selected: ["a"]) else {
             return XCTFail("a record without _exp")
         }
+    }
+
+    func testOneHGETALLWithTheBinsFieldAnywhereInTheHash() throws {
+        let blob = StoredBins.encode([("name", #""Ann""#), ("n", "12"), ("odd:name", "[1,{\"a\":2}]")])
+        let wire =
+            "*8\r\n$4\r\n_gen\r\n$1\r\n5\r\n$2\r\n_b\r\n$\(blob.utf8.count)\r\n\(blob)\r\n"
+            + "$3\r\nb:x\r\n$1\r\n1\r\n$4\r\n_exp\r\n$1\r\n0\r\n"
+        guard case .found(let record) = try lookup(wire) else { return XCTFail("a record") }
+        XCTAssertEqual(
+            try json(record), #"{"bins":{"name":"Ann","n":12,"odd:name":[1,{"a":2}]},"generation":5,"ttl":-1}"#)
+        XCTAssertEqual(try record.record().bins.count, 3)
+        let empty = "*6\r\n$4\r\n_gen\r\n$1\r\n1\r\n$2\r\n_b\r\n$0\r\n\r\n$4\r\n_exp\r\n$1\r\n0\r\n"
+        guard case .found(let none) = try lookup(empty) else { return XCTFail("a record") }
+        XCTAssertEqual(try json(none), #"{"bins":{},"generation":1,"ttl":-1}"#)
     }
 
     func testNoGenerationIsMissingAndNoExpiryIsTheOldLayout() throws {

@@ -70,20 +70,26 @@ final class SyncTwinTests: XCTestCase {
     }
 
     /// A record written before `_exp` existed: both read it again with its TTL (the twin
-    /// through `RecordExchange.Answer.followUp`). Without a TTL, so the two reads, a
-    /// moment apart, show the same one.
+    /// through `RecordExchange.Answer.followUp`), and both finish its first replace with
+    /// `convert`. Without a TTL, so the two reads, a moment apart, show the same one.
     func testARecordInTheOldLayoutAnswersTheSameBytes() throws {
         for redis in [gatewayRedis!, twinRedis!] {
             try redis.cli(["HSET", "sg:{app/users/old}", "_gen", "7", "b:a", "1", "b:b", "\"x\""])
         }
         let exchanges: [[String]] = [
             [get("/v1/kv/app/users/old", id: "o1")], [get("/v1/kv/app/users/old?bins=b", id: "o2")],
+            [put("/v1/kv/app/users/old", #"{"bins":{"c":3}}"#, id: "o3")], [get("/v1/kv/app/users/old", id: "o4")],
         ]
         let gatewayAnswers = try answers(port: gateway.port, exchanges)
         XCTAssertEqual(try answers(port: twin.port, exchanges), gatewayAnswers)
-        XCTAssertEqual(gatewayAnswers.count, 2)
+        XCTAssertEqual(gatewayAnswers.count, 4)
         XCTAssertTrue(gatewayAnswers[0].hasSuffix(#"{"bins":{"a":1,"b":"x"},"generation":7,"ttl":-1}"#))
         XCTAssertTrue(gatewayAnswers[1].hasSuffix(#"{"bins":{"b":"x"},"generation":7,"ttl":-1}"#))
+        XCTAssertTrue(gatewayAnswers[2].hasSuffix(#"{"bins":{"c":3},"generation":8,"ttl":-1}"#), gatewayAnswers[2])
+        XCTAssertTrue(gatewayAnswers[3].hasSuffix(#"{"bins":{"c":3},"generation":8,"ttl":-1}"#), gatewayAnswers[3])
+        for redis in [gatewayRedis!, twinRedis!] {
+            XCTAssertEqual(try redis.cli(["HKEYS", "sg:{app/users/old}"]).split(separator: "\n").sorted(), ["_b", "_exp", "_gen"])
+        }
     }
 
     func testConnectionCloseIsHonoured() throws {

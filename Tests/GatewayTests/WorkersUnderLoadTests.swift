@@ -99,7 +99,7 @@ final class WorkersUnderLoadTests: XCTestCase {
         redis.resume()
         for (worker, client) in requests {
             XCTAssertEqual(client.readResponse()?.status, 201, "worker \(worker)'s PUT in progress got its answer")
-            XCTAssertEqual(try redis.cli(["HGET", "sg:{w/k/drain\(worker)}", "b:v"]), String(worker))
+            XCTAssertEqual(try redis.storedBin("sg:{w/k/drain\(worker)}", "v"), String(worker))
         }
         XCTAssertEqual(Self.exitCode(gateway), 0, gateway.log)
         XCTAssertEqual(
@@ -158,14 +158,16 @@ final class WorkersUnderLoadTests: XCTestCase {
             + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
     }
 
-    /// `b:v` of each record, one EVAL per 500 keys ("-" where missing).
+    /// Bin `v` of each record ("-" where missing): `_b` of each key, one EVAL per 500 keys.
     private static func storedValues(_ redis: RedisServer, keys: [String]) throws -> [String] {
-        let script = "local r = {} for i, k in ipairs(KEYS) do r[i] = redis.call('HGET', k, 'b:v') or '-' end return r"
+        let script = "local r = {} for i, k in ipairs(KEYS) do r[i] = redis.call('HGET', k, '_b') or '-' end return r"
         var values: [String] = []
         for start in stride(from: 0, to: keys.count, by: 500) {
             let chunk = keys[start..<min(start + 500, keys.count)].map { "sg:{w/k/\($0)}" }
-            values += try redis.cli(["EVAL", script, String(chunk.count)] + chunk).split(separator: "\n").map(
-                String.init)
+            values += try redis.cli(["EVAL", script, String(chunk.count)] + chunk).split(separator: "\n").map {
+                line in
+                line == "-" ? "-" : StoredBins.decode(String(line))?.first { $0.name == "v" }?.value ?? "<no v in \(line)>"
+            }
         }
         return values
     }

@@ -66,35 +66,28 @@ struct PlainBins {
         compactRange = scanned.compactRange
     }
 
-    /// Appends `b:<name>`, value for each non-null bin to `arguments`; returns the bins as
-    /// the response's JSON object and the record's size (field names and values).
-    func append(to arguments: inout RESPArguments) -> (binsJSON: ArraySlice<UInt8>, size: Int) {
+    /// The non-null bins as `_b`'s text (`BinsBlob`), the bins as the response's JSON
+    /// object, and the record's size (`b:<name>` and value of each bin, as limits count it).
+    func blob() -> (blob: [UInt8], binsJSON: ArraySlice<UInt8>, size: Int) {
         var size = 0
+        var blobSize = 0
+        for member in members where !member.isNull {
+            blobSize += BinsBlob.entrySize(nameCount: member.name.count, valueCount: member.value.count)
+            size += BinName.fieldPrefixBytes.count + member.name.count + member.value.count
+        }
+        var blob: [UInt8] = []
+        blob.reserveCapacity(blobSize)
         var assembled: [UInt8] = []
         if compactRange == nil {
             assembled.reserveCapacity(body.count)
             assembled.append(UInt8(ascii: "{"))
         }
-        let prefix = BinName.fieldPrefixBytes
-        var byteCount = 0
-        for member in members where !member.isNull {
-            byteCount += RESPBulkWriter.size(ofBulk: prefix.count + member.name.count)
-            byteCount += RESPBulkWriter.size(ofBulk: member.value.count)
-            size += prefix.count + member.name.count + member.value.count
-        }
         body.withUnsafeBufferPointer { bytes in
-            prefix.withUnsafeBufferPointer { prefix in
-                arguments.appendBulks(count: 2 * storedCount, byteCount: byteCount) { writer in
-                    for member in members where !member.isNull {
-                        writer.bulk(prefix, UnsafeBufferPointer(rebasing: bytes[member.name]))
-                        writer.bulk(UnsafeBufferPointer(rebasing: bytes[member.value]))
-                    }
-                }
-            }
-            guard compactRange == nil else { return }
             for member in members where !member.isNull {
                 let name = UnsafeBufferPointer(rebasing: bytes[member.name])
                 let value = UnsafeBufferPointer(rebasing: bytes[member.value])
+                BinsBlob.appendEntry(name: name, value: value, to: &blob)
+                guard compactRange == nil else { continue }
                 if assembled.count > 1 { assembled.append(UInt8(ascii: ",")) }
                 assembled.append(UInt8(ascii: "\""))
                 assembled.append(contentsOf: name)
@@ -103,9 +96,9 @@ struct PlainBins {
                 assembled.append(contentsOf: value)
             }
         }
-        if let compactRange { return (body[compactRange], size) }
+        if let compactRange { return (blob, body[compactRange], size) }
         assembled.append(UInt8(ascii: "}"))
-        return (assembled[...], size)
+        return (blob, assembled[...], size)
     }
 
     /// The scan itself; every method returns nil (or false) at the first byte that is not plain.

@@ -19,10 +19,24 @@ struct Record {
         return .object(JSONObject(pairs))
     }
 
-    /// Bins from a flat `field, value, …` reply, skipping `_gen`; each value is JSON text.
+    /// Bins from a flat `field, value, …` reply (an HGETALL of the record, or a script's
+    /// `b:<name>`, value pairs): `_b`'s bins when there is one, else the `b:` fields.
     static func bins(fromFlat reply: [RESPValue]) throws(GatewayError) -> JSONObject {
         var bins = JSONObject([])
         var index = 0
+        while index + 1 < reply.count {
+            defer { index += 2 }
+            guard reply[index].bytes == BinsBlob.field, let blob = reply[index + 1].bytes else { continue }
+            let wellFormed = try blob.withUnsafeBufferPointer { blob throws(GatewayError) in
+                try BinsBlob.forEachEntry(in: blob) { name, value throws(GatewayError) in
+                    let name = String(decoding: name, as: UTF8.self)
+                    bins.set(name, try binValue(value, name: name))
+                }
+            }
+            guard wellFormed else { throw GatewayError.storeReplyError("the record's bins are not well formed") }
+            return bins
+        }
+        index = 0
         while index + 1 < reply.count {
             defer { index += 2 }
             guard let field = reply[index].string, field.hasPrefix(BinName.fieldPrefix),
@@ -51,9 +65,10 @@ struct Record {
     }
 }
 
-/// A record as one read found it: the hash's fields and values as stored (bins as
-/// `b:<name>` → JSON text), its generation and its TTL, all from one command (or, for
-/// a record in the old layout, one transaction). Renders straight to JSON bytes for a
+/// A record as one read found it: the hash's fields and values as stored (the bins in
+/// `_b`, or for a record written before it as fields `b:<name>` → JSON text), its
+/// generation and its TTL, all from one command (or, for a record in the old layout,
+/// one transaction). Renders straight to JSON bytes for a
 /// single read, or to a `Record` where a response nests it (batch, scan).
 struct StoredRecord {
     let generation: Int
@@ -64,6 +79,8 @@ struct StoredRecord {
     private let valueCount: Int
     private let leadingValues: Int
     private let selected: [[UInt8]]?
+    /// `_b`'s value in `reply.bytes`; nil for a record whose bins are `b:` fields.
+    private let blob: Range<Int>?
 
     /// What one HGETALL (or HMGET `_gen _exp …`) found.
     enum Lookup {
@@ -74,7 +91,7 @@ struct StoredRecord {
     }
 
     /// The fields a read's HMGET asks for before the selected bins.
-    static let hmgetMetaFields: [[UInt8]] = [Array("_gen".utf8), Array("_exp".utf8)]
+    static let hmgetMetaFields: [[UInt8]] = [Array("_gen".utf8), Array("_exp".utf8), BinsBlob.field]
 
     /// From the reply to `RecordService.read`'s HGETALL (`selected` nil) or HMGET of
     /// `hmgetMetaFields` and the selected bins, kept encoded.
@@ -85,21 +102,28 @@ struct StoredRecord {
         let valuesStart = reader.index
         var generation: Int?
         var expiresAt: Int?
+        var blob: Range<Int>?
         if selected != nil {
-            guard count >= 2 else { throw Self.unexpected }
+            guard count >= 3 else { throw Self.unexpected }
             if case .bulk(let range?)? = reader.nextSkippingContents() { generation = integer(reader.bytes[range]) }
             if case .bulk(let range?)? = reader.nextSkippingContents() { expiresAt = integer(reader.bytes[range]) }
+            if case .bulk(let range?)? = reader.nextSkippingContents() { blob = range }
         } else {
             try bytes.withUnsafeBufferPointer { bytes throws(GatewayError) in
                 var index = valuesStart
                 var position = 0
-                while position + 1 < count, generation == nil || expiresAt == nil {
+                while position + 1 < count, generation == nil || expiresAt == nil || blob == nil {
                     position += 2
                     // HGETALL answers bulk strings only.
                     guard let field = RESPReader.plainBulk(in: bytes, at: &index),
                         let value = RESPReader.plainBulk(in: bytes, at: &index)
                     else { throw Self.unexpected }
-                    guard field.count == 4, bytes[field.lowerBound] == UInt8(ascii: "_") else { continue }
+                    guard bytes[field.lowerBound] == UInt8(ascii: "_") else { continue }
+                    if field.count == 2 {
+                        if bytes[field.lowerBound + 1] == UInt8(ascii: "b") { blob = value }
+                        continue
+                    }
+                    guard field.count == 4 else { continue }
                     switch (bytes[field.lowerBound + 1], bytes[field.lowerBound + 2], bytes[field.lowerBound + 3]) {
                     case (UInt8(ascii: "g"), UInt8(ascii: "e"), UInt8(ascii: "n")):
                         generation = integer(UnsafeBufferPointer(rebasing: bytes[value]))
@@ -116,11 +140,12 @@ struct StoredRecord {
             StoredRecord(
                 generation: generation, ttl: RecordExpiry.ttl(expiresAtMs: Int64(expiresAt), nowMs: nowMs),
                 reply: RESPReader(bytes, at: valuesStart), valueCount: count,
-                leadingValues: selected == nil ? 0 : 2, selected: selected))
+                leadingValues: selected == nil ? 0 : hmgetMetaFields.count, selected: selected, blob: blob))
     }
 
     private init(
-        generation: Int, ttl: Int, reply: RESPReader, valueCount: Int, leadingValues: Int, selected: [[UInt8]]?
+        generation: Int, ttl: Int, reply: RESPReader, valueCount: Int, leadingValues: Int, selected: [[UInt8]]?,
+        blob: Range<Int>?
     ) {
         self.generation = generation
         self.ttl = ttl
@@ -128,6 +153,7 @@ struct StoredRecord {
         self.valueCount = valueCount
         self.leadingValues = leadingValues
         self.selected = selected
+        self.blob = blob
     }
 
     /// From EXEC's reply to `RecordService.readOldLayout` (HGETALL or HMGET `_gen …`,
@@ -166,6 +192,7 @@ struct StoredRecord {
         self.valueCount = values.count
         self.leadingValues = 1
         self.selected = selected
+        self.blob = nil
     }
 
     /// Where a read's generation is among the values of EXEC's first part.
@@ -234,7 +261,7 @@ struct StoredRecord {
     }
 
     /// Calls `body` with each bin's name (its field without `b:`) and stored JSON text,
-    /// in the hash's order, both borrowed from the reply.
+    /// in the record's order (the asked bins' order), both borrowed from the reply.
     private func forEachBin(
         _ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) throws(GatewayError) -> Void
     ) throws(GatewayError) {
@@ -243,10 +270,32 @@ struct StoredRecord {
         let selected = selected
         let leadingValues = leadingValues
         let valueCount = valueCount
+        let blob = blob
         try reply.bytes.withUnsafeBufferPointer { bytes throws(GatewayError) in
             var index = start
             func slice(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> {
                 UnsafeBufferPointer(rebasing: bytes[range])
+            }
+            if let blob {
+                let blob = slice(blob)
+                var wellFormed = true
+                if let selected {
+                    for field in selected {
+                        try field.withUnsafeBufferPointer { field throws(GatewayError) in
+                            let wanted = UnsafeBufferPointer(rebasing: field.dropFirst(2))
+                            var found: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>)?
+                            wellFormed =
+                                BinsBlob.forEachEntry(in: blob) { name, value in
+                                    if found == nil, name.elementsEqual(wanted) { found = (name, value) }
+                                } && wellFormed
+                            if let found { try body(found.0, found.1) }
+                        }
+                    }
+                } else {
+                    wellFormed = try BinsBlob.forEachEntry(in: blob, body)
+                }
+                guard wellFormed else { throw GatewayError.storeReplyError("the record's bins are not well formed") }
+                return
             }
             if let selected {
                 for _ in 0..<leadingValues { _ = RESPReader.nextSkippingContents(in: bytes, at: &index) }

@@ -25,12 +25,15 @@ package enum RecordAccess {
         throws(GatewayError) -> [String]
     {
         let key = try RecordKey(namespace: namespace, set: set, key: key)
-        var arguments = ["EVAL", RecordScripts.write.source, "1", key.redisKey, "create", "", ""]
+        var blob: [UInt8] = []
         for (name, value) in bins {
             try BinName.validate(name)
-            arguments.append(BinName.field(name))
-            arguments.append(JSONWriter.string(value))
+            BinsBlob.appendEntry(name: Array(name.utf8), value: Array(JSONWriter.string(value).utf8), to: &blob)
         }
+        // Bin names and JSON text are UTF-8, and so is their concatenation.
+        let arguments = [
+            "EVAL", RecordScripts.write.source, "1", key.redisKey, "create", "", "", String(decoding: blob, as: UTF8.self),
+        ]
         return arguments
     }
 }

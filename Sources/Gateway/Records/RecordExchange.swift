@@ -27,12 +27,15 @@ package enum RecordExchange {
         package let keepsArrayEncoded: Bool
         /// Sent once when the answer is NOSCRIPT (EVAL with the script's source); its reply answers instead.
         package let retryOnNoScript: [UInt8]?
+        /// A write's failures map as a write's (an unanswered write may have happened).
+        private let isWrite: Bool
         private let render: (Result<RESPValue, GatewayError>) -> Answer
 
         fileprivate init(
             command: [UInt8], leadingReplies: Int, keepsArrayEncoded: Bool, retryOnNoScript: [UInt8]?,
-            render: @escaping (Result<RESPValue, GatewayError>) -> Answer
+            isWrite: Bool? = nil, render: @escaping (Result<RESPValue, GatewayError>) -> Answer
         ) {
+            self.isWrite = isWrite ?? (retryOnNoScript != nil)
             self.command = command
             self.leadingReplies = leadingReplies
             self.keepsArrayEncoded = keepsArrayEncoded
@@ -42,7 +45,7 @@ package enum RecordExchange {
 
         /// What the store's answering reply leads to.
         package func answer(to reply: RESPValue) -> Answer {
-            render(GatewayError.result(.success(reply), isWrite: retryOnNoScript != nil))
+            render(GatewayError.result(.success(reply), isWrite: isWrite))
         }
 
         /// The response when the store connection failed.
@@ -150,24 +153,60 @@ package enum RecordExchange {
         let requestID = request.id
         let target = request.target
         let call = try RecordService.writeCall(key, bins: bins, mode: mode, expectedGeneration: expected, ttl: ttl)
-        let arguments = call.arguments
         let binsJSON = call.binsJSON
-        let script = RecordScripts.write
-        let command = arguments.encoded  // already the EVALSHA command (`ScriptRunner.writeArguments`)
-        var source: [UInt8] = []
-        RESPEncoder.appendCommand(head: ["EVAL", script.source], arguments, to: &source)
-        let trip = StoreTrip(command: command, leadingReplies: 0, keepsArrayEncoded: false, retryOnNoScript: source) {
-            result in
-            .response(writeResponse(result, bins: bins, binsJSON: binsJSON, target: target, requestID: requestID))
+        guard call.isPlainReplace else {
+            let trip = scriptTrip(RecordScripts.write, call.scriptArguments()) { result in
+                .response(
+                    writeResponse(
+                        RecordService.written(result, bins: bins, binsJSON: binsJSON), target: target,
+                        requestID: requestID))
+            }
+            return .roundTrip(trip)
+        }
+        let redisKey = call.redisKey
+        let trip = StoreTrip(
+            command: call.replaceTransaction(), leadingReplies: RecordService.replaceLeadingReplies,
+            keepsArrayEncoded: false, retryOnNoScript: nil, isWrite: true
+        ) { result in
+            let replaced = RecordService.replaced(result)
+            guard case .success(let outcome) = replaced, outcome.needsConversion else {
+                let written = replaced.map { RecordService.Written(bins: bins, binsJSON: binsJSON, outcome: $0) }
+                return .response(writeResponse(written, target: target, requestID: requestID))
+            }
+            var arguments = ScriptRunner.arguments(key: redisKey)
+            arguments.append("")
+            return .followUp(
+                scriptTrip(RecordScripts.convert, arguments) { result in
+                    let written = ScriptReply.decode(result, operation: "a conversion") { _, _, ttl, _ in
+                        RecordService.Written(
+                            bins: bins, binsJSON: binsJSON, generation: outcome.generation, ttl: ttl, created: false)
+                    }
+                    return .response(writeResponse(written, target: target, requestID: requestID))
+                })
         }
         return .roundTrip(trip)
     }
 
+    /// A script's EVALSHA, with its EVAL for NOSCRIPT.
+    private static func scriptTrip(
+        _ script: RecordScript, _ arguments: RESPArguments,
+        answer: @escaping (Result<RESPValue, GatewayError>) -> Answer
+    ) -> StoreTrip {
+        var command: [UInt8] = []
+        if arguments.announcedCount != nil {
+            command = arguments.encoded  // already the EVALSHA command (`ScriptRunner.writeArguments`)
+        } else {
+            RESPEncoder.appendCommand(head: script.evalshaHead, headCount: 2, arguments, to: &command)
+        }
+        var source: [UInt8] = []
+        RESPEncoder.appendCommand(head: ["EVAL", script.source], arguments, to: &source)
+        return StoreTrip(
+            command: command, leadingReplies: 0, keepsArrayEncoded: false, retryOnNoScript: source, render: answer)
+    }
+
     private static func writeResponse(
-        _ result: Result<RESPValue, GatewayError>, bins: WriteBins, binsJSON: ArraySlice<UInt8>, target: String,
-        requestID: String
+        _ written: Result<RecordService.Written, GatewayError>, target: String, requestID: String
     ) -> HTTPResponse {
-        let written = RecordService.written(result, bins: bins, binsJSON: binsJSON)
         switch written {
         case .success(let written):
             var response = RecordRoutes.recordResponse(

@@ -1,22 +1,26 @@
 internal import RESP
 
-/// The Lua scripts that make every record operation atomic in the store. A record is
-/// one hash:
+/// The Lua scripts that make every conditional or merging record operation atomic in
+/// the store. A record is one hash:
 ///
 ///     _gen      generation (1 on create, +1 on every write)
 ///     _exp      absolute expiry in Unix milliseconds by the store's clock, 0 = never;
 ///               the key's own expiry is set to the same instant (PEXPIREAT)
-///     b:<bin>   each bin's value as canonical JSON text
+///     _b        the bins, each name with its canonical JSON text (`BinsBlob`)
 ///
-/// so one HGETALL answers a read with bins, generation and TTL from one instant
-/// (`RecordService.read`). A record written before `_exp` existed has only `_gen` and
-/// bins: reads see that and take its TTL from the key (one more round trip); the next
-/// write through a script that sets, clears or must look up the TTL adds `_exp`. A TTL
-/// changed behind the gateway's back (EXPIRE sent to redis directly) is not seen by
-/// reads until a write through the gateway sets or clears it. Every meta field costs every read two reply
-/// elements, so there are no more of them (a bin count would save writes an HLEN and
-/// cost reads more). Scripts are called with EVALSHA (the digest is computed here) and
-/// fall back to EVAL once when the store answers NOSCRIPT.
+/// so one HGETALL of three fields answers a read with bins, generation and TTL from one
+/// instant (`RecordService.read`), and an unconditional replace that keeps the TTL needs
+/// no script: MULTI, HINCRBY `_gen` 1, HSET `_b`, HINCRBY `_exp` 0, EXEC
+/// (`RecordService.replaceTransaction`). Records written before `_b` hold each bin as
+/// a field `b:<bin>`; reads take those while there is no `_b`, and every write turns
+/// the record into `_b` and drops them (a replace transaction that finds no `_b` on an
+/// existing record asks `convert` to finish the job). A record written before `_exp`
+/// existed has only `_gen` and `b:` fields: reads see that and take its TTL from the
+/// key (one more round trip). A TTL changed behind the gateway's back (EXPIRE sent to
+/// redis directly) is not seen by reads until a write through the gateway sets or
+/// clears it. Every meta field costs every read two reply elements, so there are no
+/// more of them. Scripts are called with EVALSHA (the digest is computed here) and fall
+/// back to EVAL once when the store answers NOSCRIPT.
 ///
 /// Replies: negative first element = refused (-404 missing, -409 exists, -412
 /// generation mismatch, -400 with a message for a bad operation), else success with
@@ -24,9 +28,8 @@ internal import RESP
 /// `ScriptReply` decodes them. Most of a script's cost in the store is Lua's own (an
 /// EVALSHA with a write's arguments costs about 2.5 plain HSETs before it calls
 /// anything; docs/performance.md), and each `redis.call` adds to it: a write that keeps
-/// the TTL reads `_gen _exp`, writes the hash and counts its fields (HKEYS and HDEL
-/// only when bins were left over); TIME and PEXPIREAT (or PERSIST) run only when the
-/// TTL changes.
+/// the TTL reads `_gen _exp` and writes the hash (HKEYS and HDEL only for a record
+/// still in `b:` fields); TIME and PEXPIREAT (or PERSIST) run only when the TTL changes.
 struct RecordScript: Sendable {
     let source: String
     let sha: String
@@ -84,73 +87,130 @@ enum RecordScripts {
 
         """
 
+    /// Lua for scripts that read or rewrite bins. Inside a script a bin is keyed
+    /// `b:<name>` (the form the gateway sends and reads back). `load(flat)`: an
+    /// HGETALL's bins (from `_b`, else from the old `b:` fields), their order, the other
+    /// fields, and the old `b:` fields to delete; `encode(order, bins)`: `_b`'s text;
+    /// `drop_legacy()`: deletes every `b:` field.
+    static let binsFunctions = """
+        local function decode(blob, bins, order)
+          local i, n = 1, #blob
+          while i <= n do
+            local c = string.find(blob, ':', i, true)
+            local j = c + tonumber(string.sub(blob, i, c - 1))
+            local name = 'b:' .. string.sub(blob, c + 1, j)
+            c = string.find(blob, ':', j + 1, true)
+            i = c + tonumber(string.sub(blob, j + 1, c - 1)) + 1
+            if bins[name] == nil then order[#order + 1] = name end
+            bins[name] = string.sub(blob, c + 1, i - 1)
+          end
+        end
+        local function load(flat)
+          local bins, order, meta, legacy, blob = {}, {}, {}, {}, nil
+          for i = 1, #flat, 2 do
+            local field = flat[i]
+            if string.sub(field, 1, 2) == 'b:' then legacy[#legacy + 1] = field
+            elseif field == '_b' then blob = flat[i + 1]
+            else meta[field] = flat[i + 1] end
+          end
+          if blob then decode(blob, bins, order)
+          else
+            for i = 1, #flat, 2 do
+              if string.sub(flat[i], 1, 2) == 'b:' then bins[flat[i]] = flat[i + 1]; order[#order + 1] = flat[i] end
+            end
+          end
+          return bins, order, meta, legacy
+        end
+        local function encode(order, bins)
+          local parts = {}
+          for _, field in ipairs(order) do
+            local value = bins[field]
+            if value then
+              local name = string.sub(field, 3)
+              parts[#parts + 1] = #name .. ':' .. name .. #value .. ':' .. value
+            end
+          end
+          return table.concat(parts)
+        end
+        local function drop_legacy()
+          local gone = {}
+          for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+            if string.sub(field, 1, 2) == 'b:' then gone[#gone + 1] = field end
+          end
+          if #gone > 0 then redis.call('HDEL', KEYS[1], unpack(gone)) end
+        end
+
+        """
+
     /// The record's key never stops existing inside a write script (no DEL then HSET):
     /// in a Redis Cluster slot that is migrating, a script's call on a key that is gone
     /// is refused, and the calls before it are not rolled back (docs/cluster.md).
     ///
     /// Create or replace. KEYS[1] record; ARGV: mode ('create' | 'upsert'), expected
-    /// generation, 'exists' (If-Match: *) or '', ttl ('' keep, '-1' none, 'N' seconds), then field/value pairs.
+    /// generation, 'exists' (If-Match: *) or '', ttl ('' keep, '-1' none, 'N' seconds),
+    /// the bins as `_b`'s text. `_b` new on an existing record means it was in `b:`
+    /// fields (every writer of `_b` also writes `_exp`): those go.
     /// → {-409|-412, gen} | {created 0/1, gen, _exp}
     static let write = RecordScript(
-        """
-        local meta = redis.call('HMGET', KEYS[1], '_gen', '_exp')
-        local gen = tonumber(meta[1] or '0')
-        if ARGV[1] == 'create' and gen > 0 then return {-409, gen} end
-        if ARGV[2] == 'exists' then
-          if gen == 0 then return {-412, 0} end
-        elseif ARGV[2] ~= '' and tonumber(ARGV[2]) ~= gen then return {-412, gen} end
-        local count = (#ARGV - 3) / 2
-        local function drop_stale()
-          if redis.call('HLEN', KEYS[1]) <= count + 2 then return end
-          local keep = {_gen = true, _exp = true}
-          for i = 4, #ARGV, 2 do keep[ARGV[i]] = true end
-          local gone = {}
-          for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
-            if not keep[field] then gone[#gone + 1] = field end
-          end
-          redis.call('HDEL', KEYS[1], unpack(gone))
-        end
-        if gen > 0 and ARGV[3] == '' and meta[2] then
-          -- The common replace: the TTL kept, `_exp` stays as it is.
-          redis.call('HSET', KEYS[1], '_gen', gen + 1, unpack(ARGV, 4))
-          drop_stale()
-          return {0, gen + 1, meta[2]}
-        end
+        binsFunctions + """
+            local meta = redis.call('HMGET', KEYS[1], '_gen', '_exp')
+            local gen = tonumber(meta[1] or '0')
+            if ARGV[1] == 'create' and gen > 0 then return {-409, gen} end
+            if ARGV[2] == 'exists' then
+              if gen == 0 then return {-412, 0} end
+            elseif ARGV[2] ~= '' and tonumber(ARGV[2]) ~= gen then return {-412, gen} end
+            if gen > 0 and ARGV[3] == '' and meta[2] then
+              -- The common replace: the TTL kept, `_exp` stays as it is.
+              if redis.call('HSET', KEYS[1], '_gen', gen + 1, '_b', ARGV[4]) > 0 then drop_legacy() end
+              return {0, gen + 1, meta[2]}
+            end
 
-        """ + expiryFunction + """
+            """ + expiryFunction + """
             local old = meta[2]
             if gen == 0 then old = '0' end
             local at, action = old, ''
             if ARGV[3] ~= '' or not old then at, action = expiry(old, ARGV[3]) end
-            redis.call('HSET', KEYS[1], '_gen', gen + 1, '_exp', at, unpack(ARGV, 4))
-            if gen > 0 then drop_stale() end
+            local added = redis.call('HSET', KEYS[1], '_gen', gen + 1, '_exp', at, '_b', ARGV[4])
+            if gen > 0 and added > 0 then drop_legacy() end
             apply_expiry(at, action)
             if gen > 0 then return {0, gen + 1, at} end
             return {1, gen + 1, at}
+            """)
+
+    /// Finishes a replace transaction that found the record without `_b` (written before
+    /// it): deletes the `b:` fields and, for a record written before `_exp` too, sets
+    /// `_exp` from the key's own expiry (the transaction left it 0). KEYS[1] record.
+    /// → {-404, 0} | {0, gen, _exp}
+    static let convert = RecordScript(
+        binsFunctions + expiryFunction + """
+            local meta = redis.call('HMGET', KEYS[1], '_gen', '_exp')
+            if not meta[1] then return {-404, 0} end
+            drop_legacy()
+            local at = meta[2] or '0'
+            if at == '0' then
+              local found = expiry(nil, '')
+              if found ~= '0' then
+                at = found
+                redis.call('HSET', KEYS[1], '_exp', at)
+              end
+            end
+            return {0, tonumber(meta[1]), at}
             """)
 
     /// Merge. KEYS[1] record; ARGV: expected generation or '', ttl, max bins, max
     /// bytes (bin names + values), then field/value pairs where an empty value removes the bin.
     /// → {-404|-412|-413, gen} | {-413, gen, 'bytes'} | {1, gen, _exp, {field, value, …}}
     static let patch = RecordScript(
-        expiryFunction + """
-            local function is_bin(field) return string.sub(field, 1, 2) == 'b:' end
-            local flat = redis.call('HGETALL', KEYS[1])
-            local merged, order, meta = {}, {}, {}
-            for i = 1, #flat, 2 do
-              if is_bin(flat[i]) then merged[flat[i]] = flat[i + 1]; order[#order + 1] = flat[i]
-              else meta[flat[i]] = flat[i + 1] end
-            end
+        expiryFunction + binsFunctions + """
+            local merged, order, meta, legacy = load(redis.call('HGETALL', KEYS[1]))
             local gen = tonumber(meta['_gen'] or '0')
             if gen == 0 then
               if ARGV[1] ~= '' then return {-412, 0} end
               return {-404, 0}
             end
             if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= gen then return {-412, gen} end
-            local dels = {}
             for i = 5, #ARGV, 2 do
               if ARGV[i + 1] == '' then
-                if merged[ARGV[i]] ~= nil then dels[#dels + 1] = ARGV[i] end
                 merged[ARGV[i]] = nil
               else
                 if merged[ARGV[i]] == nil then order[#order + 1] = ARGV[i] end
@@ -162,16 +222,15 @@ enum RecordScripts {
             if count > tonumber(ARGV[3]) then return {-413, gen} end
             if size > tonumber(ARGV[4]) then return {-413, gen, 'bytes'} end
             local at, action = expiry(meta['_exp'], ARGV[2])
-            local sets = {'_gen', gen + 1, '_exp', at}
-            for i = 5, #ARGV, 2 do
-              if ARGV[i + 1] ~= '' then sets[#sets + 1] = ARGV[i]; sets[#sets + 1] = ARGV[i + 1] end
-            end
-            redis.call('HSET', KEYS[1], unpack(sets))
-            if #dels > 0 then redis.call('HDEL', KEYS[1], unpack(dels)) end
+            redis.call('HSET', KEYS[1], '_gen', gen + 1, '_exp', at, '_b', encode(order, merged))
+            if #legacy > 0 then redis.call('HDEL', KEYS[1], unpack(legacy)) end
             apply_expiry(at, action)
-            local out = {}
+            local out, seen = {}, {}
             for _, field in ipairs(order) do
-              if merged[field] then out[#out + 1] = field; out[#out + 1] = merged[field] end
+              if merged[field] and not seen[field] then
+                seen[field] = true
+                out[#out + 1] = field; out[#out + 1] = merged[field]
+              end
             end
             return {1, gen + 1, at, out}
             """)
@@ -195,7 +254,7 @@ enum RecordScripts {
     /// the result fits both limits) are the changes written.
     /// → {-404, 0} | {-400, message} | {-413, gen} | {-413, gen, 'bytes'} | {1, gen, _exp, {result or false, …}}
     static let operate = RecordScript(
-        expiryFunction + """
+        expiryFunction + binsFunctions + """
             local function split(text)
               local items, depth, start, i, n, quoted = {}, 0, 2, 2, #text, false
               if text == '[]' then return items end
@@ -214,12 +273,12 @@ enum RecordScripts {
             end
             local function join(items) return '[' .. table.concat(items, ',') .. ']' end
             local function isList(text) return text ~= nil and string.sub(text, 1, 1) == '[' end
-            local function is_bin(field) return string.sub(field, 1, 2) == 'b:' end
-
-            local current, meta = {}, {}
-            local flat = redis.call('HGETALL', KEYS[1])
-            for i = 1, #flat, 2 do
-              if is_bin(flat[i]) then current[flat[i]] = flat[i + 1] else meta[flat[i]] = flat[i + 1] end
+            local current, order, meta, legacy = load(redis.call('HGETALL', KEYS[1]))
+            local known = {}
+            for _, field in ipairs(order) do known[field] = true end
+            local function set(field, value)
+              if not known[field] then known[field] = true; order[#order + 1] = field end
+              current[field] = value
             end
             local gen = tonumber(meta['_gen'] or '0')
             local writes, results = false, {}
@@ -231,10 +290,12 @@ enum RecordScripts {
                 if gen == 0 and not writes then return {-404, 0} end
                 if field == '' then
                   local all = {}
-                  for k, v in pairs(current) do all[#all + 1] = k; all[#all + 1] = v end
+                  for _, k in ipairs(order) do
+                    if current[k] then all[#all + 1] = k; all[#all + 1] = current[k] end
+                  end
                   result = all
                 else result = old or false end
-              elseif op == 'put' then current[field] = value; writes = true
+              elseif op == 'put' then set(field, value); writes = true
               elseif op == 'delete_bin' then current[field] = nil; writes = true
               elseif op == 'touch' then writes = true
               elseif op == 'incr' then
@@ -245,11 +306,11 @@ enum RecordScripts {
                 end
                 local sum = base + tonumber(value)
                 if sum > 9007199254740991 or sum < -9007199254740991 then return {-400, 'incr result is out of the exact integer range (2^53)'} end
-                current[field] = string.format('%.0f', sum); result = current[field]; writes = true
+                set(field, string.format('%.0f', sum)); result = current[field]; writes = true
               elseif op == 'append' then
-                if old == nil then current[field] = value
+                if old == nil then set(field, value)
                 elseif string.sub(old, 1, 1) ~= '"' then return {-400, 'bin ' .. string.sub(field, 3) .. ' is not a string'}
-                else current[field] = string.sub(old, 1, -2) .. string.sub(value, 2) end
+                else set(field, string.sub(old, 1, -2) .. string.sub(value, 2)) end
                 result = current[field]; writes = true
               elseif op == 'list_append' or op == 'set_add' or op == 'set_remove' then
                 local items = {}
@@ -264,7 +325,7 @@ enum RecordScripts {
                   if op == 'set_add' and found == 0 then items[#items + 1] = value end
                   if op == 'set_remove' and found > 0 then table.remove(items, found) end
                 end
-                current[field] = join(items); result = current[field]; writes = true
+                set(field, join(items)); result = current[field]; writes = true
               else return {-400, 'unknown operation ' .. op} end
               results[#results + 1] = result
             end
@@ -279,14 +340,8 @@ enum RecordScripts {
             if count > tonumber(ARGV[2]) then return {-413, gen} end
             if size > tonumber(ARGV[3]) then return {-413, gen, 'bytes'} end
             local at, action = expiry(old, ARGV[1])
-            local pairsOut = {'_gen', gen + 1, '_exp', at}
-            for k, v in pairs(current) do pairsOut[#pairsOut + 1] = k; pairsOut[#pairsOut + 1] = v end
-            redis.call('HSET', KEYS[1], unpack(pairsOut))
-            local gone = {}
-            for i = 1, #flat, 2 do
-              if is_bin(flat[i]) and current[flat[i]] == nil then gone[#gone + 1] = flat[i] end
-            end
-            if #gone > 0 then redis.call('HDEL', KEYS[1], unpack(gone)) end
+            redis.call('HSET', KEYS[1], '_gen', gen + 1, '_exp', at, '_b', encode(order, current))
+            if #legacy > 0 then redis.call('HDEL', KEYS[1], unpack(legacy)) end
             apply_expiry(at, action)
             return {1, gen + 1, at, results}
             """)

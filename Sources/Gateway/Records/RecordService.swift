@@ -42,6 +42,21 @@ final class RecordService {
             return out
         }
 
+        init(bins: WriteBins, binsJSON: ArraySlice<UInt8>, generation: Int, ttl: Int, created: Bool) {
+            self.bins = bins
+            self.binsJSON = binsJSON
+            self.generation = generation
+            self.ttl = ttl
+            self.created = created
+        }
+
+        /// From a replace transaction that needed no conversion: created when the generation is 1.
+        init(bins: WriteBins, binsJSON: ArraySlice<UInt8>, outcome: ReplaceOutcome) {
+            self.init(
+                bins: bins, binsJSON: binsJSON, generation: outcome.generation,
+                ttl: RecordExpiry.ttl(expiresAtMs: outcome.expiresAtMs), created: outcome.generation == 1)
+        }
+
         func json() -> JSONValue {
             var stored = JSONObject([])
             switch bins {
@@ -178,13 +193,21 @@ final class RecordService {
         return encoded
     }
 
-    private static let multi: [UInt8] = Array("*1\r\n$5\r\nMULTI\r\n".utf8)
+    fileprivate static let multi: [UInt8] = Array("*1\r\n$5\r\nMULTI\r\n".utf8)
     private static let hgetallHead: [UInt8] = Array("*2\r\n$7\r\nHGETALL\r\n".utf8)
     private static let ttlHead: [UInt8] = Array("*2\r\n$3\r\nTTL\r\n".utf8)
-    private static let exec: [UInt8] = Array("*1\r\n$4\r\nEXEC\r\n".utf8)
+    fileprivate static let exec: [UInt8] = Array("*1\r\n$4\r\nEXEC\r\n".utf8)
+    fileprivate static let hincrbyHead: [UInt8] = Array("*4\r\n$7\r\nHINCRBY\r\n".utf8)
+    fileprivate static let hsetHead: [UInt8] = Array("*4\r\n$4\r\nHSET\r\n".utf8)
+    fileprivate static let generationPlusOne: [UInt8] = Array("$4\r\n_gen\r\n$1\r\n1\r\n".utf8)
+    fileprivate static let expiryPlusZero: [UInt8] = Array("$4\r\n_exp\r\n$1\r\n0\r\n".utf8)
 
     // MARK: writes
 
+    /// A create, a conditional write or one that sets the TTL runs the write script; an
+    /// unconditional replace that keeps the TTL is a transaction (`replaceTransaction`),
+    /// a third of the script's cost in the store, followed by `convert` only the first
+    /// time it meets a record still in `b:` fields.
     func write(
         _ key: RecordKey, bins: WriteBins, mode: WriteMode, expectedGeneration: Int?, ttl: Int?, timeoutMs: UInt64?,
         commit: CommitLevel? = nil, completion: @escaping (Result<Written, GatewayError>) -> Void
@@ -196,62 +219,146 @@ final class RecordService {
             return error
         }
         let binsJSON = call.binsJSON
-        return runner.run(
-            RecordScripts.write, key: call.redisKey, arguments: call.arguments, isWrite: true, timeoutMs: timeoutMs,
-            waitsForReplicas: waitsForReplicas(commit)
-        ) { result in
-            completion(Self.written(result, bins: bins, binsJSON: binsJSON))
+        let waits = waitsForReplicas(commit)
+        guard call.isPlainReplace else {
+            return runner.run(
+                RecordScripts.write, key: call.redisKey, arguments: call.scriptArguments(), isWrite: true,
+                timeoutMs: timeoutMs, waitsForReplicas: waits
+            ) { result in
+                completion(Self.written(result, bins: bins, binsJSON: binsJSON))
+            }
+        }
+        let redisKey = call.redisKey
+        let command = StoreCommand(
+            encoded: call.replaceTransaction(), idempotent: false, timeoutMs: timeoutMs ?? store.limits.commandTimeoutMs,
+            routing: runner.routing(key: redisKey), leadingReplies: Self.replaceLeadingReplies,
+            waitsForReplicas: waits
+        ) { [runner] result in
+            let replaced = Self.replaced(ScriptRunner.map(result, isWrite: true))
+            guard case .success(let outcome) = replaced, outcome.needsConversion else {
+                completion(replaced.map { Written(bins: bins, binsJSON: binsJSON, outcome: $0) })
+                return
+            }
+            var arguments = ScriptRunner.arguments(key: redisKey)
+            arguments.append("")
+            let refusal = runner.run(
+                RecordScripts.convert, key: redisKey, arguments: arguments, isWrite: true, timeoutMs: timeoutMs,
+                waitsForReplicas: waits
+            ) { result in
+                completion(
+                    ScriptReply.decode(result, operation: "a conversion") { _, _, ttl, _ in
+                        Written(bins: bins, binsJSON: binsJSON, generation: outcome.generation, ttl: ttl, created: false)
+                    })
+            }
+            if let refusal { completion(.failure(refusal)) }
+        }
+        return store.execute(command).map { GatewayError($0, isWrite: true) }
+    }
+
+    /// What a write sends: the bins as `_b`'s text, and the request's conditions.
+    struct WriteCall {
+        /// The record's key, built once for the command and the routing.
+        let redisKey: [UInt8]
+        let blob: [UInt8]
+        let binsJSON: ArraySlice<UInt8>
+        let mode: WriteMode
+        let expectedGeneration: Int?
+        let ttl: Int?
+
+        /// No condition and the TTL kept: `replaceTransaction` does it.
+        var isPlainReplace: Bool { mode == .upsert && expectedGeneration == nil && ttl == nil }
+
+        /// The write script's call: mode, expected generation, TTL, `_b`.
+        func scriptArguments() -> RESPArguments {
+            var arguments = ScriptRunner.writeArguments(
+                RecordScripts.write, key: redisKey, scriptArguments: 4, reservingCapacity: 48 + blob.count)
+            arguments.append(mode == .create ? RecordService.createBytes : RecordService.upsertBytes)
+            if let expectedGeneration {
+                arguments.append(expectedGeneration)
+            } else {
+                // `replace` needs an existing record: generation 0 never matches one.
+                arguments.append(mode == .replace ? RecordService.existsBytes : [])
+            }
+            if let ttl { arguments.append(ttl) } else { arguments.append([]) }
+            arguments.append(blob)
+            return arguments
+        }
+
+        /// MULTI, HINCRBY key _gen 1, HSET key _b blob, HINCRBY key _exp 0, EXEC: the new
+        /// generation (1: created), whether `_b` is new (on an existing record: it was in
+        /// `b:` fields), and `_exp` (added as 0, never expires, to a new record).
+        func replaceTransaction() -> [UInt8] {
+            var encoded: [UInt8] = []
+            encoded.reserveCapacity(160 + 3 * redisKey.count + blob.count)
+            encoded.append(contentsOf: RecordService.multi)
+            encoded.append(contentsOf: RecordService.hincrbyHead)
+            RESPEncoder.appendBulk(redisKey, to: &encoded)
+            encoded.append(contentsOf: RecordService.generationPlusOne)
+            encoded.append(contentsOf: RecordService.hsetHead)
+            RESPEncoder.appendBulk(redisKey, to: &encoded)
+            RESPEncoder.appendBulk(BinsBlob.field, to: &encoded)
+            RESPEncoder.appendBulk(blob, to: &encoded)
+            encoded.append(contentsOf: RecordService.hincrbyHead)
+            RESPEncoder.appendBulk(redisKey, to: &encoded)
+            encoded.append(contentsOf: RecordService.expiryPlusZero)
+            encoded.append(contentsOf: RecordService.exec)
+            return encoded
         }
     }
 
-    /// The write script's arguments, and the bins as the JSON object the answer shows.
-    struct WriteCall {
-        /// The record's key, built once for the arguments and the routing.
-        let redisKey: [UInt8]
-        let arguments: RESPArguments
-        let binsJSON: ArraySlice<UInt8>
+    /// MULTI's OK and three QUEUED come before EXEC's reply.
+    static let replaceLeadingReplies = 4
+
+    /// EXEC's reply to `replaceTransaction`.
+    struct ReplaceOutcome: Equatable {
+        let generation: Int
+        let expiresAtMs: Int64
+        /// `_b` was new on an existing record: `convert` finishes the job.
+        let needsConversion: Bool
     }
 
-    /// Builds a write's script call; refuses a record over `maxRecordBytes`.
+    static func replaced(_ result: Result<RESPValue, GatewayError>) -> Result<ReplaceOutcome, GatewayError> {
+        result.flatMap { reply in
+            // A command that failed inside the transaction (WRONGTYPE) answers its element with the error.
+            guard case .array(let parts?) = reply, parts.count == 3 else {
+                if case .array(let parts?) = reply, let failure = parts.first(where: \.isError) {
+                    return .failure(GatewayError.storeReplyError(failure.string ?? "a replace failed"))
+                }
+                return .failure(GatewayError.storeReplyError("unexpected reply to a replace"))
+            }
+            if let failure = parts.first(where: \.isError) {
+                return .failure(GatewayError.storeReplyError(failure.string ?? "a replace failed"))
+            }
+            guard case .integer(let generation) = parts[0], case .integer(let added) = parts[1],
+                case .integer(let expiresAt) = parts[2]
+            else { return .failure(GatewayError.storeReplyError("unexpected reply to a replace")) }
+            return .success(
+                ReplaceOutcome(
+                    generation: Int(generation), expiresAtMs: expiresAt, needsConversion: added == 1 && generation > 1))
+        }
+    }
+
+    /// Builds a write's command parts; refuses a record over `maxRecordBytes`.
     static func writeCall(
         _ key: RecordKey, bins: WriteBins, mode: WriteMode, expectedGeneration: Int?, ttl: Int?
     ) throws(GatewayError) -> WriteCall {
-        let redisKey = key.redisKeyBytes
-        let capacity: Int
-        let storedBins: Int
-        switch bins {
-        case .parsed(let object):
-            capacity = 64 + object.count * 32
-            storedBins = object.reduce(0) { $1.value == .null ? $0 : $0 + 1 }
-        case .plain(let plain):
-            capacity = 64 + plain.body.count + plain.members.count * 12
-            storedBins = plain.storedCount
-        }
-        // mode, expected generation, TTL, then a field and a value per stored bin.
-        var arguments = ScriptRunner.writeArguments(
-            RecordScripts.write, key: redisKey, scriptArguments: 3 + 2 * storedBins, reservingCapacity: capacity)
-        arguments.append(mode == .create ? Self.createBytes : Self.upsertBytes)
-        if let expectedGeneration {
-            arguments.append(expectedGeneration)
-        } else {
-            // `replace` needs an existing record: generation 0 never matches one.
-            arguments.append(mode == .replace ? Self.existsBytes : [])
-        }
-        if let ttl { arguments.append(ttl) } else { arguments.append([]) }
+        let blob: [UInt8]
         let binsJSON: ArraySlice<UInt8>
         let size: Int
         switch bins {
-        case .parsed(let object): (binsJSON, size) = appendBins(object, to: &arguments)
-        case .plain(let plain): (binsJSON, size) = plain.append(to: &arguments)
+        case .parsed(let object): (blob, binsJSON, size) = blobOf(object)
+        case .plain(let plain): (blob, binsJSON, size) = plain.blob()
         }
         guard size <= Self.maxRecordBytes else { throw Self.recordTooLarge }
-        return WriteCall(redisKey: redisKey, arguments: arguments, binsJSON: binsJSON)
+        return WriteCall(
+            redisKey: key.redisKeyBytes, blob: blob, binsJSON: binsJSON, mode: mode,
+            expectedGeneration: expectedGeneration, ttl: ttl)
     }
 
-    /// `b:<name>`, value for each non-null bin; the bins as the response's JSON and the record's size.
-    private static func appendBins(
-        _ bins: JSONObject, to arguments: inout RESPArguments
-    ) -> (binsJSON: ArraySlice<UInt8>, size: Int) {
+    /// `_b`'s text for each non-null bin; the bins as the response's JSON and the record's size.
+    private static func blobOf(_ bins: JSONObject) -> (blob: [UInt8], binsJSON: ArraySlice<UInt8>, size: Int) {
+        var blob: [UInt8] = []
+        blob.reserveCapacity(64 + bins.count * 32)
         var binsJSON: [UInt8] = []
         binsJSON.reserveCapacity(64 + bins.count * 32)
         binsJSON.append(UInt8(ascii: "{"))
@@ -265,7 +372,7 @@ final class RecordService {
             if binsJSON.count > 1 { binsJSON.append(UInt8(ascii: ",")) }
             var name = name
             name.withUTF8 { utf8 in
-                arguments.append(prefix: BinName.fieldPrefixBytes, utf8)
+                value.withUnsafeBufferPointer { value in BinsBlob.appendEntry(name: utf8, value: value, to: &blob) }
                 size += BinName.fieldPrefixBytes.count + utf8.count
                 // A valid bin name needs no escape: copied between quotes as it is.
                 if utf8.allSatisfy(BinName.isNameByte) {
@@ -276,19 +383,18 @@ final class RecordService {
                     JSONWriter.appendString(String(decoding: utf8, as: UTF8.self), to: &binsJSON)
                 }
             }
-            arguments.append(value)
             size += value.count
             binsJSON.append(UInt8(ascii: ":"))
             binsJSON.append(contentsOf: value)
         }
         binsJSON.append(UInt8(ascii: "}"))
-        return (binsJSON[...], size)
+        return (blob, binsJSON[...], size)
     }
 
     // The write script's mode and precondition words, as bytes (no `String` walk per write).
-    private static let createBytes: [UInt8] = Array("create".utf8)
-    private static let upsertBytes: [UInt8] = Array("upsert".utf8)
-    private static let existsBytes: [UInt8] = Array("exists".utf8)
+    fileprivate static let createBytes: [UInt8] = Array("create".utf8)
+    fileprivate static let upsertBytes: [UInt8] = Array("upsert".utf8)
+    fileprivate static let existsBytes: [UInt8] = Array("exists".utf8)
 
     /// The write script's reply as the written record.
     static func written(
