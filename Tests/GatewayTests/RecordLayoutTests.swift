@@ -2,6 +2,8 @@ import Foundation
 import TestSupport
 import XCTest
 
+@testable import Gateway
+
 /// The record hash as redis holds it: `_gen`, `_exp` and the bins in `_b`. `_exp` is the
 /// key's own expiry after every write that keeps, sets or clears the TTL; replace, patch
 /// and operate leave no stale bin; a record written before `_b` (bins as `b:` fields,
@@ -161,6 +163,48 @@ final class RecordLayoutTests: GatewayOverRedisTestCase {
         XCTAssertEqual(
             try call("PUT", "/v1/kv/test/s/old3?ttl=-1", body: #"{"bins":{"a":2}}"#).json?["ttl"] as? Int, -1)
         try assertExpiryAgrees("sg:{test/s/old3}", expectingTTL: false)
+    }
+
+    /// What a replace transaction can leave behind when `convert` does not follow it (the
+    /// gateway stopped, the store refused it): `_exp` 0 on a record whose key expires.
+    /// The next scripted write takes the expiry from the key again.
+    func testAScriptedWriteRepairsAnExpiryFieldLeftAtZero() throws {
+        let key = "sg:{test/s/zero}"
+        try redis.cli(["HSET", key, "_gen", "2", "_exp", "0", "_b", StoredBins.encode([("a", "1")])])
+        try redis.cli(["EXPIRE", key, "300"])
+        let patched = try call("PATCH", "/v1/kv/test/s/zero", body: #"{"bins":{"b":2}}"#)
+        XCTAssertTrue((295...300).contains(patched.json?["ttl"] as? Int ?? 0), patched.bodyText)
+        try assertExpiryAgrees(key, expectingTTL: true)
+        XCTAssertTrue((295...300).contains(try call("GET", "/v1/kv/test/s/zero").json?["ttl"] as? Int ?? 0))
+    }
+
+    /// `convert` drops `b:` fields only while `_b` is there: if a gateway from before `_b`
+    /// wrote the record after the transaction (and so removed `_b`), its bins stay.
+    func testConvertKeepsBinFieldsWhenTheBinsFieldIsGone() throws {
+        let key = "sg:{test/s/conv}"
+        try redis.cli(["HSET", key, "_gen", "5", "_exp", "0", "b:a", "1"])
+        let reply = try redis.cli(["EVAL", RecordScripts.convert.source, "1", key, ""])
+        XCTAssertEqual(reply.split(separator: "\n"), ["0", "5", "0"])
+        XCTAssertEqual(try fields(key), ["_exp", "_gen", "b:a"])
+        XCTAssertEqual(try call("GET", "/v1/kv/test/s/conv").bodyText, #"{"bins":{"a":1},"generation":5,"ttl":-1}"#)
+        try redis.cli(["HSET", key, "_b", StoredBins.encode([("z", "2")])])
+        _ = try redis.cli(["EVAL", RecordScripts.convert.source, "1", key, ""])
+        XCTAssertEqual(try fields(key), ["_b", "_exp", "_gen"])
+    }
+
+    /// A `_gen` that is not an integer (written behind the gateway's back) fails its
+    /// HINCRBY while the HSET of the same transaction still runs: the answer says so.
+    func testAReplaceOverACorruptGenerationSaysItMayBePartlyWritten() throws {
+        try redis.cli(["HSET", "sg:{test/s/bad}", "_gen", "x", "_exp", "0", "_b", ""])
+        let replaced = try call("PUT", "/v1/kv/test/s/bad", body: #"{"bins":{"a":1}}"#)
+        XCTAssertEqual(replaced.status, 502, replaced.bodyText)
+        XCTAssertTrue(replaced.bodyText.contains("partly written"), replaced.bodyText)
+        try redis.cli(["SET", "sg:{test/s/string}", "x"])
+        let wrongType = try call("PUT", "/v1/kv/test/s/string", body: #"{"bins":{"a":1}}"#)
+        XCTAssertEqual(wrongType.status, 502, wrongType.bodyText)
+        XCTAssertTrue(wrongType.bodyText.contains("WRONGTYPE"), wrongType.bodyText)
+        XCTAssertFalse(wrongType.bodyText.contains("partly"), wrongType.bodyText)
+        XCTAssertEqual(try redis.cli(["GET", "sg:{test/s/string}"]), "x")
     }
 
     func testAnUnconditionalReplaceRunsNoScript() throws {

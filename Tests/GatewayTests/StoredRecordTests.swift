@@ -38,11 +38,29 @@ final class StoredRecordTests: XCTestCase {
     }
 
     func testSelectedBinsSkipMissingOnes() throws {
-        let reply = try execReply("*2\r\n*4\r\n$1\r\n3\r\n$4\r\ntrue\r\n$-1\r\n$3\r\n[1]\r\n:-1\r\n")
+        // HMGET `_gen _b b:a b:missing b:list`: no `_b`, the `b:` values.
+        let reply = try execReply("*2\r\n*5\r\n$1\r\n3\r\n$-1\r\n$4\r\ntrue\r\n$-1\r\n$3\r\n[1]\r\n:-1\r\n")
         let selected = ["a", "missing", "list"].map(BinName.fieldBytes)
         let record = try XCTUnwrap(try StoredRecord(execReply: reply, selected: selected))
         XCTAssertEqual(record.generation, 3)
         XCTAssertEqual(try json(record), #"{"bins":{"a":true,"list":[1]},"generation":3,"ttl":-1}"#)
+    }
+
+    /// The old layout's transaction runs after a first read found no `_exp`; a replace in
+    /// between moves the bins into `_b` and may leave `b:` fields until `convert`: the
+    /// second read shows `_b`'s bins with the generation that wrote them, never the old ones.
+    func testTheOldLayoutsTransactionReadsTheBinsFieldWhenAReplaceCameBetween() throws {
+        let blob = StoredBins.encode([("list", "[2]"), ("new", "1")])
+        let all = try execReply(
+            "*2\r\n*8\r\n$4\r\n_gen\r\n$1\r\n4\r\n$3\r\nb:a\r\n$4\r\ntrue\r\n"
+                + "$2\r\n_b\r\n$\(blob.utf8.count)\r\n\(blob)\r\n$4\r\n_exp\r\n$1\r\n0\r\n:70\r\n")
+        let record = try XCTUnwrap(try StoredRecord(execReply: all, selected: nil))
+        XCTAssertEqual(try json(record), #"{"bins":{"list":[2],"new":1},"generation":4,"ttl":70}"#)
+        let some = try execReply(
+            "*2\r\n*5\r\n$1\r\n4\r\n$\(blob.utf8.count)\r\n\(blob)\r\n$4\r\ntrue\r\n$-1\r\n$3\r\n[1]\r\n:70\r\n")
+        let selected = try XCTUnwrap(
+            try StoredRecord(execReply: some, selected: ["a", "missing", "list"].map(BinName.fieldBytes)))
+        XCTAssertEqual(try json(selected), #"{"bins":{"list":[2]},"generation":4,"ttl":70}"#)
     }
 
     func testNoGenerationMeansNoRecord() throws {

@@ -156,7 +156,7 @@ struct StoredRecord {
         self.blob = blob
     }
 
-    /// From EXEC's reply to `RecordService.readOldLayout` (HGETALL or HMGET `_gen …`,
+    /// From EXEC's reply to `RecordService.readOldLayout` (HGETALL or HMGET `_gen _b …`,
     /// then TTL), kept encoded: nil when there is no such record.
     init?(execReply: RESPValue, selected: [[UInt8]]?) throws(GatewayError) {
         guard case .encodedArray(let bytes) = execReply else { throw Self.unexpected }
@@ -190,9 +190,30 @@ struct StoredRecord {
         self.ttl = Int(ttl)
         self.reply = RESPReader(bytes, at: values.index)
         self.valueCount = values.count
-        self.leadingValues = 1
+        self.leadingValues = 2
         self.selected = selected
-        self.blob = nil
+        // A replace may have moved the bins into `_b` since the first read: then they are there.
+        self.blob = Self.blobRange(in: RESPReader(bytes, at: values.index), count: values.count, selected: selected)
+    }
+
+    /// `_b`'s value among a transaction's HGETALL elements (field, value, …) or HMGET
+    /// values (`_gen`, `_b`, …).
+    private static func blobRange(in reader: RESPReader, count: Int, selected: [[UInt8]]?) -> Range<Int>? {
+        var reader = reader
+        if selected != nil {
+            guard count >= 2 else { return nil }
+            _ = reader.nextSkippingContents()
+            guard case .bulk(let range?)? = reader.nextSkippingContents() else { return nil }
+            return range
+        }
+        var position = 0
+        while position + 1 < count {
+            position += 2
+            guard case .bulk(let field?)? = reader.nextSkippingContents(), case .bulk(let value?)? = reader.nextSkippingContents()
+            else { continue }
+            if reader.bytes[field].elementsEqual(BinsBlob.field) { return value }
+        }
+        return nil
     }
 
     /// Where a read's generation is among the values of EXEC's first part.

@@ -177,11 +177,9 @@ package enum RecordExchange {
             arguments.append("")
             return .followUp(
                 scriptTrip(RecordScripts.convert, arguments) { result in
-                    let written = ScriptReply.decode(result, operation: "a conversion") { _, _, ttl, _ in
-                        RecordService.Written(
-                            bins: bins, binsJSON: binsJSON, generation: outcome.generation, ttl: ttl, created: false)
-                    }
-                    return .response(writeResponse(written, target: target, requestID: requestID))
+                    let written = RecordService.Written(
+                        bins: bins, binsJSON: binsJSON, converted: result, outcome: outcome)
+                    return .response(writeResponse(.success(written), target: target, requestID: requestID))
                 })
         }
         return .roundTrip(trip)

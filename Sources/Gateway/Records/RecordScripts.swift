@@ -56,12 +56,14 @@ struct RecordScript: Sendable {
 enum RecordScripts {
     /// Lua every writing script starts with. `expiry(old, ttl)`: the `_exp` a write
     /// leaves and what `apply_expiry` then does to the key's expiry ('' nothing, 'set',
-    /// 'persist'), from the stored `_exp` (nil for a record in the old layout: its
-    /// PEXPIRETIME is read, or TIME + PTTL before Redis 7, which can land 1 ms off
-    /// the key's expiry) and the request's ttl ('' keep, '-1' none, 'N' seconds).
+    /// 'persist'), from the stored `_exp` and the request's ttl ('' keep, '-1' none, 'N'
+    /// seconds). A kept TTL is looked up on the key when `_exp` is missing (a record
+    /// written before it) or 0 (a replace transaction adds 0 to a record that had no
+    /// `_exp`, and `convert` may not have followed): PEXPIRETIME, or TIME + PTTL before
+    /// Redis 7, which can land 1 ms off the key's expiry.
     private static let expiryFunction = """
         local function expiry(old, ttl)
-          if ttl == '' and old then return old, '' end
+          if ttl == '' and old and old ~= '0' then return old, '' end
           if ttl ~= '' and tonumber(ttl) <= 0 then
             if old == '0' then return '0', '' end
             return '0', 'persist'
@@ -159,8 +161,8 @@ enum RecordScripts {
             if ARGV[2] == 'exists' then
               if gen == 0 then return {-412, 0} end
             elseif ARGV[2] ~= '' and tonumber(ARGV[2]) ~= gen then return {-412, gen} end
-            if gen > 0 and ARGV[3] == '' and meta[2] then
-              -- The common replace: the TTL kept, `_exp` stays as it is.
+            if gen > 0 and ARGV[3] == '' and meta[2] and meta[2] ~= '0' then
+              -- The common conditional replace: the TTL kept, `_exp` stays as it is.
               if redis.call('HSET', KEYS[1], '_gen', gen + 1, '_b', ARGV[4]) > 0 then drop_legacy() end
               return {0, gen + 1, meta[2]}
             end
@@ -178,14 +180,16 @@ enum RecordScripts {
             """)
 
     /// Finishes a replace transaction that found the record without `_b` (written before
-    /// it): deletes the `b:` fields and, for a record written before `_exp` too, sets
-    /// `_exp` from the key's own expiry (the transaction left it 0). KEYS[1] record.
+    /// it): deletes the `b:` fields (only while `_b` is there: a gateway from before `_b`
+    /// may have written the record since) and, for a record written before `_exp` too,
+    /// sets `_exp` from the key's own expiry (the transaction left it 0). KEYS[1] record.
     /// → {-404, 0} | {0, gen, _exp}
     static let convert = RecordScript(
         binsFunctions + expiryFunction + """
-            local meta = redis.call('HMGET', KEYS[1], '_gen', '_exp')
+            local meta = redis.call('HMGET', KEYS[1], '_gen', '_exp', '_b')
             if not meta[1] then return {-404, 0} end
-            drop_legacy()
+            -- Without `_b` a writer that knows only `b:` fields came in between: its bins stay.
+            if meta[3] then drop_legacy() end
             local at = meta[2] or '0'
             if at == '0' then
               local found = expiry(nil, '')

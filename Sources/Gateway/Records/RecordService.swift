@@ -57,6 +57,19 @@ final class RecordService {
                 ttl: RecordExpiry.ttl(expiresAtMs: outcome.expiresAtMs), created: outcome.generation == 1)
         }
 
+        /// From a replace transaction and the `convert` that followed it. The replace is
+        /// done whatever `convert` answers: when it failed (or the record is gone again),
+        /// the answer is the transaction's, and the next scripted write finishes the job.
+        init(
+            bins: WriteBins, binsJSON: ArraySlice<UInt8>, converted: Result<RESPValue, GatewayError>,
+            outcome: ReplaceOutcome
+        ) {
+            let ttl = ScriptReply.decode(converted, operation: "a conversion") { _, _, ttl, _ in ttl }
+            self.init(
+                bins: bins, binsJSON: binsJSON, generation: outcome.generation,
+                ttl: (try? ttl.get()) ?? RecordExpiry.ttl(expiresAtMs: outcome.expiresAtMs), created: false)
+        }
+
         func json() -> JSONValue {
             var stored = JSONObject([])
             switch bins {
@@ -153,7 +166,7 @@ final class RecordService {
     }
 
     /// A record written before `_exp` existed keeps its TTL only on the key: MULTI,
-    /// HGETALL (or HMGET of `_gen` and the asked bins), TTL, EXEC reads bins,
+    /// HGETALL (or HMGET of `_gen`, `_b` and the asked bins), TTL, EXEC reads bins,
     /// generation and TTL from one instant. The transaction queues before it runs, so a
     /// cluster redirect refuses all of it (the store answers with the redirect and follows it).
     fileprivate func readOldLayout(
@@ -178,10 +191,11 @@ final class RecordService {
         encoded.reserveCapacity(64 + 2 * redisKey.count + (selected?.count ?? 0) * 16)
         encoded.append(contentsOf: Self.multi)
         if let selected {
-            RESPEncoder.appendArrayHeader(3 + selected.count, to: &encoded)
+            RESPEncoder.appendArrayHeader(4 + selected.count, to: &encoded)
             RESPEncoder.appendBulk("HMGET", to: &encoded)
             RESPEncoder.appendBulk(redisKey, to: &encoded)
             RESPEncoder.appendBulk("_gen", to: &encoded)
+            RESPEncoder.appendBulk(BinsBlob.field, to: &encoded)
             for field in selected { RESPEncoder.appendBulk(field, to: &encoded) }
         } else {
             encoded.append(contentsOf: Self.hgetallHead)
@@ -245,12 +259,11 @@ final class RecordService {
                 RecordScripts.convert, key: redisKey, arguments: arguments, isWrite: true, timeoutMs: timeoutMs,
                 waitsForReplicas: waits
             ) { result in
-                completion(
-                    ScriptReply.decode(result, operation: "a conversion") { _, _, ttl, _ in
-                        Written(bins: bins, binsJSON: binsJSON, generation: outcome.generation, ttl: ttl, created: false)
-                    })
+                completion(.success(Written(bins: bins, binsJSON: binsJSON, converted: result, outcome: outcome)))
             }
-            if let refusal { completion(.failure(refusal)) }
+            if let refusal {
+                completion(.success(Written(bins: bins, binsJSON: binsJSON, converted: .failure(refusal), outcome: outcome)))
+            }
         }
         return store.execute(command).map { GatewayError($0, isWrite: true) }
     }
@@ -319,15 +332,18 @@ final class RecordService {
 
     static func replaced(_ result: Result<RESPValue, GatewayError>) -> Result<ReplaceOutcome, GatewayError> {
         result.flatMap { reply in
-            // A command that failed inside the transaction (WRONGTYPE) answers its element with the error.
-            guard case .array(let parts?) = reply, parts.count == 3 else {
-                if case .array(let parts?) = reply, let failure = parts.first(where: \.isError) {
-                    return .failure(GatewayError.storeReplyError(failure.string ?? "a replace failed"))
-                }
-                return .failure(GatewayError.storeReplyError("unexpected reply to a replace"))
+            // A command that failed inside the transaction answers its element with the error,
+            // and the others still ran: WRONGTYPE fails all three, a `_gen` or `_exp` that is
+            // not an integer (written behind the gateway's back) only its own.
+            if case .array(let parts?) = reply, case .error(let message)? = parts.first(where: \.isError) {
+                let others = parts.contains { !$0.isError }
+                return .failure(
+                    GatewayError.storeReplyError(
+                        message
+                            + (others ? " (the rest of the replace was applied: the record may be partly written)" : "")))
             }
-            if let failure = parts.first(where: \.isError) {
-                return .failure(GatewayError.storeReplyError(failure.string ?? "a replace failed"))
+            guard case .array(let parts?) = reply, parts.count == 3 else {
+                return .failure(GatewayError.storeReplyError("unexpected reply to a replace"))
             }
             guard case .integer(let generation) = parts[0], case .integer(let added) = parts[1],
                 case .integer(let expiresAt) = parts[2]

@@ -55,7 +55,7 @@ final class ClientTests: XCTestCase {
         XCTAssertEqual(createdRecord.generation, 1)
         XCTAssertEqual(createdRecord.bins.additionalProperties.value["name"] as? String, "Alice")
         XCTAssertEqual(try servers.redisCLI(["HGET", "sg:{test/users/alice}", "_gen"]), "1")
-        XCTAssertEqual(try servers.redisCLI(["HGET", "sg:{test/users/alice}", "b:name"]), "\"Alice\"")
+        XCTAssertEqual(try servers.storedBins("sg:{test/users/alice}")["name"], "\"Alice\"")
 
         // GET with ?bins= reads only the named bins.
         let read = try await client.getRecord(path: path("alice"), query: .init(bins: "name")).ok.body.json
@@ -79,7 +79,7 @@ final class ClientTests: XCTestCase {
         XCTAssertEqual(patchedRecord.generation, 2)
         XCTAssertEqual(patchedRecord.bins.additionalProperties.value["age"] as? Int, 31)
         XCTAssertNil(patchedRecord.bins.additionalProperties.value["tags"] ?? nil)
-        XCTAssertEqual(try servers.redisCLI(["HEXISTS", "sg:{test/users/alice}", "b:tags"]), "0")
+        XCTAssertNil(try servers.storedBins("sg:{test/users/alice}")["tags"])
 
         // The same If-Match again is stale now: 412, nothing written.
         let stale = try await client.patchRecord(
@@ -87,7 +87,7 @@ final class ClientTests: XCTestCase {
             body: .json(.init(bins: .init(additionalProperties: bins(["age": 99]))))
         ).preconditionFailed.body.json
         XCTAssertEqual(stale.error.code, "generation_mismatch")
-        XCTAssertEqual(try servers.redisCLI(["HGET", "sg:{test/users/alice}", "b:age"]), "31")
+        XCTAssertEqual(try servers.storedBins("sg:{test/users/alice}")["age"], "31")
 
         // Operate: three steps in one script, one result each.
         let operated = try await client.operateRecord(
@@ -102,7 +102,7 @@ final class ClientTests: XCTestCase {
         XCTAssertEqual(operated.generation, 3)
         XCTAssertEqual(operated.results.count, 3)
         XCTAssertEqual(operated.results[0].value as? Int, 5)
-        XCTAssertEqual(try servers.redisCLI(["HGET", "sg:{test/users/alice}", "b:friends"]), "[\"jd\"]")
+        XCTAssertEqual(try servers.storedBins("sg:{test/users/alice}")["friends"], "[\"jd\"]")
 
         // DELETE at the wrong generation: 412; at the right one: 204, then GET is 404.
         let wrongDelete = try await client.deleteRecord(
@@ -163,7 +163,7 @@ final class ClientTests: XCTestCase {
         XCTAssertEqual(batch.results.map(\.status), [200, 200, 404, 404])
         XCTAssertEqual(batch.results[0].record?.generation, 1)
         XCTAssertEqual(batch.results[2].error?.code, "record_not_found")
-        XCTAssertEqual(try servers.redisCLI(["HGET", "sg:{test/people/carol}", "b:name"]), "\"Carol\"")
+        XCTAssertEqual(try servers.storedBins("sg:{test/people/carol}")["name"], "\"Carol\"")
 
         // Read back and delete in a second batch.
         let second = try await client.batch(

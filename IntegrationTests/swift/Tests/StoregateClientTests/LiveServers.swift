@@ -70,6 +70,25 @@ final class LiveServers {
 
     /// One redis-cli command against the test's redis, output trimmed: checks the store
     /// itself, not only what the gateway says.
+    /// A record's bins as the store holds them: `_b`, `<name length>:<name><value length>:<value>` per bin.
+    func storedBins(_ key: String) throws -> [String: String] {
+        var rest = Substring(try redisCLI(["HGET", key, "_b"])).utf8[...]
+        var bins: [String: String] = [:]
+        func piece() -> String {
+            let colon = rest.firstIndex(of: UInt8(ascii: ":"))!
+            let count = Int(String(decoding: rest[..<colon], as: UTF8.self))!
+            let start = rest.index(after: colon)
+            let end = rest.index(start, offsetBy: count)
+            defer { rest = rest[end...] }
+            return String(decoding: rest[start..<end], as: UTF8.self)
+        }
+        while !rest.isEmpty {
+            let name = piece()
+            bins[name] = piece()
+        }
+        return bins
+    }
+
     func redisCLI(_ arguments: [String]) throws -> String {
         let cli = Process()
         cli.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
