@@ -8,7 +8,7 @@ internal import TLS
 /// queue of settled commands whose completions run on a later loop turn.
 ///
 /// ```
-///  submit ─▶ least-loaded ready connection under its depth cap
+///  submit ─▶ first ready connection below half its depth cap, else the least-loaded under it
 ///        └─▶ else the wait queue (bounded) ─▶ else refused: overloaded (synchronously)
 ///  settle(command) ─▶ [settled FIFO] ─runSoon─▶ completions, before the loop polls again
 /// ```

@@ -26,7 +26,7 @@ struct NodeStateMachine {
     }
 
     enum SubmitDecision: Equatable {
-        /// Send it now on the least-loaded ready connection.
+        /// Send it now on the connection `ConnectionChoice` picks.
         case send
         /// It waits in the queue; open one more connection when `openConnection`.
         case queued(openConnection: Bool)
