@@ -88,7 +88,8 @@ final class SyncTwinTests: XCTestCase {
         XCTAssertTrue(gatewayAnswers[2].hasSuffix(#"{"bins":{"c":3},"generation":8,"ttl":-1}"#), gatewayAnswers[2])
         XCTAssertTrue(gatewayAnswers[3].hasSuffix(#"{"bins":{"c":3},"generation":8,"ttl":-1}"#), gatewayAnswers[3])
         for redis in [gatewayRedis!, twinRedis!] {
-            XCTAssertEqual(try redis.cli(["HKEYS", "sg:{app/users/old}"]).split(separator: "\n").sorted(), ["_b", "_exp", "_gen"])
+            XCTAssertEqual(
+                try redis.cli(["HKEYS", "sg:{app/users/old}"]).split(separator: "\n").sorted(), ["_b", "_exp", "_gen"])
         }
     }
 

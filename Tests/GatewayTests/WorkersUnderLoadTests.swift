@@ -166,7 +166,8 @@ final class WorkersUnderLoadTests: XCTestCase {
             let chunk = keys[start..<min(start + 500, keys.count)].map { "sg:{w/k/\($0)}" }
             values += try redis.cli(["EVAL", script, String(chunk.count)] + chunk).split(separator: "\n").map {
                 line in
-                line == "-" ? "-" : StoredBins.decode(String(line))?.first { $0.name == "v" }?.value ?? "<no v in \(line)>"
+                line == "-"
+                    ? "-" : StoredBins.decode(String(line))?.first { $0.name == "v" }?.value ?? "<no v in \(line)>"
             }
         }
         return values

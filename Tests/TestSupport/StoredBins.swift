@@ -47,6 +47,8 @@ extension RedisServer {
         if try cli(["HEXISTS", key, "_b"]) == "1" {
             return StoredBins.decode(try cli(["HGET", key, "_b"]))?.map(\.name) ?? ["<malformed _b>"]
         }
-        return try cli(["HKEYS", key]).split(separator: "\n").filter { $0.hasPrefix("b:") }.map { String($0.dropFirst(2)) }
+        return try cli(["HKEYS", key]).split(separator: "\n").filter { $0.hasPrefix("b:") }.map {
+            String($0.dropFirst(2))
+        }
     }
 }

@@ -11,7 +11,7 @@
 set -euo pipefail
 BIN="$(realpath "$1")"; LABEL="$2"
 BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-TMP="$(mktemp -d /tmp/cg-$LABEL-XXXX)"
+TMP="$(mktemp -d "/tmp/cg-$LABEL-XXXX")"
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.3; for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -19,16 +19,18 @@ free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0)
 RP="$(free_port)"; GP="$(free_port)"
 valgrind --tool=callgrind --callgrind-out-file="$TMP/redis.out" redis-server --port "$RP" --bind 127.0.0.1 --hz 1 --save "" --appendonly no --dir "$TMP" >"$TMP/redis.log" 2>&1 &
 RPID=$!; PIDS+=("$RPID")
-for i in $(seq 1 300); do redis-cli -p "$RP" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+for _ in $(seq 1 300); do redis-cli -p "$RP" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
 valgrind --tool=callgrind --callgrind-out-file="$TMP/gw.out" "$BIN" --listen "127.0.0.1:$GP" --store "redis://127.0.0.1:$RP" --access-log off >"$TMP/gw.log" 2>&1 &
 GPID=$!; PIDS+=("$GPID")
-for i in $(seq 1 600); do curl -fs "http://127.0.0.1:$GP/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 1 600); do curl -fs "http://127.0.0.1:$GP/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 RECORD='{"bins":{"name":"Alice","age":30,"city":"Rome"}}'
 for k in k1 k2; do curl -fs -X PUT -H 'Content-Type: application/json' -d "$RECORD" "http://127.0.0.1:$GP/v1/kv/test/users/$k" >/dev/null; done
 N=${CG_REQUESTS:-3000}
 count() { # PID OUTFILE → total Ir of the newest dump
   local pid="$1" out="$2"; callgrind_control -d "$pid" >/dev/null 2>&1; sleep 0.5
-  local f; f="$(ls -t "$out".* 2>/dev/null | head -1)"; awk '/^totals:/ {print $2}' "$f"; cp "$f" "/tmp/cg-$LABEL-$3.out" 2>/dev/null || true
+  local f="" candidate
+  for candidate in "$out".*; do if [ -z "$f" ] || [ "$candidate" -nt "$f" ]; then f="$candidate"; fi; done
+  awk '/^totals:/ {print $2}' "$f"; cp "$f" "/tmp/cg-$LABEL-$3.out" 2>/dev/null || true
 }
 run_case() { # NAME METHOD PATH [BODY] PORT
   local name="$1" method="$2" path="$3" body=() port="$5"
@@ -56,7 +58,7 @@ if [ "${WEBDIS:-0}" = 1 ]; then
 {"redis_host":"127.0.0.1","redis_port":$RP,"http_host":"127.0.0.1","http_port":$WP,"threads":1,"pool_size":4,"daemonize":false,"verbosity":0,"logfile":"$TMP/webdis.log"}
 JSON
   webdis "$TMP/webdis.json" & PIDS+=($!)
-  for i in $(seq 1 100); do curl -fs "http://127.0.0.1:$WP/PING" >/dev/null 2>&1 && break; sleep 0.1; done
+  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$WP/PING" >/dev/null 2>&1 && break; sleep 0.1; done
   redis-cli -p "$RP" hset w:k1 name Alice age 30 city Rome >/dev/null
   run_case wd_hgetall GET /HGETALL/w:k1 "" "$WP"
   run_case wd_hset GET /HSET/w:k2/name/Alice/age/30/city/Rome "" "$WP"

@@ -30,7 +30,9 @@ PY
     redis-cli -p "$port" --pipe <"$dir/pipe" >/dev/null
     callgrind_control -d "$pid" >/dev/null 2>&1
     sleep 0.5
-    total="$(awk '/^totals:/ {print $2}' "$(ls -t "$dir"/cg.out.* | head -1)")"
+    newest=""
+    for dump in "$dir"/cg.out.*; do if [ -z "$newest" ] || [ "$dump" -nt "$newest" ]; then newest="$dump"; fi; done
+    total="$(awk '/^totals:/ {print $2}' "$newest")"
     echo "$name $((total / N))"
     redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || kill "$pid"
     wait "$pid" 2>/dev/null || true

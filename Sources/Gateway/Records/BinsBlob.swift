@@ -13,7 +13,8 @@ enum BinsBlob {
         digitCount(nameCount) + 1 + nameCount + digitCount(valueCount) + 1 + valueCount
     }
 
-    static func appendEntry(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+    static func appendEntry(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>, to out: inout [UInt8])
+    {
         appendLength(name.count, to: &out)
         out.append(contentsOf: name)
         appendLength(value.count, to: &out)

@@ -209,7 +209,8 @@ struct StoredRecord {
         var position = 0
         while position + 1 < count {
             position += 2
-            guard case .bulk(let field?)? = reader.nextSkippingContents(), case .bulk(let value?)? = reader.nextSkippingContents()
+            guard case .bulk(let field?)? = reader.nextSkippingContents(),
+                case .bulk(let value?)? = reader.nextSkippingContents()
             else { continue }
             if reader.bytes[field].elementsEqual(BinsBlob.field) { return value }
         }

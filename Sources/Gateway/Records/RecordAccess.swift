@@ -32,7 +32,8 @@ package enum RecordAccess {
         }
         // Bin names and JSON text are UTF-8, and so is their concatenation.
         let arguments = [
-            "EVAL", RecordScripts.write.source, "1", key.redisKey, "create", "", "", String(decoding: blob, as: UTF8.self),
+            "EVAL", RecordScripts.write.source, "1", key.redisKey, "create", "", "",
+            String(decoding: blob, as: UTF8.self),
         ]
         return arguments
     }

@@ -168,16 +168,16 @@ enum RecordScripts {
             end
 
             """ + expiryFunction + """
-            local old = meta[2]
-            if gen == 0 then old = '0' end
-            local at, action = old, ''
-            if ARGV[3] ~= '' or not old then at, action = expiry(old, ARGV[3]) end
-            local added = redis.call('HSET', KEYS[1], '_gen', gen + 1, '_exp', at, '_b', ARGV[4])
-            if gen > 0 and added > 0 then drop_legacy() end
-            apply_expiry(at, action)
-            if gen > 0 then return {0, gen + 1, at} end
-            return {1, gen + 1, at}
-            """)
+                local old = meta[2]
+                if gen == 0 then old = '0' end
+                local at, action = old, ''
+                if ARGV[3] ~= '' or not old then at, action = expiry(old, ARGV[3]) end
+                local added = redis.call('HSET', KEYS[1], '_gen', gen + 1, '_exp', at, '_b', ARGV[4])
+                if gen > 0 and added > 0 then drop_legacy() end
+                apply_expiry(at, action)
+                if gen > 0 then return {0, gen + 1, at} end
+                return {1, gen + 1, at}
+                """)
 
     /// Finishes a replace transaction that found the record without `_b` (written before
     /// it): deletes the `b:` fields (only while `_b` is there: a gateway from before `_b`

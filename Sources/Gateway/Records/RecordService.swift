@@ -244,7 +244,8 @@ final class RecordService {
         }
         let redisKey = call.redisKey
         let command = StoreCommand(
-            encoded: call.replaceTransaction(), idempotent: false, timeoutMs: timeoutMs ?? store.limits.commandTimeoutMs,
+            encoded: call.replaceTransaction(), idempotent: false,
+            timeoutMs: timeoutMs ?? store.limits.commandTimeoutMs,
             routing: runner.routing(key: redisKey), leadingReplies: Self.replaceLeadingReplies,
             waitsForReplicas: waits
         ) { [runner] result in
@@ -262,7 +263,8 @@ final class RecordService {
                 completion(.success(Written(bins: bins, binsJSON: binsJSON, converted: result, outcome: outcome)))
             }
             if let refusal {
-                completion(.success(Written(bins: bins, binsJSON: binsJSON, converted: .failure(refusal), outcome: outcome)))
+                completion(
+                    .success(Written(bins: bins, binsJSON: binsJSON, converted: .failure(refusal), outcome: outcome)))
             }
         }
         return store.execute(command).map { GatewayError($0, isWrite: true) }
@@ -340,7 +342,8 @@ final class RecordService {
                 return .failure(
                     GatewayError.storeReplyError(
                         message
-                            + (others ? " (the rest of the replace was applied: the record may be partly written)" : "")))
+                            + (others ? " (the rest of the replace was applied: the record may be partly written)" : "")
+                    ))
             }
             guard case .array(let parts?) = reply, parts.count == 3 else {
                 return .failure(GatewayError.storeReplyError("unexpected reply to a replace"))
