@@ -117,8 +117,8 @@ declare -A CALL_LABEL=(
 declare -A PORT_OF PID_OF
 
 # The same record on both sides, each in its gateway's own layout: storegate's hash
-# sg:{test/users/KEY} holds _gen, _exp and b:<bin> = the bin's JSON (Sources/Gateway/Records:
-# a record with _exp is read with one HGETALL);
+# sg:{test/users/KEY} holds _gen, _exp and _b, the bins with their JSON, length-prefixed
+# (Sources/Gateway/Records/BinsBlob.swift: a read is one HGETALL of the three fields);
 # Webdis's w:k1 the three fields as plain strings, as its HSET call writes w:k2.
 seed() {
     local status key
