@@ -89,11 +89,10 @@ enum RecordScripts {
 
         """
 
-    /// Lua for scripts that read or rewrite bins. Inside a script a bin is keyed
-    /// `b:<name>` (the form the gateway sends and reads back). `load(flat)`: an
+    /// Lua for the scripts that edit bins (PATCH, operate). Inside a script a bin is
+    /// keyed `b:<name>` (the form the gateway sends and reads back). `load(flat)`: an
     /// HGETALL's bins (from `_b`, else from the old `b:` fields), their order, the other
-    /// fields, and the old `b:` fields to delete; `encode(order, bins)`: `_b`'s text;
-    /// `drop_legacy()`: deletes every `b:` field.
+    /// fields, and the old `b:` fields to delete; `encode(order, bins)`: `_b`'s text.
     static let binsFunctions = """
         local function decode(blob, bins, order)
           local i, n = 1, #blob
@@ -134,6 +133,12 @@ enum RecordScripts {
           end
           return table.concat(parts)
         end
+
+        """
+
+    /// Lua for the scripts that write a whole record (write, convert): `drop_legacy()`
+    /// deletes every `b:` field, left from before `_b`.
+    static let dropLegacyFunction = """
         local function drop_legacy()
           local gone = {}
           for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
@@ -154,7 +159,7 @@ enum RecordScripts {
     /// fields (every writer of `_b` also writes `_exp`): those go.
     /// → {-409|-412, gen} | {created 0/1, gen, _exp}
     static let write = RecordScript(
-        binsFunctions + """
+        dropLegacyFunction + """
             local meta = redis.call('HMGET', KEYS[1], '_gen', '_exp')
             local gen = tonumber(meta[1] or '0')
             if ARGV[1] == 'create' and gen > 0 then return {-409, gen} end
@@ -185,7 +190,7 @@ enum RecordScripts {
     /// sets `_exp` from the key's own expiry (the transaction left it 0). KEYS[1] record.
     /// → {-404, 0} | {0, gen, _exp}
     static let convert = RecordScript(
-        binsFunctions + expiryFunction + """
+        dropLegacyFunction + expiryFunction + """
             local meta = redis.call('HMGET', KEYS[1], '_gen', '_exp', '_b')
             if not meta[1] then return {-404, 0} end
             -- Without `_b` a writer that knows only `b:` fields came in between: its bins stay.
