@@ -16,8 +16,9 @@ enum ConnectionChoice {
     /// room, so the store reads them in big batches (spreading them over every
     /// connection halved the batches and cost redis a quarter more CPU per command,
     /// docs/performance.md). Past that, the least-loaded ready connection under
-    /// `maxDepth`. A command without WAIT avoids connections with a WAIT in flight: it waits for a new connection instead,
-    /// and takes the least-loaded of those only when the node may open no more
+    /// `maxDepth`. A command without WAIT avoids connections with a WAIT in flight: it
+    /// waits for a new connection instead, and takes the least-loaded of those only
+    /// when the node may open no more
     /// (`connections.count >= maxConnections`). A command with WAIT at that cap keeps
     /// the last WAIT-free connection for the others: it goes behind another WAIT when one
     /// has room (WAITs of one connection run one after another in the store anyway).
@@ -32,7 +33,7 @@ enum ConnectionChoice {
         var blocked: Connections.Index?
         var blockedDepth = Int.max
         var waitFree = 0
-        let halfway = max(maxDepth / 2, 1)
+        let halfway = halfway(of: maxDepth)
         var index = connections.startIndex
         while index != connections.endIndex {
             let current = load(connections[index])
@@ -64,9 +65,13 @@ enum ConnectionChoice {
     static func shouldGrow<Connections: Collection>(
         _ connections: Connections, load: (Connections.Element) -> ConnectionLoad, sentWait: Bool, maxDepth: Int
     ) -> Bool {
-        let halfway = max(maxDepth / 2, 1)
+        let halfway = halfway(of: maxDepth)
         let busy = connections.allSatisfy { load($0).depth >= halfway }
         let blocked = sentWait && connections.allSatisfy { load($0).waitsInFlight > 0 }
         return busy || blocked
     }
+
+    /// Half of a connection's depth cap (at least 1): where packing stops and growing starts.
+    @inline(__always)
+    private static func halfway(of maxDepth: Int) -> Int { max(maxDepth / 2, 1) }
 }
